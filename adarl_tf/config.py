@@ -1,0 +1,195 @@
+"""Configuration dataclasses: the model, its training and its data are functions of these.
+
+Values are in physical units (hertz, milliseconds, seconds); derived values
+(sample counts, bin counts) are properties computed here and nowhere else.
+The resolved config is written with every run (`results.json`, `config.json`).
+No TensorFlow or Keras import here: the config is read by every backend.
+"""
+
+import dataclasses
+import json
+from typing import Optional, Tuple
+
+CHANNEL_MODES = ("multires", "colormap", "mono")
+VARIANTS = ("adarl", "backbone", "domain_invariant")
+
+
+@dataclasses.dataclass(frozen=True)
+class FrontendConfig:
+    """The spectrogram frontend (paper §2.4, SPEC §2)."""
+
+    sample_rate_hz: int = 16000  # Input audio rate; the loaders reject others.
+    segment_s: float = 3.0  # Segment length fed to the network (300 frames).
+    hop_ms: float = 10.0  # Frame step.
+    bin_spacing_hz: float = 10.0  # DFT resolution: 16 kHz / 10 Hz = 1600-point DFT.
+    max_freq_hz: float = 4000.0  # Bins kept: 0 Hz up to (not incl.) this: 400 bins.
+    # How the 3 input channels are read (SPEC §2 open point):
+    # "multires": one log spectrogram per window in `window_ms`, stacked;
+    # "colormap": one log spectrogram (`single_window_ms`) through the jet colour map;
+    # "mono": one log spectrogram (`single_window_ms`), one channel.
+    channel_mode: str = "multires"
+    window_ms: Tuple[float, ...] = (20.0, 30.0, 40.0)  # Hamming windows, multires.
+    single_window_ms: float = 40.0  # Hamming window, colormap and mono modes.
+    log_floor: float = 1e-5  # Magnitude floor inside the log (~ -100 dBFS).
+
+    def __post_init__(self):
+        if self.channel_mode not in CHANNEL_MODES:
+            raise ValueError(
+                f"channel_mode={self.channel_mode!r}; expected one of {CHANNEL_MODES}")
+        for w in self.windows_ms:
+            if not 0 < w * 1e-3 * self.sample_rate_hz <= self.dft_length:
+                raise ValueError(f"window of {w} ms does not fit the "
+                                 f"{self.dft_length}-point DFT")
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "FrontendConfig":
+        return cls(**_tuples(d))
+
+    @property
+    def segment_samples(self) -> int:
+        return int(round(self.segment_s * self.sample_rate_hz))
+
+    @property
+    def hop_samples(self) -> int:
+        return int(round(self.hop_ms * 1e-3 * self.sample_rate_hz))
+
+    @property
+    def dft_length(self) -> int:
+        return int(round(self.sample_rate_hz / self.bin_spacing_hz))
+
+    @property
+    def n_bins(self) -> int:
+        return int(round(self.max_freq_hz / self.bin_spacing_hz))
+
+    @property
+    def n_frames(self) -> int:
+        # As tf.signal.stft(pad_end=True): one frame per hop, the end zero-padded.
+        return -(-self.segment_samples // self.hop_samples)
+
+    @property
+    def windows_ms(self) -> Tuple[float, ...]:
+        """The window of each spectrogram computed, in channel order."""
+        if self.channel_mode == "multires":
+            return tuple(self.window_ms)
+        return (self.single_window_ms,)
+
+    @property
+    def n_channels(self) -> int:
+        return {"multires": len(self.window_ms), "colormap": 3, "mono": 1}[
+            self.channel_mode]
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+    """The network (paper Table 1, SPEC §3) and its training objective (SPEC §4)."""
+
+    variant: str = "adarl"  # adarl | backbone | domain_invariant (paper Table 3).
+    frontend: FrontendConfig = dataclasses.field(default_factory=FrontendConfig)
+    n_emotions: int = 4  # Emotion classes.
+    n_domains: int = 2  # Domain classes (gender: F, M).
+    trunk_filters: Tuple[int, ...] = (16, 16, 16, 32)  # Filters per conv branch, per unit.
+    trunk_pools: Tuple[Tuple[int, int], ...] = ((2, 2), (2, 2), (2, 2), (6, 6))
+    # The two kernels of each multi-scale unit; the OCR lost the second (SPEC §3).
+    kernel_sizes: Tuple[Tuple[int, int], ...] = ((3, 3), (5, 5))
+    hidden_units: int = 64  # Domain FC(3072, 64) and emotion FC(64, 64).
+    attention_units: int = 4  # Attention bottleneck FC(8, 4).
+    # Moving-average momentum of every BatchNormalization. 0.9 is PyTorch's
+    # default (its "0.1"); Keras' 0.99 leaves the inference statistics near
+    # their initial values after the few hundred steps of a small corpus.
+    bn_momentum: float = 0.9
+    # Learnable scale (gamma) of the BN that yields the deep feature. Off by
+    # default: with it, the center loss (lambda_3 = 0.5 at lr 0.2) is minimised
+    # by shrinking gamma to 0, which collapses every feature onto one point
+    # and stalls the emotion loss at ln(4) (seen on the demo corpus). With unit
+    # variance per dimension, the center loss can only shrink the within-class
+    # spread relative to the total, which is its purpose.
+    feature_bn_scale: bool = False
+    domain_loss_weight: float = 1.0  # lambda_1.
+    emotion_loss_weight: float = 1.0  # lambda_2.
+    center_loss_weight: float = 0.5  # lambda_3.
+    center_alpha: float = 0.5  # Centre update rate of Wen et al. (2016).
+    grl_scale: float = 1.0  # Gradient reversal factor, domain_invariant only.
+
+    def __post_init__(self):
+        if self.variant not in VARIANTS:
+            raise ValueError(f"variant={self.variant!r}; expected one of {VARIANTS}")
+        if len(self.trunk_filters) != len(self.trunk_pools):
+            raise ValueError("trunk_filters and trunk_pools must have one entry "
+                             f"per unit; got {self.trunk_filters} and {self.trunk_pools}")
+
+    @property
+    def feature_shape(self) -> Tuple[int, int, int]:
+        """(freq, time, channels) at the end of each trunk: (8, 6, 64) by default."""
+        f, t = self.frontend.n_bins, self.frontend.n_frames
+        for pf, pt in self.trunk_pools:
+            f, t = f // pf, t // pt
+        return f, t, len(self.kernel_sizes) * self.trunk_filters[-1]
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ModelConfig":
+        d = dict(d)
+        frontend = d.pop("frontend", {})
+        if isinstance(frontend, dict):
+            frontend = FrontendConfig.from_dict(frontend)
+        return cls(frontend=frontend, **_tuples(d))
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation (paper §3.2, SPEC §5)."""
+
+    epochs: int = 50
+    batch_size: int = 32
+    learning_rate: float = 0.2  # SGD initial rate.
+    lr_decay: float = 0.7  # Rate multiplied by this after every epoch.
+    momentum: float = 0.0  # Not stated in the paper; plain SGD by default.
+    weight_decay: float = 4e-5
+    seed: int = 0
+    shuffle_buffer: int = 1024  # Segments held for shuffling.
+    monitor_test: bool = True  # Test-speaker WA/UA each epoch, for monitoring only.
+
+
+@dataclasses.dataclass(frozen=True)
+class DataConfig:
+    """Which corpus, which utterances, how they are cut into segments."""
+
+    dataset: str = "demo"  # demo | iemocap.
+    data_dir: Optional[str] = None  # IEMOCAP_full_release root (iemocap only).
+    iemocap_subset: str = "improvised"  # improvised | scripted | all.
+    merge_excited: bool = False  # Count "exc" as happy (off in the paper).
+    # Tail policy: an utterance is cut into non-overlapping segments; the part
+    # left after the last full segment is zero-padded into one more segment if
+    # it is at least this long, else dropped. An utterance shorter than one
+    # segment always gives one padded segment.
+    min_tail_s: float = 1.0
+
+
+@dataclasses.dataclass(frozen=True)
+class ExperimentConfig:
+    model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
+    train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
+    data: DataConfig = dataclasses.field(default_factory=DataConfig)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ExperimentConfig":
+        return cls(model=ModelConfig.from_dict(d["model"]),
+                   train=TrainConfig(**d["train"]),
+                   data=DataConfig(**d["data"]))
+
+
+def _tuples(d: dict) -> dict:
+    """JSON turns tuples into lists; the frozen dataclasses keep tuples."""
+
+    def fix(v):
+        return tuple(fix(x) for x in v) if isinstance(v, list) else v
+
+    return {k: fix(v) for k, v in d.items()}

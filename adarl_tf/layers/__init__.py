@@ -1,0 +1,11 @@
+"""The custom layers of ADARL; importing this module registers them for `.keras` loading."""
+
+from adarl_tf.layers.center_loss import CenterLoss
+from adarl_tf.layers.channelwise_fc import ChannelwiseFC
+from adarl_tf.layers.domain_frequency_attention import DomainFrequencyAttention
+from adarl_tf.layers.gradient_reversal import GradientReversal
+from adarl_tf.layers.multi_scale_conv import MultiScaleConv
+from adarl_tf.layers.spectrogram import Spectrogram
+
+__all__ = ["CenterLoss", "ChannelwiseFC", "DomainFrequencyAttention",
+           "GradientReversal", "MultiScaleConv", "Spectrogram"]

@@ -1,0 +1,73 @@
+"""Domain-aware attention over frequency rows and its embedding (Eqs. 4-5)."""
+
+import keras
+from keras import ops
+
+
+@keras.saving.register_keras_serializable(package="adarl_tf")
+class DomainFrequencyAttention(keras.layers.Layer):
+    """Rescales emotion feature maps row by row with weights from the domain maps.
+
+    `I^D = sigmoid(W_2 ReLU(W_1 CP(TP(F^D))))`, one weight per frequency row,
+    where TP and CP average over time and channels; then
+    `F^E'[f, t, k] = I^D[f] * F^E[f, t, k]` (the paper's `diag(I^D) x f_k`).
+    Only frequency is kept because domains such as gender show in frequency.
+
+    Args:
+        units: int. Bottleneck width of the first dense layer (paper: 4).
+            Defaults to 4.
+        **kwargs: base layer arguments.
+
+    Call arguments:
+        inputs: list `[domain_maps, emotion_maps]`.
+
+    Input shape:
+        Both `(batch, freq, time, channels)`, e.g. `(batch, 8, 6, 64)`.
+
+    Output shape:
+        List `[rescaled_emotion_maps, attention]`: the emotion maps' shape, and
+        `(batch, freq)` weights in (0, 1).
+
+    Example:
+        >>> layer = DomainFrequencyAttention(units=4)
+        >>> maps = np.ones((2, 8, 6, 64), "float32")
+        >>> [y.shape for y in layer([maps, maps])]
+        [(2, 8, 6, 64), (2, 8)]
+
+    Reference:
+        Fan et al., Interspeech 2020, §2.2 and Figure 3.
+    """
+
+    def __init__(self, units=4, **kwargs):
+        super().__init__(**kwargs)
+        if int(units) <= 0:
+            raise ValueError(f"units must be positive; got {units!r}")
+        self.units = int(units)
+
+    def build(self, input_shape):
+        domain_shape, emotion_shape = input_shape
+        freq = domain_shape[1]
+        if emotion_shape[1] != freq:
+            raise ValueError("domain and emotion maps need the same number of "
+                             f"frequency rows; got {domain_shape} and {emotion_shape}")
+        self.squeeze = keras.layers.Dense(
+            self.units, activation="relu", dtype=self.dtype_policy, name="squeeze")
+        self.excite = keras.layers.Dense(
+            freq, activation="sigmoid", dtype=self.dtype_policy, name="excite")
+        self.squeeze.build((None, freq))
+        self.excite.build((None, self.units))
+
+    def call(self, inputs):
+        domain_maps, emotion_maps = inputs
+        profile = ops.mean(domain_maps, axis=(2, 3))  # Time, then channel pooling.
+        attention = self.excite(self.squeeze(profile))
+        return [emotion_maps * attention[:, :, None, None], attention]
+
+    def compute_output_shape(self, input_shape):
+        domain_shape, emotion_shape = input_shape
+        return [tuple(emotion_shape), (domain_shape[0], domain_shape[1])]
+
+    def get_config(self):
+        config = super().get_config()
+        config["units"] = self.units
+        return config

@@ -1,0 +1,204 @@
+r"""Trains and evaluates ADARL, one leave-one-speaker-out fold per `--fold`.
+
+  python -m adarl_tf.main --fold=0 --epochs=3                 # synthetic demo corpus
+  python -m adarl_tf.main --fold=3 --dataset=iemocap \
+      --data_dir=/data/IEMOCAP_full_release                   # the paper's protocol
+  python -m adarl_tf.main --fold=all --variant=backbone       # an ablation, 10 folds
+  python -m adarl_tf.main --dry_run --dataset=iemocap --data_dir=...   # data report only
+
+Writes `<out_dir>/data_report.json`, `config.json`, one `fold_NN/` per fold
+(results.json, predictions.csv, model.keras, TensorBoard logs) and, for
+several folds, `summary.json` and `summary.md`.
+"""
+
+import os
+import pathlib
+import sys
+
+from absl import app, flags, logging
+
+from adarl_tf import config as config_lib
+from adarl_tf import files
+from adarl_tf.corpora.load import DATASETS, load_corpus
+
+_D = config_lib
+FLAGS = flags.FLAGS
+
+# What to run.
+flags.DEFINE_string("fold", None, "Fold index (0-based, in the printed speaker order), "
+                    "a comma list such as 0,3,7, or 'all'.")
+flags.DEFINE_enum("dataset", "demo", DATASETS, "Corpus: the built-in synthetic demo "
+                  "corpus or IEMOCAP.")
+flags.DEFINE_string("data_dir", None, "IEMOCAP_full_release folder (holds Session1..5); with "
+                    "--dataset=demo, an already generated demo corpus (default: generated "
+                    "into --cache_dir).")
+flags.DEFINE_string("out_dir", None, "Run folder. Defaults to runs/<dataset>_<variant>.")
+flags.DEFINE_string("cache_dir", None, "Where the demo corpus is generated. Defaults to "
+                    "$ADARL_TF_CACHE or ~/.cache/adarl_tf.")
+flags.DEFINE_bool("dry_run", False, "Load the data, write data_report.json, and exit.")
+# Data.
+flags.DEFINE_enum("iemocap_subset", _D.DataConfig.iemocap_subset,
+                  ["improvised", "scripted", "all"], "IEMOCAP utterances used.")
+flags.DEFINE_bool("merge_excited", _D.DataConfig.merge_excited,
+                  "Count IEMOCAP 'exc' as happy (off in the paper).")
+flags.DEFINE_float("min_tail_s", _D.DataConfig.min_tail_s,
+                   "Tail policy: a remainder after the last full 3 s segment is kept as a "
+                   "zero-padded segment if at least this long (seconds), else dropped.")
+# Model.
+flags.DEFINE_enum("variant", _D.ModelConfig.variant, list(_D.VARIANTS),
+                  "adarl, or an ablation of paper Table 3.")
+flags.DEFINE_float("segment_s", _D.FrontendConfig.segment_s,
+                   "Segment length in seconds (paper: 3 s, 300 frames).")
+flags.DEFINE_float("max_freq_hz", _D.FrontendConfig.max_freq_hz,
+                   "Highest frequency kept, at 10 Hz per bin (paper: 4000 Hz, 400 bins).")
+flags.DEFINE_list("trunk_filters", [str(f) for f in _D.ModelConfig.trunk_filters],
+                  "Filters per branch of the four multi-scale units of each trunk.")
+flags.DEFINE_enum("channel_mode", _D.FrontendConfig.channel_mode, list(_D.CHANNEL_MODES),
+                  "Reading of the 3 input channels (SPEC section 2).")
+flags.DEFINE_string("kernel_sizes", "3x3,5x5", "The two kernels of each multi-scale unit, "
+                    "freq x time, e.g. 3x3,5x5 or 10x2,2x8.")
+flags.DEFINE_float("domain_loss_weight", _D.ModelConfig.domain_loss_weight, "lambda_1.")
+flags.DEFINE_float("emotion_loss_weight", _D.ModelConfig.emotion_loss_weight, "lambda_2.")
+flags.DEFINE_float("center_loss_weight", _D.ModelConfig.center_loss_weight, "lambda_3.")
+flags.DEFINE_float("center_alpha", _D.ModelConfig.center_alpha, "Centre update rate.")
+flags.DEFINE_float("grl_scale", _D.ModelConfig.grl_scale,
+                   "Gradient reversal factor (domain_invariant only).")
+# Training.
+flags.DEFINE_integer("epochs", _D.TrainConfig.epochs, "Training epochs.")
+flags.DEFINE_integer("batch_size", _D.TrainConfig.batch_size, "Segments per batch.")
+flags.DEFINE_float("learning_rate", _D.TrainConfig.learning_rate, "Initial SGD rate.")
+flags.DEFINE_float("lr_decay", _D.TrainConfig.lr_decay, "Rate factor after every epoch.")
+flags.DEFINE_float("momentum", _D.TrainConfig.momentum, "SGD momentum (paper: not stated).")
+flags.DEFINE_float("weight_decay", _D.TrainConfig.weight_decay, "SGD weight decay.")
+flags.DEFINE_integer("seed", _D.TrainConfig.seed, "Random seed.")
+flags.DEFINE_bool("monitor_test", _D.TrainConfig.monitor_test, "Log the test speaker's "
+                  "WA/UA every epoch to TensorBoard (monitoring only; never selects an epoch).")
+
+
+def _kernel_sizes(text):
+    try:
+        sizes = tuple(tuple(int(v) for v in k.lower().split("x")) for k in text.split(","))
+    except ValueError:
+        sizes = ()
+    if not sizes or any(len(k) != 2 for k in sizes):
+        raise app.UsageError(f"--kernel_sizes={text!r}; expected e.g. 3x3,5x5")
+    return sizes
+
+
+def config_from_flags():
+    """The `ExperimentConfig` the flags describe."""
+    frontend = _D.FrontendConfig(channel_mode=FLAGS.channel_mode, segment_s=FLAGS.segment_s,
+                                 max_freq_hz=FLAGS.max_freq_hz)
+    model = _D.ModelConfig(
+        variant=FLAGS.variant, frontend=frontend, kernel_sizes=_kernel_sizes(FLAGS.kernel_sizes),
+        trunk_filters=tuple(int(f) for f in FLAGS.trunk_filters),
+        domain_loss_weight=FLAGS.domain_loss_weight,
+        emotion_loss_weight=FLAGS.emotion_loss_weight,
+        center_loss_weight=FLAGS.center_loss_weight, center_alpha=FLAGS.center_alpha,
+        grl_scale=FLAGS.grl_scale)
+    train = _D.TrainConfig(
+        epochs=FLAGS.epochs, batch_size=FLAGS.batch_size, learning_rate=FLAGS.learning_rate,
+        lr_decay=FLAGS.lr_decay, momentum=FLAGS.momentum, weight_decay=FLAGS.weight_decay,
+        seed=FLAGS.seed, monitor_test=FLAGS.monitor_test)
+    data = _D.DataConfig(dataset=FLAGS.dataset, data_dir=FLAGS.data_dir,
+                         iemocap_subset=FLAGS.iemocap_subset,
+                         merge_excited=FLAGS.merge_excited, min_tail_s=FLAGS.min_tail_s)
+    return _D.ExperimentConfig(model=model, train=train, data=data)
+
+
+def parse_folds(text, n_speakers):
+    """'3' -> [3]; '0,3' -> [0, 3]; 'all' -> every fold."""
+    if text.strip().lower() == "all":
+        return list(range(n_speakers))
+    try:
+        folds = [int(v) for v in text.split(",")]
+    except ValueError:
+        raise app.UsageError(f"--fold={text!r}; expected an index, a comma list or 'all'")
+    bad = [f for f in folds if not 0 <= f < n_speakers]
+    if bad:
+        raise app.UsageError(f"--fold={text}: {bad} out of range; this corpus has "
+                             f"{n_speakers} speakers, folds 0..{n_speakers - 1}")
+    return folds
+
+
+def _prepare_out_dir(path):
+    path = pathlib.Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".write_test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as e:
+        raise app.UsageError(f"--out_dir={path} is not writable ({e.strerror}); choose "
+                             "another folder with --out_dir")
+    return path
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+    if FLAGS.fold is None and not FLAGS.dry_run:
+        raise app.UsageError("--fold is required: an index such as --fold=0, a list "
+                             "--fold=0,3, or --fold=all (or use --dry_run)")
+    try:
+        config = config_from_flags()
+    except ValueError as e:
+        raise app.UsageError(str(e))
+    out_dir = _prepare_out_dir(
+        FLAGS.out_dir or os.path.join("runs", f"{FLAGS.dataset}_{FLAGS.variant}"))
+
+    try:
+        corpus = load_corpus(config.data, cache_dir=FLAGS.cache_dir)
+    except (ValueError, FileNotFoundError) as e:
+        raise app.UsageError(str(e))
+    report = corpus.report()
+    files.write_json(out_dir / "data_report.json", report)
+    logging.info("Corpus: %s, %d utterances (%s); %d skipped, details in %s",
+                 corpus.name, report["n_utterances"], report["label_totals"],
+                 len(report["skipped"]), out_dir / "data_report.json")
+    if report["skipped"]:
+        logging.warning("%d files or label lines were skipped; see 'skipped' in %s",
+                        len(report["skipped"]), out_dir / "data_report.json")
+    logging.info("LOSO speaker order (fold: speaker): %s",
+                 ", ".join(f"{i}: {s}" for i, s in enumerate(corpus.speakers)))
+    if FLAGS.dry_run:
+        print(f"Dry run: {report['n_utterances']} utterances from {len(corpus.speakers)} "
+              f"speakers of the {corpus.name}; report in {out_dir / 'data_report.json'}")
+        return 0
+
+    folds = parse_folds(FLAGS.fold, len(corpus.speakers))
+    logging.info("Config:\n%s", config.to_json())
+    files.write_text(out_dir / "config.json", config.to_json() + "\n")
+
+    # TensorFlow only now, so that --help and --dry_run stay fast.
+    from adarl_tf import training
+
+    results = []
+    for i, fold in enumerate(folds):
+        logging.info("=== Fold %d (%d of %d) ===", fold, i + 1, len(folds))
+        try:
+            results.append(training.train_and_evaluate(config, corpus, fold, out_dir))
+        except ValueError as e:
+            raise app.UsageError(str(e))
+    if len(results) > 1:
+        summary = training.write_summary(results, out_dir)
+        print(f"{corpus.name}, {config.model.variant}, {len(results)} folds: "
+              f"WA {summary['wa_mean']:.4f} +- {summary['wa_std']:.4f}, "
+              f"UA {summary['ua_mean']:.4f} +- {summary['ua_std']:.4f}; "
+              f"pooled WA {summary['wa_pooled']:.4f} UA {summary['ua_pooled']:.4f} "
+              f"(see {out_dir / 'summary.md'})")
+    else:
+        r = results[0]
+        fold_dir = out_dir / f"fold_{r['fold']:02d}"
+        print(f"{corpus.name}, {config.model.variant}, fold {r['fold']} "
+              f"(test speaker {r['test_speaker']}): WA {r['wa']:.4f} UA {r['ua']:.4f} "
+              f"after {r['epochs_completed']} epochs (see {fold_dir})")
+    return 0
+
+
+def run():
+    app.run(main)
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,187 @@
+"""The ADARL network as a functional Keras model, a function of `ModelConfig`.
+
+Graph (paper Fig. 2, Table 1), tensors (batch, freq, time, channels):
+
+    waveform (48000,) -> Spectrogram -> (400, 300, 3)
+      domain trunk:  4 x MultiScaleConv -> F^D (8, 6, 64) -> flatten -> FC 64 -> ReLU -> BN -> FC 2
+      emotion trunk: 4 x MultiScaleConv -> F^E (8, 6, 64)
+      DomainFrequencyAttention(F^D, F^E) -> F^E' = I^D[f] * F^E
+      F^E' -> time pooling (8, 64) -> ChannelwiseFC (64) -> FC 64 -> ReLU -> BN = deep feature
+           -> FC 4 (emotion);  deep feature -> CenterLoss (distances to the class centres)
+
+Variants (paper Table 3): "backbone" keeps the emotion pathway alone;
+"domain_invariant" puts the domain head on the emotion trunk's features behind
+a GradientReversal and has no attention.
+
+The multi-task objective lives in `compute_loss`, which the stock `train_step`
+of every Keras backend calls, so one implementation trains under TensorFlow
+and JAX alike. No TensorFlow import here.
+"""
+
+import keras
+from keras import ops
+
+from adarl_tf.config import ModelConfig
+from adarl_tf.layers import (CenterLoss, ChannelwiseFC, DomainFrequencyAttention,
+                             GradientReversal, MultiScaleConv, Spectrogram)
+
+# Output names; `export` and the trainer rely on them.
+EMOTION_PROBS = "emotion_probs"
+DOMAIN_PROBS = "domain_probs"
+DEEP_FEATURES = "deep_features"
+CENTER_DISTANCES = "center_distances"
+ATTENTION = "attention"
+
+
+def _trunk(x, config, prefix):
+    """Four multi-scale units; weights are not shared between pathways."""
+    for i, (filters, pool) in enumerate(zip(config.trunk_filters, config.trunk_pools)):
+        x = MultiScaleConv(filters, config.kernel_sizes, pool, config.bn_momentum,
+                           name=f"{prefix}_unit{i + 1}")(x)
+    return x
+
+
+def _domain_head(maps, config, prefix):
+    """Eq. 1: flatten -> FC(3072, 64) -> ReLU -> BN -> FC(64, n_domains)."""
+    x = keras.layers.Flatten(name=f"{prefix}_flatten")(maps)
+    x = keras.layers.Dense(config.hidden_units, activation="relu", name=f"{prefix}_fc1")(x)
+    x = keras.layers.BatchNormalization(momentum=config.bn_momentum, name=f"{prefix}_bn")(x)
+    return keras.layers.Dense(config.n_domains, activation="softmax", dtype="float32",
+                              name=DOMAIN_PROBS)(x)
+
+
+def build_network(config: ModelConfig):
+    """Returns the (inputs, outputs) tensors of the functional graph."""
+    frontend = config.frontend
+    waveform = keras.Input((frontend.segment_samples,), name="waveform")
+    spec = Spectrogram(frontend, name="spectrogram")(waveform)
+    emotion_maps = _trunk(spec, config, "emotion")
+    outputs = {}
+    if config.variant == "adarl":
+        domain_maps = _trunk(spec, config, "domain")
+        outputs[DOMAIN_PROBS] = _domain_head(domain_maps, config, "domain")
+        emotion_maps, outputs[ATTENTION] = DomainFrequencyAttention(
+            config.attention_units, name="domain_attention")([domain_maps, emotion_maps])
+    elif config.variant == "domain_invariant":
+        reversed_maps = GradientReversal(config.grl_scale, name="gradient_reversal")(
+            emotion_maps)
+        outputs[DOMAIN_PROBS] = _domain_head(reversed_maps, config, "adversary")
+
+    freq, time, channels = config.feature_shape
+    x = keras.layers.AveragePooling2D((1, time), name="time_pool")(emotion_maps)
+    x = keras.layers.Reshape((freq, channels), name="squeeze_time")(x)
+    x = ChannelwiseFC(name="channelwise_fc")(x)
+    x = keras.layers.Dense(config.hidden_units, activation="relu", name="emotion_fc1")(x)
+    features = keras.layers.BatchNormalization(
+        momentum=config.bn_momentum, scale=config.feature_bn_scale, epsilon=1e-5,
+        name="emotion_bn")(x)
+    outputs[DEEP_FEATURES] = features
+    outputs[EMOTION_PROBS] = keras.layers.Dense(
+        config.n_emotions, activation="softmax", dtype="float32", name=EMOTION_PROBS)(features)
+    outputs[CENTER_DISTANCES] = CenterLoss(
+        config.n_emotions, config.center_alpha, name="center_loss")(features)
+    return waveform, outputs
+
+
+def _masked_crossentropy(labels, probs):
+    """Mean sparse cross-entropy over the samples whose label is >= 0."""
+    labels = ops.cast(labels, "int32")
+    mask = ops.cast(labels >= 0, "float32")
+    per_sample = keras.losses.sparse_categorical_crossentropy(
+        ops.maximum(labels, 0), ops.cast(probs, "float32"))
+    return ops.sum(per_sample * mask) / ops.maximum(ops.sum(mask), 1.0)
+
+
+def _correct(labels, probs):
+    """(per-sample correctness, mask of labelled samples), both float32."""
+    labels = ops.cast(labels, "int32")
+    hit = ops.cast(ops.equal(ops.argmax(probs, axis=-1), labels), "float32")
+    return hit, ops.cast(labels >= 0, "float32")
+
+
+@keras.saving.register_keras_serializable(package="adarl_tf")
+class ADARLModel(keras.Model):
+    """ADARL, its ablations, and their multi-task loss.
+
+    Args:
+        config: `ModelConfig` or its dict. Defaults to the paper's model.
+        **kwargs: `keras.Model` arguments (`name`).
+
+    Call arguments:
+        waveform: `(batch, segment_samples)` float audio in [-1, 1].
+        training: bool.
+
+    Returns:
+        A dict: `emotion_probs` (batch, n_emotions), `deep_features`
+        (batch, hidden_units), `center_distances` (batch, n_emotions), and for
+        "adarl" and "domain_invariant" `domain_probs` (batch, n_domains); for
+        "adarl" also `attention` (batch, freq rows), the weights I^D.
+
+    Training targets are a dict `{"emotion": int, "domain": int}` per segment;
+    a negative label means "unknown": a segment without an emotion label
+    trains the domain pathway only (paper §2.3), and vice versa.
+    """
+
+    def __init__(self, config=None, **kwargs):
+        if config is None:
+            config = ModelConfig()
+        elif isinstance(config, dict):
+            config = ModelConfig.from_dict(config)
+        kwargs.setdefault("name", config.variant)
+        inputs, outputs = build_network(config)
+        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+        self.model_config = config
+        # Per-term trackers, reported each epoch beside the total `loss`.
+        self.emotion_loss_tracker = keras.metrics.Mean(name="emotion_loss")
+        self.center_loss_tracker = keras.metrics.Mean(name="center_loss")
+        self.emotion_accuracy = keras.metrics.Mean(name="emotion_accuracy")
+        if self.has_domain_head:
+            self.domain_loss_tracker = keras.metrics.Mean(name="domain_loss")
+            self.domain_accuracy = keras.metrics.Mean(name="domain_accuracy")
+
+    @property
+    def has_domain_head(self):
+        return self.model_config.variant != "backbone"
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """L = l1 CE(domain) + l2 CE(emotion) + l3 L_center (paper Eq. 9).
+
+        When training, it also moves the class centres one step (Wen et al.);
+        the centres are not optimiser variables.
+        """
+        c = self.model_config
+        emotion = y["emotion"]
+        emotion_loss = _masked_crossentropy(emotion, y_pred[EMOTION_PROBS])
+        center_loss = CenterLoss.loss(y_pred[CENTER_DISTANCES], emotion)
+        total = c.emotion_loss_weight * emotion_loss + c.center_loss_weight * center_loss
+        self.emotion_loss_tracker.update_state(emotion_loss)
+        self.center_loss_tracker.update_state(center_loss)
+        if self.has_domain_head:
+            domain_loss = _masked_crossentropy(y["domain"], y_pred[DOMAIN_PROBS])
+            total = total + c.domain_loss_weight * domain_loss
+            self.domain_loss_tracker.update_state(domain_loss)
+        if training:
+            self.get_layer("center_loss").update_centers(y_pred[DEEP_FEATURES], emotion)
+        if self.losses:
+            total = total + ops.sum(self.losses)
+        return total
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None):
+        hit, mask = _correct(y["emotion"], y_pred[EMOTION_PROBS])
+        self.emotion_accuracy.update_state(hit, sample_weight=mask)
+        if self.has_domain_head:
+            hit, mask = _correct(y["domain"], y_pred[DOMAIN_PROBS])
+            self.domain_accuracy.update_state(hit, sample_weight=mask)
+        return self.get_metrics_result()
+
+    def get_config(self):
+        return {"config": self.model_config.to_dict(), "name": self.name}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+def build_model(config: ModelConfig = None) -> ADARLModel:
+    """The model for `config` (the paper's ADARL by default)."""
+    return ADARLModel(config)

@@ -1,0 +1,219 @@
+"""One leave-one-speaker-out fold: train on nine speakers, score the tenth.
+
+Honesty rules, enforced here:
+  * the test speaker's utterances never reach the training pipeline;
+  * the reported result is the model after the last epoch; the test speaker's
+    per-epoch WA/UA is logged to TensorBoard for monitoring only and never
+    chooses an epoch.
+"""
+
+import datetime
+import math
+import pathlib
+import platform
+import sys
+import time
+
+import keras
+import numpy as np
+from absl import logging
+
+from adarl_tf import evaluation, files, model as model_lib
+from adarl_tf.config import ExperimentConfig
+from adarl_tf.corpora.corpus import EMOTIONS, GENDERS
+from adarl_tf.pipelines import segments as seg
+
+
+def split_fold(corpus, fold):
+    """(test speaker, training utterances, emotion-labelled test utterances)."""
+    n = len(corpus.speakers)
+    if not 0 <= fold < n:
+        raise ValueError(f"--fold={fold} is out of range: this corpus has {n} speakers, "
+                         f"so folds are 0..{n - 1} ({', '.join(corpus.speakers)})")
+    test_speaker = corpus.speakers[fold]
+    train = [u for u in corpus.utterances if u.speaker != test_speaker]
+    test = [u for u in corpus.utterances
+            if u.speaker == test_speaker and u.label is not None]
+    if not test:
+        raise ValueError(f"fold {fold}: test speaker {test_speaker} has no emotion-labelled "
+                         "utterances left after the filters; check --iemocap_subset and "
+                         "data_report.json")
+    if not any(u.label is not None for u in train):
+        raise ValueError(f"fold {fold}: no emotion-labelled training utterances")
+    return test_speaker, train, test
+
+
+def predict_utterances(model, utterances, config, batch_size):
+    """Utterance-level probabilities: the mean over each utterance's segments."""
+    frontend = config.model.frontend
+    ds = seg.evaluation_dataset(utterances, frontend, config.data.min_tail_s, batch_size)
+    out = model.predict(ds, verbose=0)
+    counts = seg.segments_per_utterance(utterances, frontend, config.data.min_tail_s)
+    result = {"emotion_probs": evaluation.group_mean(out[model_lib.EMOTION_PROBS], counts),
+              "n_segments": int(counts.sum())}
+    if model_lib.DOMAIN_PROBS in out:
+        result["domain_probs"] = evaluation.group_mean(out[model_lib.DOMAIN_PROBS], counts)
+    return result
+
+
+class TestSpeakerMonitor(keras.callbacks.Callback):
+    """Adds the test speaker's utterance-level WA/UA to each epoch's logs.
+
+    For watching training in TensorBoard only: these figures never choose an
+    epoch (the fold's result is the last epoch's). Keep this callback before
+    `TensorBoard` in the list so that its values reach the event files.
+    """
+
+    def __init__(self, utterances, config, batch_size):
+        super().__init__()
+        self.utterances = utterances
+        self.config = config
+        self.batch_size = batch_size
+        self.labels, _ = seg.utterance_labels(utterances)
+        self.last = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.last = predict_utterances(self.model, self.utterances, self.config,
+                                       self.batch_size)
+        scores = evaluation.classification_scores(
+            self.labels, self.last["emotion_probs"], len(EMOTIONS))
+        if logs is not None:
+            logs["test_speaker_wa"] = scores["wa"]
+            logs["test_speaker_ua"] = scores["ua"]
+
+
+def _versions():
+    import sklearn
+    versions = {"python": platform.python_version(), "keras": keras.__version__,
+                "backend": keras.backend.backend(), "numpy": np.__version__,
+                "scikit-learn": sklearn.__version__}
+    if "tensorflow" in sys.modules:
+        versions["tensorflow"] = sys.modules["tensorflow"].__version__
+    return versions
+
+
+def train_and_evaluate(config: ExperimentConfig, corpus, fold, out_dir, verbose=None):
+    """Trains fold `fold` of `corpus` and writes `<out_dir>/fold_NN/`.
+
+    Returns the fold's results dict (as written to `results.json`, plus the
+    utterance labels and predictions under `y_true`/`y_pred` for pooling).
+    """
+    test_speaker, train_utts, test_utts = split_fold(corpus, fold)
+    fold_dir = pathlib.Path(out_dir) / f"fold_{fold:02d}"
+    fold_dir.mkdir(parents=True, exist_ok=True)
+    frontend, train_cfg = config.model.frontend, config.train
+    n_train_segments = int(
+        seg.segments_per_utterance(train_utts, frontend, config.data.min_tail_s).sum())
+    steps_per_epoch = math.ceil(n_train_segments / train_cfg.batch_size)
+    logging.info("Fold %d: test speaker %s (%s), %d test utterances; %d training "
+                 "utterances from %d speakers -> %d segments, %d steps per epoch",
+                 fold, test_speaker, corpus.gender_of(test_speaker), len(test_utts),
+                 len(train_utts), len({u.speaker for u in train_utts}),
+                 n_train_segments, steps_per_epoch)
+
+    keras.utils.set_random_seed(train_cfg.seed)
+    model = model_lib.build_model(config.model)
+    # The paper's schedule: the rate is multiplied by `lr_decay` after every epoch.
+    schedule = keras.optimizers.schedules.ExponentialDecay(
+        train_cfg.learning_rate, decay_steps=steps_per_epoch,
+        decay_rate=train_cfg.lr_decay, staircase=True)
+    optimizer = keras.optimizers.SGD(schedule, momentum=train_cfg.momentum,
+                                     weight_decay=train_cfg.weight_decay)
+    model.compile(optimizer=optimizer)
+
+    train_ds = seg.training_dataset(train_utts, frontend, config.data.min_tail_s,
+                                    train_cfg.batch_size, train_cfg.shuffle_buffer,
+                                    seed=train_cfg.seed)
+    callbacks = []
+    monitor = None
+    if train_cfg.monitor_test:
+        monitor = TestSpeakerMonitor(test_utts, config, train_cfg.batch_size)
+        callbacks.append(monitor)
+    callbacks.append(keras.callbacks.TensorBoard(log_dir=str(fold_dir / "logs"),
+                                                 write_graph=False))
+    if verbose is None:
+        verbose = 1 if sys.stdout.isatty() else 2
+    start = time.time()
+    history = model.fit(train_ds, epochs=train_cfg.epochs, callbacks=callbacks,
+                        verbose=verbose, shuffle=False)  # The pipeline shuffles.
+    train_seconds = time.time() - start
+    epochs_completed = len(history.history.get("loss", []))
+
+    # The last epoch's model is the result (the monitor already scored it).
+    scored = monitor.last if monitor is not None and monitor.last is not None else \
+        predict_utterances(model, test_utts, config, train_cfg.batch_size)
+    y_true, y_domain = seg.utterance_labels(test_utts)
+    probs = scored["emotion_probs"]
+    scores = evaluation.classification_scores(y_true, probs, len(EMOTIONS))
+    domain_accuracy = None
+    if "domain_probs" in scored:
+        domain_accuracy = float(np.mean(scored["domain_probs"].argmax(-1) == y_domain))
+
+    with files.atomic_path(fold_dir / "model.keras") as tmp:
+        model.save(tmp)
+    y_pred = probs.argmax(-1)
+    files.write_csv(
+        fold_dir / "predictions.csv",
+        ["name", "speaker", "gender", "label", "prediction"] + [f"p_{e}" for e in EMOTIONS],
+        [[u.name, u.speaker, u.gender, u.label, EMOTIONS[p]] + [f"{v:.6f}" for v in row]
+         for u, p, row in zip(test_utts, y_pred, probs)])
+    results = {
+        "corpus": corpus.name,
+        "protocol": "leave-one-speaker-out",
+        "fold": fold,
+        "test_speaker": test_speaker,
+        "test_gender": corpus.gender_of(test_speaker),
+        "variant": config.model.variant,
+        "wa": scores["wa"],
+        "ua": scores["ua"],
+        "labels": list(EMOTIONS),
+        "confusion_matrix": scores["confusion_matrix"],
+        "domain_accuracy": domain_accuracy,
+        "domain_labels": list(GENDERS),
+        "n_test_utterances": len(test_utts),
+        "n_test_segments": scored["n_segments"],
+        "n_train_utterances": len(train_utts),
+        "n_train_segments": n_train_segments,
+        "epochs_requested": train_cfg.epochs,
+        "epochs_completed": epochs_completed,
+        "epoch_selection": "last epoch (the test speaker never selects an epoch)",
+        "train_seconds": round(train_seconds, 1),
+        "history": {k: [float(v) for v in vs] for k, vs in history.history.items()},
+        "config": config.to_dict(),
+        "versions": _versions(),
+        "finished_at": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+    }
+    files.write_json(fold_dir / "results.json", results)
+    logging.info("Fold %d (%s, %s): WA %.4f UA %.4f, domain accuracy %s, %d epochs in %.0f s",
+                 fold, test_speaker, corpus.name, results["wa"], results["ua"],
+                 "n/a" if domain_accuracy is None else f"{domain_accuracy:.4f}",
+                 epochs_completed, train_seconds)
+    return dict(results, y_true=y_true, y_pred=y_pred)
+
+
+def write_summary(fold_results, out_dir):
+    """`summary.json` and `summary.md`: per fold, mean +- std, and pooled WA/UA."""
+    stats = evaluation.pooled_and_mean(fold_results)
+    corpus = fold_results[0]["corpus"]
+    folds = [{k: r[k] for k in ("fold", "test_speaker", "wa", "ua", "domain_accuracy",
+                                "n_test_utterances", "epochs_completed")}
+             for r in fold_results]
+    summary = {"corpus": corpus, "protocol": "leave-one-speaker-out",
+               "variant": fold_results[0]["variant"], "n_folds": len(folds),
+               "folds": folds, **stats}
+    out_dir = pathlib.Path(out_dir)
+    files.write_json(out_dir / "summary.json", summary)
+    lines = [f"# {summary['variant']} on the {corpus}, leave-one-speaker-out", "",
+             "Utterance-level; the last epoch's model, never an epoch chosen on the test speaker.",
+             "", "| fold | test speaker | utterances | WA | UA | domain acc. |",
+             "|---|---|---|---|---|---|"]
+    for f in folds:
+        dom = "n/a" if f["domain_accuracy"] is None else f"{f['domain_accuracy']:.4f}"
+        lines.append(f"| {f['fold']} | {f['test_speaker']} | {f['n_test_utterances']} | "
+                     f"{f['wa']:.4f} | {f['ua']:.4f} | {dom} |")
+    lines += ["", f"Mean over {len(folds)} folds: WA {stats['wa_mean']:.4f} "
+              f"+- {stats['wa_std']:.4f}, UA {stats['ua_mean']:.4f} +- {stats['ua_std']:.4f} (std, ddof=1).",
+              f"Pooled over {stats['n_utterances_pooled']} utterances: "
+              f"WA {stats['wa_pooled']:.4f}, UA {stats['ua_pooled']:.4f}.", ""]
+    files.write_text(out_dir / "summary.md", "\n".join(lines))
+    return summary

@@ -1,0 +1,122 @@
+"""From utterances on disk to batches of 3 s waveform segments, with tf.data.
+
+The network takes fixed-length raw audio and computes its own spectrogram
+(the `Spectrogram` layer), so the pipeline only decodes, cuts and batches.
+
+Segmentation (SPEC §2): an utterance is cut into non-overlapping segments of
+`segment_samples`; the tail left after the last full segment becomes one more
+zero-padded segment when it is at least `min_tail_samples` long, otherwise it
+is dropped; an utterance shorter than one segment always gives one padded
+segment. `count_segments` states the same rule in plain Python, so that step
+counts and the grouping of segment scores into utterances agree with the graph.
+"""
+
+import numpy as np
+import tensorflow as tf
+
+from adarl_tf.corpora.corpus import EMOTIONS, GENDERS
+
+AUTOTUNE = tf.data.AUTOTUNE
+
+
+def count_segments(n_samples, segment_samples, min_tail_samples):
+    """Number of segments an utterance of `n_samples` gives (at least 1)."""
+    full, tail = divmod(int(n_samples), segment_samples)
+    keep_tail = tail > 0 and (tail >= min_tail_samples or full == 0)
+    return max(full + int(keep_tail), 1)
+
+
+def segments_per_utterance(utterances, frontend, min_tail_s):
+    """`count_segments` for each utterance (from its header duration), as an array."""
+    rate = frontend.sample_rate_hz
+    return np.array([count_segments(round(u.duration_s * rate), frontend.segment_samples,
+                                    round(min_tail_s * rate)) for u in utterances])
+
+
+def segment_waveform(waveform, segment_samples, min_tail_samples):
+    """(n,) float waveform -> (k, segment_samples) segments, the rule above."""
+    n = tf.shape(waveform)[0]
+    full, tail = n // segment_samples, n % segment_samples
+    keep_tail = tf.logical_and(tail > 0,
+                               tf.logical_or(tail >= min_tail_samples, full == 0))
+    k = tf.maximum(full + tf.cast(keep_tail, tf.int32), 1)
+    kept = waveform[:k * segment_samples]
+    padded = tf.pad(kept, [[0, k * segment_samples - tf.shape(kept)[0]]])
+    return tf.reshape(padded, [k, segment_samples])
+
+
+def decode_wav(path):
+    """Reads a 16-bit PCM WAV file into a (samples,) float32 tensor in [-1, 1].
+
+    Files were checked (rate, channels, sample width) when the corpus was
+    loaded; several channels would still be averaged here.
+    """
+    audio, _ = tf.audio.decode_wav(tf.io.read_file(path))
+    return tf.reduce_mean(audio, axis=-1)
+
+
+def utterance_labels(utterances):
+    """(emotion index or -1, gender index) arrays, in `EMOTIONS`/`GENDERS` order."""
+    emotion = np.array([EMOTIONS.index(u.label) if u.label is not None else -1
+                        for u in utterances], dtype="int32")
+    domain = np.array([GENDERS.index(u.gender) for u in utterances], dtype="int32")
+    return emotion, domain
+
+
+def _decoded(utterances):
+    paths = [u.path for u in utterances]
+    emotion, domain = utterance_labels(utterances)
+    ds = tf.data.Dataset.from_tensor_slices((paths, emotion, domain))
+    return ds.map(lambda p, e, d: (decode_wav(p), e, d), num_parallel_calls=AUTOTUNE,
+                  deterministic=True)
+
+
+def training_dataset(utterances, frontend, min_tail_s, batch_size, shuffle_buffer=1024,
+                     seed=0):
+    """Shuffled batches of `(waveforms, {"emotion": ..., "domain": ...})`, repeating per epoch.
+
+    Order, and why:
+      decode -> cache: WAV files are read in the first epoch only; the cache
+        holds whole decoded utterances (IEMOCAP improvised: ~0.6 GB float32).
+      shuffle utterances: cheap (references), reshuffled every epoch.
+      segment -> unbatch: one element per 3 s segment.
+      shuffle segments: mixes the segments of neighbouring utterances so a
+        batch is not a run of one utterance's pieces.
+      batch -> prefetch: the accelerator never waits for the next batch.
+    """
+    segment_samples = frontend.segment_samples
+    min_tail_samples = round(min_tail_s * frontend.sample_rate_hz)
+
+    def cut(waveform, emotion, domain):
+        segments = segment_waveform(waveform, segment_samples, min_tail_samples)
+        k = tf.shape(segments)[0]
+        return segments, {"emotion": tf.fill([k], emotion), "domain": tf.fill([k], domain)}
+
+    ds = _decoded(utterances).cache()
+    ds = ds.shuffle(len(utterances), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.map(cut, num_parallel_calls=AUTOTUNE).unbatch()
+    ds = ds.shuffle(shuffle_buffer, seed=seed + 1, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size)
+    # unbatch() hides the length; state it, so that Keras shows a real progress
+    # bar and knows where an epoch ends without running dry.
+    n_segments = int(segments_per_utterance(utterances, frontend, min_tail_s).sum())
+    ds = ds.apply(tf.data.experimental.assert_cardinality(-(-n_segments // batch_size)))
+    return ds.prefetch(AUTOTUNE)
+
+
+def evaluation_dataset(utterances, frontend, min_tail_s, batch_size):
+    """Batches of segments, in utterance order, for `model.predict`.
+
+    Cached like the training data, since the test speaker is scored after
+    every epoch for monitoring. Group the predictions back into utterances
+    with `segments_per_utterance`.
+    """
+    segment_samples = frontend.segment_samples
+    min_tail_samples = round(min_tail_s * frontend.sample_rate_hz)
+    ds = _decoded(utterances).cache()
+    ds = ds.map(lambda w, e, d: segment_waveform(w, segment_samples, min_tail_samples),
+                num_parallel_calls=AUTOTUNE, deterministic=True).unbatch()
+    n_segments = int(segments_per_utterance(utterances, frontend, min_tail_s).sum())
+    ds = ds.batch(batch_size)
+    ds = ds.apply(tf.data.experimental.assert_cardinality(-(-n_segments // batch_size)))
+    return ds.prefetch(AUTOTUNE)

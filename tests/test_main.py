@@ -1,0 +1,104 @@
+"""The command line: flags to config, dry runs on IEMOCAP-shaped trees, clear errors."""
+
+import json
+import os
+
+import pytest
+from absl import app, flags
+from absl.testing import flagsaver
+
+from adarl_tf import main as main_lib
+from tests.iemocap_fixture import build_iemocap_tree, require_metadata
+
+FLAGS = flags.FLAGS
+
+
+@pytest.fixture(autouse=True)
+def parsed_flags():
+    if not FLAGS.is_parsed():
+        FLAGS.mark_as_parsed()
+
+
+def _run(**overrides):
+    with flagsaver.flagsaver(**overrides):
+        return main_lib.main(["adarl_tf.main"])
+
+
+def test_dry_run_on_the_iemocap_tree_reports_the_paper_counts(iemocap_tree, tmp_path):
+    _run(dry_run=True, dataset="iemocap", data_dir=str(iemocap_tree), out_dir=str(tmp_path))
+    report = json.loads((tmp_path / "data_report.json").read_text())
+    assert report["n_utterances"] == 2280
+    assert report["label_totals"] == {"neutral": 1099, "happy": 284, "sad": 608, "angry": 289}
+    assert [s["id"] for s in report["speakers"]] == [
+        "Ses01F", "Ses01M", "Ses02F", "Ses02M", "Ses03F",
+        "Ses03M", "Ses04F", "Ses04M", "Ses05F", "Ses05M"]
+    assert [s["gender"] for s in report["speakers"]] == ["F", "M"] * 5
+    assert report["counts"]["Ses02F"]["angry"] == 7
+    assert sum(sum(c.values()) for c in report["counts"].values()) == 2280
+    assert report["excluded_labels"]["exc"] == 663
+    assert isinstance(report["skipped"], list)
+    assert not (tmp_path / "fold_00").exists()  # A dry run trains nothing.
+
+
+def test_dry_run_with_excited_merged(iemocap_tree, tmp_path):
+    _run(dry_run=True, dataset="iemocap", data_dir=str(iemocap_tree), out_dir=str(tmp_path),
+         merge_excited=True)
+    report = json.loads((tmp_path / "data_report.json").read_text())
+    assert report["label_totals"]["happy"] == 284 + 663
+
+
+def test_fold_must_be_in_range(small_demo_corpus, tmp_path):
+    with pytest.raises(app.UsageError, match=r"out of range.*folds 0\.\.9"):
+        _run(dataset="demo", data_dir=str(small_demo_corpus), fold="10",
+             out_dir=str(tmp_path))
+    with pytest.raises(app.UsageError, match="--fold is required"):
+        _run(dataset="demo", data_dir=str(small_demo_corpus), out_dir=str(tmp_path))
+
+
+def test_session_folder_instead_of_root(tmp_path):
+    root = build_iemocap_tree(tmp_path / "iemo", metadata_path=require_metadata(),
+                              limit_sessions=[1])
+    with pytest.raises(app.UsageError, match="Session1 ... Session5"):
+        _run(dry_run=True, dataset="iemocap", data_dir=str(root / "Session1"),
+             out_dir=str(tmp_path / "out"))
+
+
+def test_iemocap_needs_data_dir(tmp_path):
+    with pytest.raises(app.UsageError, match="needs --data_dir"):
+        _run(dry_run=True, dataset="iemocap", out_dir=str(tmp_path))
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
+def test_unwritable_out_dir(tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    with pytest.raises(app.UsageError, match="not writable"):
+        _run(dry_run=True, out_dir=str(locked / "run"))
+
+
+def test_out_dir_that_is_a_file(tmp_path):
+    target = tmp_path / "taken"
+    target.write_text("a file, not a folder")
+    with pytest.raises(app.UsageError, match="not writable"):
+        _run(dry_run=True, out_dir=str(target))
+
+
+def test_bad_flag_values_are_usage_errors(tmp_path):
+    with pytest.raises(app.UsageError, match="kernel_sizes"):
+        _run(dry_run=True, kernel_sizes="3by3", out_dir=str(tmp_path))
+
+
+def test_two_folds_train_and_summarise(small_demo_corpus, tmp_path, capsys):
+    pytest.importorskip("tensorflow")
+    _run(dataset="demo", data_dir=str(small_demo_corpus), fold="0,1", epochs=1,
+         batch_size=8, segment_s=1.0, max_freq_hz=2000.0, trunk_filters=["4", "4", "4", "8"],
+         out_dir=str(tmp_path))
+    for fold in ("fold_00", "fold_01"):
+        assert (tmp_path / fold / "results.json").exists()
+        assert (tmp_path / fold / "model.keras").exists()
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert [f["test_speaker"] for f in summary["folds"]] == ["Ses01F", "Ses01M"]
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["model"]["trunk_filters"] == [4, 4, 4, 8]
+    assert summary["corpus"] == "synthetic demo corpus"
+    assert "synthetic demo corpus, adarl, 2 folds" in capsys.readouterr().out

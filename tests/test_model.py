@@ -1,0 +1,148 @@
+"""The functional model: paper Table 1 shapes, variants, loss, training, saving.
+
+Backend-neutral: CI runs this file under TensorFlow and under JAX without TensorFlow.
+"""
+
+import dataclasses
+
+import keras
+import numpy as np
+import pytest
+
+from adarl_tf.config import FrontendConfig, ModelConfig
+from adarl_tf.model import ADARLModel, build_model
+
+# A small model for training tests: 1 s segments, 0-2 kHz, few filters.
+TINY = ModelConfig(frontend=FrontendConfig(segment_s=1.0, max_freq_hz=2000.0),
+                   trunk_filters=(4, 4, 4, 8))
+
+
+def _batch(config, n=8, seed=0):
+    rng = np.random.default_rng(seed)
+    x = (0.1 * rng.normal(size=(n, config.frontend.segment_samples))).astype("float32")
+    y = {"emotion": np.arange(n) % config.n_emotions, "domain": (np.arange(n) // 2) % 2}
+    return x, y
+
+
+def _shapes(model):
+    return {layer.name: layer for layer in model.layers}
+
+
+def test_table_1_shapes():
+    model = build_model(ModelConfig())
+    layers = _shapes(model)
+    assert tuple(model.input.shape) == (None, 48000)
+    assert tuple(layers["spectrogram"].output.shape) == (None, 400, 300, 3)
+    for pathway in ("domain", "emotion"):
+        expected = [(200, 150, 32), (100, 75, 32), (50, 37, 32), (8, 6, 64)]
+        for i, shape in enumerate(expected, 1):
+            unit = layers[f"{pathway}_unit{i}"]
+            assert tuple(unit.output.shape) == (None,) + shape
+            assert [c.kernel.shape[2:] for c in unit.convs] == [
+                (3 if i == 1 else 32, 16 if i < 4 else 32)] * 2
+    assert ModelConfig().feature_shape == (8, 6, 64)  # 3072 values.
+    # Domain head 3072 -> 64 -> 2.
+    assert layers["domain_fc1"].kernel.shape == (3072, 64)
+    assert layers["domain_probs"].kernel.shape == (64, 2)
+    # Attention 8 -> 4 -> 8.
+    attention = layers["domain_attention"]
+    assert attention.squeeze.kernel.shape == (8, 4)
+    assert attention.excite.kernel.shape == (4, 8)
+    # Channel-wise FC 64 x (8 -> 1), emotion head 64 -> 64 -> 4.
+    assert layers["channelwise_fc"].kernel.shape == (8, 64)
+    assert layers["emotion_fc1"].kernel.shape == (64, 64)
+    assert layers["emotion_probs"].kernel.shape == (64, 4)
+    assert layers["center_loss"].centers.shape == (4, 64)
+
+
+def test_variants_have_the_right_parts():
+    names = {v: set(_shapes(build_model(dataclasses.replace(TINY, variant=v))))
+             for v in ("adarl", "backbone", "domain_invariant")}
+    assert {"domain_unit1", "domain_attention", "domain_probs"} <= names["adarl"]
+    assert not any(n.startswith("domain") for n in names["backbone"])
+    assert {"gradient_reversal", "domain_probs"} <= names["domain_invariant"]
+    assert "domain_attention" not in names["domain_invariant"]
+    assert "domain_unit1" not in names["domain_invariant"]
+
+
+@pytest.mark.parametrize("variant", ["adarl", "backbone", "domain_invariant"])
+def test_trains_and_reports_each_loss_term(variant):
+    model = build_model(dataclasses.replace(TINY, variant=variant))
+    model.compile(optimizer=keras.optimizers.SGD(0.05, weight_decay=4e-5))
+    x, y = _batch(TINY)
+    history = model.fit(x, y, batch_size=4, epochs=2, verbose=0).history
+    expected = {"loss", "emotion_loss", "center_loss", "emotion_accuracy"}
+    if variant != "backbone":
+        expected |= {"domain_loss", "domain_accuracy"}
+    assert expected == set(history)
+    assert all(np.isfinite(v).all() for v in history.values())
+    out = model.predict(x, verbose=0)
+    np.testing.assert_allclose(out["emotion_probs"].sum(-1), 1.0, rtol=1e-5)
+    assert ("attention" in out) == (variant == "adarl")
+
+
+def test_total_loss_is_the_weighted_sum():
+    config = dataclasses.replace(TINY, domain_loss_weight=0.3, emotion_loss_weight=2.0,
+                                 center_loss_weight=0.25)
+    model = build_model(config)
+    model.compile(optimizer="sgd")
+    x, y = _batch(config)
+    pred = model(x, training=False)
+    total = float(model.compute_loss(x, y, pred, training=False))
+    probs = keras.ops.convert_to_numpy(pred["emotion_probs"])
+    dom = keras.ops.convert_to_numpy(pred["domain_probs"])
+    dist = keras.ops.convert_to_numpy(pred["center_distances"])
+    idx = np.arange(len(x))
+    ce_e = -np.log(probs[idx, y["emotion"]]).mean()
+    ce_d = -np.log(dom[idx, y["domain"]]).mean()
+    center = dist[idx, y["emotion"]].mean()
+    np.testing.assert_allclose(total, 0.3 * ce_d + 2.0 * ce_e + 0.25 * center, rtol=1e-4)
+
+
+def test_samples_without_emotion_label_train_the_domain_path_only():
+    model = build_model(TINY)
+    model.compile(optimizer="sgd")
+    x, y = _batch(TINY)
+    pred = model(x, training=False)
+    masked = {"emotion": np.full(len(x), -1), "domain": y["domain"]}
+    model.emotion_loss_tracker.reset_state()
+    total = float(model.compute_loss(x, masked, pred, training=False))
+    assert float(model.emotion_loss_tracker.result()) == 0.0
+    dom = keras.ops.convert_to_numpy(pred["domain_probs"])
+    np.testing.assert_allclose(
+        total, -np.log(dom[np.arange(len(x)), y["domain"]]).mean(), rtol=1e-4)
+
+
+def test_training_moves_the_centres_not_the_optimiser():
+    model = build_model(TINY)
+    model.compile(optimizer=keras.optimizers.SGD(0.05))
+    centres = model.get_layer("center_loss").centers
+    before = keras.ops.convert_to_numpy(centres).copy()
+    assert all(v is not centres for v in model.trainable_variables)
+    x, y = _batch(TINY)
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    after = keras.ops.convert_to_numpy(centres)
+    assert np.abs(after - before).max() > 1e-4
+
+
+def test_keras_file_round_trip(tmp_path):
+    model = build_model(dataclasses.replace(TINY, variant="adarl", kernel_sizes=((10, 2), (2, 8))))
+    model.compile(optimizer="sgd")
+    x, y = _batch(TINY)
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    path = tmp_path / "adarl.keras"
+    model.save(path)
+    reloaded = keras.saving.load_model(path)  # Safe mode; no custom_objects needed.
+    assert isinstance(reloaded, ADARLModel)
+    assert reloaded.model_config == model.model_config
+    a, b = model.predict(x, verbose=0), reloaded.predict(x, verbose=0)
+    for key in a:
+        np.testing.assert_allclose(a[key], b[key], rtol=1e-5, atol=1e-5)
+
+
+def test_config_rejects_bad_values():
+    with pytest.raises(ValueError, match="variant"):
+        ModelConfig(variant="adarl2")
+    with pytest.raises(ValueError, match="one entry per unit"):
+        ModelConfig(trunk_filters=(16, 16))
+    assert ModelConfig.from_dict(ModelConfig().to_dict()) == ModelConfig()

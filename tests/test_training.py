@@ -1,0 +1,98 @@
+"""One LOSO fold end to end on a small synthetic demo corpus with a tiny model."""
+
+import csv
+import json
+
+import keras
+import numpy as np
+import pytest
+
+tf = pytest.importorskip("tensorflow")
+
+from adarl_tf import training
+from adarl_tf.config import (DataConfig, ExperimentConfig, FrontendConfig, ModelConfig,
+                             TrainConfig)
+from adarl_tf.corpora import demo, iemocap
+
+TINY = ExperimentConfig(
+    model=ModelConfig(frontend=FrontendConfig(segment_s=1.0, max_freq_hz=2000.0),
+                      trunk_filters=(4, 4, 4, 8)),
+    train=TrainConfig(epochs=2, batch_size=8),
+    data=DataConfig(min_tail_s=0.5))
+
+
+@pytest.fixture(scope="module")
+def corpus(small_demo_corpus):
+    return iemocap.load_iemocap(small_demo_corpus, name=demo.DEMO_CORPUS_NAME)
+
+
+def _event_tags(log_dir):
+    from tensorboard.backend.event_processing import event_accumulator
+    tags = set()
+    for run in ("train",):
+        acc = event_accumulator.EventAccumulator(str(log_dir / run))
+        acc.Reload()
+        tags |= set(acc.Tags()["tensors"]) | set(acc.Tags()["scalars"])
+    return tags
+
+
+def test_split_fold_keeps_the_test_speaker_out(corpus):
+    speaker, train, test = training.split_fold(corpus, 3)
+    assert speaker == corpus.speakers[3] == "Ses02M"
+    assert all(u.speaker != speaker for u in train)
+    assert {u.speaker for u in test} == {speaker}
+    assert all(u.label is not None for u in test)
+    with pytest.raises(ValueError, match="out of range"):
+        training.split_fold(corpus, 10)
+
+
+def test_fold_writes_results_predictions_model_and_events(corpus, tmp_path):
+    results = training.train_and_evaluate(TINY, corpus, 1, tmp_path, verbose=0)
+    fold_dir = tmp_path / "fold_01"
+    written = json.loads((fold_dir / "results.json").read_text())
+    for key in ("wa", "ua", "confusion_matrix", "labels", "test_speaker", "n_test_utterances",
+                "epochs_completed", "domain_accuracy", "config"):
+        assert key in written
+    assert written["test_speaker"] == "Ses01M"
+    assert written["epochs_completed"] == 2
+    assert 0.0 <= written["wa"] <= 1.0 and 0.0 <= written["ua"] <= 1.0
+    assert 0.0 <= written["domain_accuracy"] <= 1.0
+    assert written["labels"] == ["neutral", "happy", "sad", "angry"]
+    assert np.sum(written["confusion_matrix"]) == written["n_test_utterances"] == 8
+    assert ExperimentConfig.from_dict(written["config"]) == TINY
+    assert written["corpus"] == "synthetic demo corpus"
+    assert len(written["history"]["test_speaker_ua"]) == 2
+    # The reported result is the last epoch's, the same one the monitor logged last.
+    assert written["ua"] == pytest.approx(written["history"]["test_speaker_ua"][-1])
+
+    with open(fold_dir / "predictions.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 8 and {r["speaker"] for r in rows} == {"Ses01M"}
+    assert set(rows[0]) >= {"name", "speaker", "gender", "label", "prediction", "p_neutral",
+                            "p_angry"}
+    wa = np.mean([r["label"] == r["prediction"] for r in rows])
+    assert wa == pytest.approx(written["wa"])
+
+    model = keras.saving.load_model(fold_dir / "model.keras")
+    assert model.model_config == TINY.model
+
+    tags = _event_tags(fold_dir / "logs")
+    for tag in ("epoch_loss", "epoch_emotion_loss", "epoch_domain_loss", "epoch_center_loss",
+                "epoch_learning_rate", "epoch_test_speaker_wa", "epoch_test_speaker_ua"):
+        assert tag in tags, tags
+    assert results["y_pred"].shape == (8,)
+
+
+def test_summary_pools_folds(corpus, tmp_path):
+    config = ExperimentConfig(model=TINY.model, train=TrainConfig(epochs=1, batch_size=8,
+                                                                  monitor_test=False),
+                              data=TINY.data)
+    folds = [training.train_and_evaluate(config, corpus, f, tmp_path, verbose=0)
+             for f in (0, 1)]
+    summary = training.write_summary(folds, tmp_path)
+    on_disk = json.loads((tmp_path / "summary.json").read_text())
+    assert on_disk["n_folds"] == 2
+    assert on_disk["wa_mean"] == pytest.approx(np.mean([f["wa"] for f in folds]))
+    assert on_disk["n_utterances_pooled"] == 16
+    assert "Pooled over 16 utterances" in (tmp_path / "summary.md").read_text()
+    assert summary["folds"][1]["test_speaker"] == "Ses01M"
