@@ -117,3 +117,25 @@ def test_matches_tf_signal_stft_with_1600_point_fft():
             v = log_mag[b][valid]
             z = np.where(valid[:, None], (log_mag[b] - v.mean()) / (v.std() + 1e-5), 0.0)
             np.testing.assert_allclose(ours[b, :, :, c], z.T, atol=2e-3)
+
+
+@pytest.mark.parametrize("mode", ["multires", "colormap"])
+def test_converts_to_tflite_builtin_ops_and_matches(mode):
+    tf = pytest.importorskip("tensorflow")
+    litert = pytest.importorskip("ai_edge_litert.interpreter")
+    import keras
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("TFLite conversion needs the TensorFlow backend")
+    cfg = FrontendConfig(segment_s=0.5, channel_mode=mode)
+    inputs = keras.Input((8000,), batch_size=1)
+    model = keras.Model(inputs, Spectrogram(cfg)(inputs))
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    # Builtins only: conversion fails if any op would need the Flex delegate.
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    interpreter = litert.Interpreter(model_content=converter.convert())
+    interpreter.allocate_tensors()
+    x = np.concatenate([_speechlike(6000, 5), np.zeros(2000, "float32")])[None]
+    interpreter.set_tensor(interpreter.get_input_details()[0]["index"], x)
+    interpreter.invoke()
+    got = interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
+    np.testing.assert_allclose(got, np.asarray(model(x)), atol=2e-3)
