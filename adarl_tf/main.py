@@ -73,6 +73,10 @@ flags.DEFINE_float("weight_decay", _D.TrainConfig.weight_decay, "SGD weight deca
 flags.DEFINE_integer("seed", _D.TrainConfig.seed, "Random seed.")
 flags.DEFINE_bool("monitor_test", _D.TrainConfig.monitor_test, "Log the test speaker's "
                   "WA/UA every epoch to TensorBoard (monitoring only; never selects an epoch).")
+# Monitoring (changes no result, so not part of the config).
+flags.DEFINE_string("profile_batch", "0", "TensorBoard profiler: a training step such as 5, "
+                    "or a range 5,8 (1-based, per fold); 0 = off. The trace lands in "
+                    "fold_NN/logs/train (Profile tab; needs tensorboard-plugin-profile).")
 
 
 def _kernel_sizes(text):
@@ -83,6 +87,18 @@ def _kernel_sizes(text):
     if not sizes or any(len(k) != 2 for k in sizes):
         raise app.UsageError(f"--kernel_sizes={text!r}; expected e.g. 3x3,5x5")
     return sizes
+
+
+def _profile_batch(text):
+    try:
+        steps = [int(v) for v in text.split(",")]
+    except ValueError:
+        steps = []
+    if len(steps) not in (1, 2) or any(v < 0 for v in steps) or (
+            len(steps) == 2 and not 0 < steps[0] <= steps[1]):
+        raise app.UsageError(f"--profile_batch={text!r}; expected 0 (off), a step such as 5, "
+                             "or a range such as 5,8")
+    return steps[0] if len(steps) == 1 else tuple(steps)
 
 
 def config_from_flags():
@@ -170,14 +186,19 @@ def main(argv):
     logging.info("Config:\n%s", config.to_json())
     files.write_text(out_dir / "config.json", config.to_json() + "\n")
 
-    # TensorFlow only now, so that --help and --dry_run stay fast.
-    from adarl_tf import training
+    profile_batch = _profile_batch(FLAGS.profile_batch)
 
+    # TensorFlow only now, so that --help and --dry_run stay fast.
+    from adarl_tf import monitoring, training
+
+    progress = monitoring.RunProgress(len(folds), config.train.epochs)
     results = []
     for i, fold in enumerate(folds):
         logging.info("=== Fold %d (%d of %d) ===", fold, i + 1, len(folds))
         try:
-            results.append(training.train_and_evaluate(config, corpus, fold, out_dir))
+            results.append(training.train_and_evaluate(config, corpus, fold, out_dir,
+                                                       progress=progress,
+                                                       profile_batch=profile_batch))
         except ValueError as e:
             raise app.UsageError(str(e))
     if len(results) > 1:

@@ -22,6 +22,7 @@ import keras
 from keras import ops
 
 from adarl_tf.config import ModelConfig
+from adarl_tf.metrics import BalancedAccuracy
 from adarl_tf.layers import (CenterLoss, ChannelwiseFC, DomainFrequencyAttention,
                              GradientReversal, MultiScaleConv, Spectrogram)
 
@@ -134,7 +135,8 @@ class ADARLModel(keras.Model):
         # Per-term trackers, reported each epoch beside the total `loss`.
         self.emotion_loss_tracker = keras.metrics.Mean(name="emotion_loss")
         self.center_loss_tracker = keras.metrics.Mean(name="center_loss")
-        self.emotion_accuracy = keras.metrics.Mean(name="emotion_accuracy")
+        self.emotion_accuracy = keras.metrics.Mean(name="emotion_accuracy")  # WA.
+        self.emotion_ua = BalancedAccuracy(config.n_emotions, name="emotion_ua")
         if self.has_domain_head:
             self.domain_loss_tracker = keras.metrics.Mean(name="domain_loss")
             self.domain_accuracy = keras.metrics.Mean(name="domain_accuracy")
@@ -169,6 +171,7 @@ class ADARLModel(keras.Model):
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
         hit, mask = _correct(y["emotion"], y_pred[EMOTION_PROBS])
         self.emotion_accuracy.update_state(hit, sample_weight=mask)
+        self.emotion_ua.update_state(y["emotion"], y_pred[EMOTION_PROBS])
         if self.has_domain_head:
             hit, mask = _correct(y["domain"], y_pred[DOMAIN_PROBS])
             self.domain_accuracy.update_state(hit, sample_weight=mask)

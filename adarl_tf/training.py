@@ -5,6 +5,8 @@ Honesty rules, enforced here:
   * the reported result is the model after the last epoch; the test speaker's
     per-epoch WA/UA is logged to TensorBoard for monitoring only and never
     chooses an epoch.
+
+What reaches TensorBoard is listed in `monitoring.py`.
 """
 
 import datetime
@@ -18,7 +20,7 @@ import keras
 import numpy as np
 from absl import logging
 
-from adarl_tf import evaluation, files, model as model_lib
+from adarl_tf import evaluation, files, model as model_lib, monitoring
 from adarl_tf.config import ExperimentConfig
 from adarl_tf.corpora.corpus import EMOTIONS, GENDERS
 from adarl_tf.pipelines import segments as seg
@@ -44,16 +46,40 @@ def split_fold(corpus, fold):
 
 
 def predict_utterances(model, utterances, config, batch_size):
-    """Utterance-level probabilities: the mean over each utterance's segments."""
+    """Utterance-level outputs: the mean over each utterance's segments.
+
+    Returns a dict: `emotion_probs`, `deep_features` and, where the variant has
+    them, `domain_probs` and `attention` (I^D), each (n_utterances, k); the
+    per-segment I^D as `segment_attention`; and `n_segments`.
+    """
     frontend = config.model.frontend
     ds = seg.evaluation_dataset(utterances, frontend, config.data.min_tail_s, batch_size)
     out = model.predict(ds, verbose=0)
     counts = seg.segments_per_utterance(utterances, frontend, config.data.min_tail_s)
-    result = {"emotion_probs": evaluation.group_mean(out[model_lib.EMOTION_PROBS], counts),
-              "n_segments": int(counts.sum())}
-    if model_lib.DOMAIN_PROBS in out:
-        result["domain_probs"] = evaluation.group_mean(out[model_lib.DOMAIN_PROBS], counts)
+    result = {"n_segments": int(counts.sum())}
+    for key in (model_lib.EMOTION_PROBS, model_lib.DOMAIN_PROBS, model_lib.DEEP_FEATURES,
+                model_lib.ATTENTION):
+        if key in out:
+            result[key] = evaluation.group_mean(out[key], counts)
+    if model_lib.ATTENTION in out:
+        result["segment_attention"] = np.asarray(out[model_lib.ATTENTION])
     return result
+
+
+def attention_probe(train_utterances, per_gender=8):
+    """A fixed sample of emotion-labelled training utterances, `per_gender` of each gender.
+
+    The test speaker is one gender, so the per-gender attention profile and the
+    projector's gender contrast need training speakers of both; the sample is
+    fixed (sorted names) so that epochs compare.
+    """
+    probe = []
+    for gender in GENDERS:
+        pool = sorted((u for u in train_utterances if u.gender == gender and u.label),
+                      key=lambda u: u.name)
+        step = max(len(pool) // per_gender, 1)  # Spread over speakers and emotions.
+        probe += pool[::step][:per_gender]
+    return probe
 
 
 class TestSpeakerMonitor(keras.callbacks.Callback):
@@ -62,24 +88,54 @@ class TestSpeakerMonitor(keras.callbacks.Callback):
     For watching training in TensorBoard only: these figures never choose an
     epoch (the fold's result is the last epoch's). Keep this callback before
     `TensorBoard` in the list so that its values reach the event files.
+
+    With `probe` (training utterances, see `attention_probe`) and a variant
+    with attention, it also predicts the probe every epoch, for the
+    per-gender attention summaries (`summary_data`).
     """
 
-    def __init__(self, utterances, config, batch_size):
+    def __init__(self, utterances, config, batch_size, probe=()):
         super().__init__()
         self.utterances = utterances
         self.config = config
         self.batch_size = batch_size
-        self.labels, _ = seg.utterance_labels(utterances)
-        self.last = None
+        self.labels, self.domains = seg.utterance_labels(utterances)
+        self.probe = list(probe) if config.model.variant == "adarl" else []
+        self.last = self.last_probe = self.last_scores = None
 
     def on_epoch_end(self, epoch, logs=None):
         self.last = predict_utterances(self.model, self.utterances, self.config,
                                        self.batch_size)
-        scores = evaluation.classification_scores(
+        self.last_scores = evaluation.classification_scores(
             self.labels, self.last["emotion_probs"], len(EMOTIONS))
+        if self.probe:
+            self.last_probe = predict_utterances(self.model, self.probe, self.config,
+                                                 self.batch_size)
         if logs is not None:
-            logs["test_speaker_wa"] = scores["wa"]
-            logs["test_speaker_ua"] = scores["ua"]
+            logs["test_speaker_wa"] = self.last_scores["wa"]
+            logs["test_speaker_ua"] = self.last_scores["ua"]
+            if "domain_probs" in self.last:
+                logs["test_speaker_domain_accuracy"] = float(
+                    np.mean(self.last["domain_probs"].argmax(-1) == self.domains))
+
+    def summary_data(self):
+        """What `monitoring.EpochSummaries` draws after this epoch."""
+        if self.last is None:
+            return None
+        speaker = self.utterances[0].speaker
+        gender = self.utterances[0].gender
+        attention = {}
+        if "segment_attention" in self.last:
+            attention[f"test_speaker_{gender}"] = self.last["segment_attention"]
+        if self.last_probe is not None:
+            counts = seg.segments_per_utterance(self.probe, self.config.model.frontend,
+                                                self.config.data.min_tail_s)
+            per_segment = np.repeat([u.gender for u in self.probe], counts)
+            for g in GENDERS:
+                attention[f"train_sample_{g}"] = \
+                    self.last_probe["segment_attention"][per_segment == g]
+        return {"labels": list(EMOTIONS), "test_confusion": self.last_scores["confusion_matrix"],
+                "test_title": f"test speaker {speaker} ({gender})", "attention": attention}
 
 
 def _versions():
@@ -92,11 +148,25 @@ def _versions():
     return versions
 
 
-def train_and_evaluate(config: ExperimentConfig, corpus, fold, out_dir, verbose=None):
+def train_and_evaluate(config: ExperimentConfig, corpus, fold, out_dir, verbose=None,
+                       progress=None, profile_batch=0):
     """Trains fold `fold` of `corpus` and writes `<out_dir>/fold_NN/`.
 
-    Returns the fold's results dict (as written to `results.json`, plus the
-    utterance labels and predictions under `y_true`/`y_pred` for pooling).
+    Args:
+        config: ExperimentConfig.
+        corpus: Corpus.
+        fold: int. Index of the test speaker in `corpus.speakers`.
+        out_dir: path. The run folder.
+        verbose: Keras' `fit` verbosity. Defaults to a bar on a terminal, one
+            line per epoch otherwise.
+        progress: `monitoring.RunProgress` or None. Prints the fold and the
+            run's time left before every epoch.
+        profile_batch: int or (first, last) steps for the TensorBoard profiler
+            (0: off). Not part of the config: it changes no result.
+
+    Returns:
+        The fold's results dict (as written to `results.json`, plus the
+        utterance labels and predictions under `y_true`/`y_pred` for pooling).
     """
     test_speaker, train_utts, test_utts = split_fold(corpus, fold)
     fold_dir = pathlib.Path(out_dir) / f"fold_{fold:02d}"
@@ -124,13 +194,21 @@ def train_and_evaluate(config: ExperimentConfig, corpus, fold, out_dir, verbose=
     train_ds = seg.training_dataset(train_utts, frontend, config.data.min_tail_s,
                                     train_cfg.batch_size, train_cfg.shuffle_buffer,
                                     seed=train_cfg.seed)
+    log_dir = fold_dir / "logs"
+    probe = attention_probe(train_utts)
+    # Order matters: the callbacks that add to the epoch's logs come before
+    # TensorBoard, EpochSummaries after the monitor whose predictions it draws.
     callbacks = []
     monitor = None
     if train_cfg.monitor_test:
-        monitor = TestSpeakerMonitor(test_utts, config, train_cfg.batch_size)
-        callbacks.append(monitor)
-    callbacks.append(keras.callbacks.TensorBoard(log_dir=str(fold_dir / "logs"),
-                                                 write_graph=False))
+        monitor = TestSpeakerMonitor(test_utts, config, train_cfg.batch_size, probe=probe)
+        callbacks += [monitor, monitoring.EpochSummaries(log_dir, monitor.summary_data)]
+    callbacks.append(keras.callbacks.TensorBoard(log_dir=str(log_dir), write_graph=False,
+                                                 profile_batch=profile_batch))
+    fold_progress = None
+    if progress is not None:
+        fold_progress = progress.callback(fold, test_speaker)
+        callbacks.append(fold_progress)
     if verbose is None:
         verbose = 1 if sys.stdout.isatty() else 2
     start = time.time()
@@ -184,11 +262,54 @@ def train_and_evaluate(config: ExperimentConfig, corpus, fold, out_dir, verbose=
         "finished_at": datetime.datetime.now(datetime.timezone.utc).isoformat(),
     }
     files.write_json(fold_dir / "results.json", results)
+    _write_test_features(fold_dir / "test_features.npz", test_utts, y_true, y_pred, scored)
+    probe_scored = monitor.last_probe if monitor is not None and monitor.last_probe is not None \
+        else predict_utterances(model, probe, config, train_cfg.batch_size)
+    monitoring.write_fold_end(
+        log_dir, monitoring.hparams_of(config, fold, test_speaker), results,
+        _projector_points(test_utts, scored, y_pred, probe, probe_scored))
+    if fold_progress is not None:
+        fold_progress.finish_fold()
     logging.info("Fold %d (%s, %s): WA %.4f UA %.4f, domain accuracy %s, %d epochs in %.0f s",
                  fold, test_speaker, corpus.name, results["wa"], results["ua"],
                  "n/a" if domain_accuracy is None else f"{domain_accuracy:.4f}",
                  epochs_completed, train_seconds)
     return dict(results, y_true=y_true, y_pred=y_pred)
+
+
+def _write_test_features(path, utterances, y_true, y_pred, scored):
+    """`test_features.npz`: per test utterance, the deep feature and labels (for the report).
+
+    The deep feature is the mean of the utterance's segments' 64-d features;
+    `attention` (adarl only) likewise the mean I^D.
+    """
+    arrays = {
+        "names": np.array([u.name for u in utterances]),
+        "speakers": np.array([u.speaker for u in utterances]),
+        "genders": np.array([u.gender for u in utterances]),
+        "labels": np.asarray(y_true, "int32"),
+        "predictions": np.asarray(y_pred, "int32"),
+        "label_names": np.array(EMOTIONS),
+        "deep_features": np.asarray(scored[model_lib.DEEP_FEATURES], "float32"),
+    }
+    if model_lib.ATTENTION in scored:
+        arrays["attention"] = np.asarray(scored[model_lib.ATTENTION], "float32")
+    with files.atomic_path(path) as tmp:
+        np.savez_compressed(tmp, **arrays)
+
+
+def _projector_points(test_utts, scored, y_pred, probe, probe_scored):
+    """Deep features with metadata: the test utterances and the training sample."""
+    probe_pred = probe_scored["emotion_probs"].argmax(-1)
+    rows = [{"name": u.name, "split": "test", "speaker": u.speaker, "gender": u.gender,
+             "emotion": u.label, "prediction": EMOTIONS[p]}
+            for u, p in zip(test_utts, y_pred)]
+    rows += [{"name": u.name, "split": "train sample", "speaker": u.speaker,
+              "gender": u.gender, "emotion": u.label, "prediction": EMOTIONS[p]}
+             for u, p in zip(probe, probe_pred)]
+    features = np.concatenate([scored[model_lib.DEEP_FEATURES],
+                               probe_scored[model_lib.DEEP_FEATURES]])
+    return features, rows
 
 
 def write_summary(fold_results, out_dir):
