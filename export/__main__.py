@@ -1,0 +1,62 @@
+r"""Exports a trained fold to SavedModel and TFLite, with a parity check.
+
+  python -m adarl_tf.export --run_dir=runs/demo_adarl/fold_00
+  python -m adarl_tf.export --run_dir=runs/iemocap_adarl/fold_03 \
+      --formats=saved_model,tflite_int8 --data_dir=/data/IEMOCAP_full_release
+
+Writes into `--out` (default `<run_dir>/export/`): `saved_model/`,
+`model_float32.tflite`, `model_float16.tflite`, `model_dynamic_int8.tflite`,
+`model_int8.tflite`, `parity.json`, `model_card.json`, `labels.txt`.
+Exits non-zero if float32 or float16 disagree with the Keras model on the
+class of more than 1 % of the test speaker's utterances.
+"""
+
+import sys
+
+from absl import app, flags, logging
+
+from adarl_tf.export import exporter, tflite
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("run_dir", None, "Fold folder of a training run: <out_dir>/fold_NN, "
+                    "holding results.json and model.keras.")
+flags.DEFINE_list("formats", list(exporter.FORMATS),
+                  f"Formats to write, from {', '.join(exporter.FORMATS)}.")
+flags.DEFINE_string("out", None, "Output folder. Defaults to <run_dir>/export.")
+flags.DEFINE_string("data_dir", None, "Corpus folder, overriding the one recorded in "
+                    "results.json (for a fold trained on another machine).")
+flags.DEFINE_integer("representative_segments", 200, "Training segments used to "
+                     "calibrate the full-integer int8 model.")
+flags.DEFINE_integer("seed", 0, "Seed of the calibration draw.")
+flags.DEFINE_list("int8_float_scopes", list(tflite.INT8_FLOAT_SCOPES),
+                  "Regular expressions on TFLite tensor names kept float32 in the int8 "
+                  "model; must cover the frontend (export/tflite.py says why unit 1 too).")
+flags.mark_flag_as_required("run_dir")
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+    try:
+        card = exporter.export_fold(FLAGS.run_dir, FLAGS.formats, FLAGS.out,
+                                    data_dir=FLAGS.data_dir,
+                                    n_representative=FLAGS.representative_segments,
+                                    seed=FLAGS.seed,
+                                    int8_float_scopes=FLAGS.int8_float_scopes)
+    except exporter.ExportError as e:
+        logging.error("%s", e)
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    for fmt, figures in card["parity"].items():
+        print(f"{fmt:16s} same class {figures['same_class_share']:7.2%}  max |dp| "
+              f"{figures['max_abs_prob_diff']:.2e}  WA {figures['wa']:.4f}  UA "
+              f"{figures['ua']:.4f}")
+    return 0
+
+
+def run():
+    app.run(lambda argv: sys.exit(main(argv)))
+
+
+if __name__ == "__main__":
+    run()

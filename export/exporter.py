@@ -1,0 +1,333 @@
+"""Exports one trained fold: SavedModel, TFLite files, parity check, model card.
+
+`export_fold(run_dir, formats, out_dir)` reads `<run_dir>/results.json` and
+`model.keras`, reloads the fold's corpus from the recorded `DataConfig`,
+writes every requested format, scores the fold's test utterances with the
+Keras model and with every exported file (`parity.json`), and writes
+`model_card.json` and `labels.txt` beside them.
+
+Parity is measured where it matters, on the test speaker's utterances scored
+exactly as in training (segments, then the mean of their probabilities).
+float32 and float16 must agree with Keras on the predicted class of at least
+`MIN_FLOAT_AGREEMENT` of them or the export fails; the int8 formats' WA/UA
+change is reported, not gated, since it is the price of quantisation.
+"""
+
+import dataclasses
+import datetime
+import json
+import pathlib
+import platform
+import time
+
+import numpy as np
+from absl import logging
+
+from adarl_tf import evaluation, files
+from adarl_tf.config import ExperimentConfig
+from adarl_tf.corpora.corpus import EMOTIONS, GENDERS
+from adarl_tf.export import runners, tflite
+from adarl_tf.export.serving import UTTERANCE_SIGNATURE, write_saved_model
+
+SAVED_MODEL = "saved_model"
+FORMATS = (SAVED_MODEL,) + tuple(tflite.TFLITE_FORMATS)
+# Float formats must predict the same class as Keras on this share of test utterances.
+MIN_FLOAT_AGREEMENT = 0.99
+GATED_FORMATS = ("tflite", "tflite_fp16")
+
+
+class ExportError(RuntimeError):
+    """The export could not be made or failed its parity check."""
+
+
+def _load_fold(run_dir):
+    run_dir = pathlib.Path(run_dir)
+    results_path, model_path = run_dir / "results.json", run_dir / "model.keras"
+    for p in (results_path, model_path):
+        if not p.exists():
+            raise ExportError(f"{p} not found: --run_dir must be a fold folder written by "
+                              "`python -m adarl_tf.main` (<out_dir>/fold_NN)")
+    results = json.loads(results_path.read_text())
+    return results, ExperimentConfig.from_dict(results["config"]), model_path
+
+
+def _corpus(data, data_dir=None):
+    """Reloads the fold's corpus, with a clear error for a path from elsewhere."""
+    from adarl_tf.corpora.load import load_corpus
+    if data_dir is not None:
+        data = dataclasses.replace(data, data_dir=str(data_dir))
+    if data.data_dir is not None and not pathlib.Path(data.data_dir).is_dir():
+        raise ExportError(
+            f"the fold was trained on data in {data.data_dir}, which does not exist on this "
+            f"machine; pass --data_dir=<the {data.dataset} corpus here> to the exporter")
+    return load_corpus(data)
+
+
+def representative_segments(utterances, config, n_segments, seed):
+    """Calibration segments for int8, drawn from training utterances.
+
+    Args:
+        utterances: the fold's training utterances (never the test speaker).
+        config: `ExperimentConfig`.
+        n_segments: int. At most this many segments.
+        seed: int. Seeds the draw.
+
+    Returns:
+        float32 `(n, segment_samples)` array.
+    """
+    from adarl_tf.audio import load_audio
+    frontend = config.model.frontend
+    min_tail = round(config.data.min_tail_s * frontend.sample_rate_hz)
+    rng = np.random.default_rng(seed)
+    chosen = []
+    for i in rng.permutation(len(utterances)):
+        wav = load_audio(utterances[i].path, frontend.sample_rate_hz)
+        segs = runners.segment_array(wav, frontend.segment_samples, min_tail)
+        chosen.extend(segs[rng.permutation(len(segs))[:2]])  # <= 2 per utterance: variety.
+        if len(chosen) >= n_segments:
+            break
+    return np.stack(chosen[:n_segments])
+
+
+def parity(runners_by_format, waveforms, labels, min_tail_samples, reference="keras"):
+    """Scores every format on the same utterances and compares with `reference`.
+
+    Args:
+        runners_by_format: {format: runner}; must include `reference`.
+        waveforms: list of float32 `(n,)` utterances at the model's rate.
+        labels: int array, the utterances' emotion indices.
+        min_tail_samples: int. The fold's tail policy.
+        reference: str. The format compared against.
+
+    Returns:
+        ({format: figures}, {format: (n_utterances, n_emotions) probabilities}).
+    """
+    probs = {}
+    seconds = {}
+    for name, runner in runners_by_format.items():
+        start = time.perf_counter()
+        probs[name] = np.stack([runners.score_utterance(runner, w, min_tail_samples)[
+            "emotion_probs"] for w in waveforms])
+        seconds[name] = time.perf_counter() - start
+    ref = probs[reference]
+    ref_scores = evaluation.classification_scores(labels, ref, len(EMOTIONS))
+    figures = {}
+    for name, p in probs.items():
+        scores = evaluation.classification_scores(labels, p, len(EMOTIONS))
+        figures[name] = {
+            "max_abs_prob_diff": float(np.abs(p - ref).max()),
+            "same_class_share": float(np.mean(p.argmax(-1) == ref.argmax(-1))),
+            "wa": scores["wa"], "ua": scores["ua"],
+            "wa_change": scores["wa"] - ref_scores["wa"],
+            "ua_change": scores["ua"] - ref_scores["ua"],
+            "scoring_seconds": round(seconds[name], 2),
+        }
+    return figures, probs
+
+
+def _versions():
+    import keras
+    import tensorflow as tf
+    from importlib import metadata
+    versions = {"python": platform.python_version(), "tensorflow": tf.__version__,
+                "keras": keras.__version__, "numpy": np.__version__}
+    try:
+        versions["ai-edge-litert"] = metadata.version("ai-edge-litert")
+    except metadata.PackageNotFoundError:
+        pass
+    return versions
+
+
+def export_fold(run_dir, formats=FORMATS, out_dir=None, data_dir=None,
+                n_representative=200, seed=0, int8_float_scopes=tflite.INT8_FLOAT_SCOPES):
+    """Exports a trained fold, checks parity and writes the model card.
+
+    Args:
+        run_dir: str or path-like. `<out_dir>/fold_NN` of a training run.
+        formats: iterable of str, from `FORMATS`. Defaults to all.
+        out_dir: str or path-like or None. Defaults to `<run_dir>/export`.
+        data_dir: str or None. Overrides the corpus folder recorded in
+            `results.json` (for a fold trained on another machine).
+        n_representative: int. Calibration segments for full-integer int8.
+        seed: int. Seeds the calibration draw.
+        int8_float_scopes: regular expressions on TFLite tensor names kept
+            float32 in the int8 model (`tflite.INT8_FLOAT_SCOPES`).
+
+    Returns:
+        The model card dict (also written to `model_card.json`).
+
+    Raises:
+        ExportError: missing inputs, or float32/float16 disagree with Keras on
+            more than 1 % of the test utterances (`parity.json` is still
+            written so the failure can be inspected).
+    """
+    import keras
+
+    import adarl_tf.model  # noqa: F401  Registers ADARLModel for loading.
+    from adarl_tf import training
+
+    formats = list(formats)
+    unknown = sorted(set(formats) - set(FORMATS))
+    if unknown or not formats:
+        raise ExportError(f"--formats={','.join(formats)}: unknown {unknown}; "
+                          f"expected a comma list of {', '.join(FORMATS)}")
+    run_dir = pathlib.Path(run_dir)
+    out_dir = pathlib.Path(out_dir) if out_dir is not None else run_dir / "export"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    results, config, model_path = _load_fold(run_dir)
+    frontend = config.model.frontend
+    model = keras.saving.load_model(model_path, compile=False)
+    min_tail = round(config.data.min_tail_s * frontend.sample_rate_hz)
+
+    corpus = _corpus(config.data, data_dir)
+    test_speaker, train_utts, test_utts = training.split_fold(corpus, results["fold"])
+    if test_speaker != results["test_speaker"]:
+        raise ExportError(f"the corpus found now gives fold {results['fold']} test speaker "
+                          f"{test_speaker}, but the model was tested on "
+                          f"{results['test_speaker']}: is --data_dir the same corpus?")
+    logging.info("Exporting fold %d (%s, test speaker %s) to %s: %s", results["fold"],
+                 corpus.name, test_speaker, out_dir, ", ".join(formats))
+
+    # TFLite is converted from the SavedModel, so write one even if not asked
+    # for (into a scratch folder that is removed afterwards).
+    saved_model_dir = out_dir / SAVED_MODEL
+    scratch = SAVED_MODEL not in formats
+    if scratch:
+        saved_model_dir = out_dir / ".saved_model_for_tflite"
+    write_saved_model(model, saved_model_dir, min_tail)
+
+    written = {}
+    if not scratch:
+        written[SAVED_MODEL] = SAVED_MODEL
+    calibration = None
+    for fmt, (file_name, quantization) in tflite.TFLITE_FORMATS.items():
+        if fmt not in formats:
+            continue
+        if quantization == "int8" and calibration is None:
+            calibration = representative_segments(train_utts, config, n_representative, seed)
+            logging.info("int8 calibration: %d segments from training utterances",
+                         len(calibration))
+        start = time.perf_counter()
+        content = tflite.convert(saved_model_dir, quantization, calibration,
+                                 float_scopes=int8_float_scopes)
+        with files.atomic_path(out_dir / file_name) as tmp:
+            tmp.write_bytes(content)
+        written[fmt] = file_name
+        logging.info("%s: %s, %.2f MB, %.0f s", fmt, file_name, len(content) / 1e6,
+                     time.perf_counter() - start)
+
+    # Parity on the test speaker's utterances.
+    from adarl_tf.audio import load_audio
+    waveforms = [load_audio(u.path, frontend.sample_rate_hz) for u in test_utts]
+    labels = np.array([EMOTIONS.index(u.label) for u in test_utts])
+    to_run = {"keras": runners.KerasRunner(model)}
+    for fmt, name in written.items():
+        to_run[fmt] = runners.load_runner(out_dir / name)
+    if scratch:
+        to_run["_saved_model"] = runners.SavedModelRunner(saved_model_dir)
+    figures, probs = parity(to_run, waveforms, labels, min_tail)
+    # The utterance signature must give what the segment signature + mean gives.
+    utterance_check = _check_utterance_signature(saved_model_dir, waveforms[:8],
+                                                 probs["keras"][:8])
+    if scratch:
+        import shutil
+        shutil.rmtree(saved_model_dir)
+        figures.pop("_saved_model")
+    failed = [f for f in GATED_FORMATS
+              if f in figures and figures[f]["same_class_share"] < MIN_FLOAT_AGREEMENT]
+    parity_doc = {
+        "reference": "keras",
+        "test_speaker": test_speaker,
+        "n_test_utterances": len(test_utts),
+        "n_test_segments": int(sum(runners.count_segments(len(w), frontend.segment_samples,
+                                                          min_tail) for w in waveforms)),
+        "scoring": "utterance = mean of its segments' probabilities; TFLite one segment "
+                   "per call",
+        "min_float_agreement": MIN_FLOAT_AGREEMENT,
+        "passed": not failed,
+        "formats": figures,
+        "utterance_signature_max_abs_diff": utterance_check,
+    }
+    files.write_json(out_dir / "parity.json", parity_doc)
+    if failed:
+        raise ExportError(
+            f"parity failed: {', '.join(failed)} agree with Keras on the class of "
+            + ", ".join(f"{figures[f]['same_class_share']:.1%}" for f in failed)
+            + f" of the test utterances (need >= {MIN_FLOAT_AGREEMENT:.0%}); see "
+            f"{out_dir / 'parity.json'}")
+
+    card = _model_card(results, config, corpus.name, written, out_dir, figures,
+                       int8_float_scopes)
+    files.write_json(out_dir / "model_card.json", card)
+    files.write_text(out_dir / "labels.txt", "\n".join(EMOTIONS) + "\n")
+    _make_readable(out_dir)
+    logging.info("Wrote %s", ", ".join(sorted(written.values())))
+    return card
+
+
+def _make_readable(folder):
+    """Atomic writes create files 0600 and folders 0700 (mkstemp, mkdtemp);
+    exported models are meant to be copied and served, so apply the umask."""
+    import os
+    umask = os.umask(0)
+    os.umask(umask)
+    for path in [folder, *folder.rglob("*")]:
+        path.chmod((0o777 if path.is_dir() else 0o666) & ~umask)
+
+
+def _check_utterance_signature(saved_model_dir, waveforms, expected):
+    """Max |probability difference| between `utterance` and segment-wise Keras."""
+    import tensorflow as tf
+    signature = tf.saved_model.load(str(saved_model_dir)).signatures[UTTERANCE_SIGNATURE]
+    got = np.stack([signature(waveform=tf.constant(w))["emotion_probs"].numpy()
+                    for w in waveforms])
+    return float(np.abs(got - expected).max())
+
+
+def _model_card(results, config, corpus_name, written, out_dir, figures, int8_float_scopes):
+    frontend = config.model.frontend
+    files_info = {}
+    for fmt, name in written.items():
+        path = out_dir / name
+        size = sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) \
+            if path.is_dir() else path.stat().st_size
+        files_info[fmt] = {"path": name, "bytes": size}
+    return {
+        "model": f"ADARL ({config.model.variant}) speech emotion recognition",
+        "labels": list(EMOTIONS),
+        "domain_labels": list(GENDERS),
+        "sample_rate_hz": frontend.sample_rate_hz,
+        "segment_samples": frontend.segment_samples,
+        "segment_s": frontend.segment_s,
+        "min_tail_s": config.data.min_tail_s,
+        "channel_mode": frontend.channel_mode,
+        "input": {"name": "waveform", "dtype": "float32",
+                  "shape": ["batch", frontend.segment_samples],
+                  "range": [-1.0, 1.0], "mono": True},
+        "outputs": dict({"emotion_probs": ["batch", len(EMOTIONS)]},
+                        **({"domain_probs": ["batch", config.model.n_domains]}
+                           if config.model.variant == "adarl" else {})),
+        "signatures": {"serving_default": "waveform [batch, segment_samples] -> outputs",
+                       UTTERANCE_SIGNATURE: "waveform [n] (one utterance, any length) -> "
+                                            "outputs for the utterance, n_segments"},
+        "utterance_scoring": (
+            "cut into non-overlapping segments; a tail >= min_tail_s becomes one more "
+            "zero-padded segment, a shorter tail is dropped, an utterance shorter than one "
+            "segment is one padded segment; average the segments' probabilities"),
+        "int8": {"io": "float32 audio in, float32 probabilities out; quantised inside",
+                 "float32_tensors": list(int8_float_scopes),
+                 "calibration": "segments drawn from the fold's training utterances"},
+        "corpus": corpus_name,
+        "fold": results["fold"],
+        "test_speaker": results["test_speaker"],
+        "fold_wa": results["wa"],
+        "fold_ua": results["ua"],
+        "files": files_info,
+        "parity": {fmt: {k: figures[fmt][k] for k in
+                         ("max_abs_prob_diff", "same_class_share", "wa", "ua", "wa_change",
+                          "ua_change")}
+                   for fmt in figures},
+        "config": config.to_dict(),
+        "versions": _versions(),
+        "exported_at": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+    }

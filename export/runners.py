@@ -1,0 +1,195 @@
+"""One interface over the three model formats: score segments, score utterances.
+
+`load_runner(path)` returns a runner for a `.keras` file, a SavedModel folder
+or a `.tflite` file. Every runner maps a float32 `(k, segment_samples)` batch
+of segments to `{"emotion_probs": (k, n_emotions), "domain_probs": ...}`, and
+`score_utterance` turns one waveform of any length into the utterance's
+probabilities with the training pipeline's segmentation rule and mean
+(`pipelines.segments`, `training.predict_utterances`), so that the parity
+check, `predict` and the phone app all score an utterance the same way.
+"""
+
+import pathlib
+
+import numpy as np
+
+from adarl_tf import model as model_lib
+from adarl_tf.pipelines.segments import count_segments
+
+SERVING_SIGNATURE = "serving_default"
+OUTPUTS = (model_lib.EMOTION_PROBS, model_lib.DOMAIN_PROBS)
+
+
+def segment_array(waveform, segment_samples, min_tail_samples):
+    """NumPy twin of `pipelines.segments.segment_waveform`.
+
+    Args:
+        waveform: float32 `(n,)` array.
+        segment_samples: int. Samples per segment.
+        min_tail_samples: int. Shortest tail kept as a padded segment.
+
+    Returns:
+        float32 `(k, segment_samples)`, `k = count_segments(n, ...)`.
+    """
+    waveform = np.asarray(waveform, np.float32)
+    k = count_segments(len(waveform), segment_samples, min_tail_samples)
+    out = np.zeros((k * segment_samples,), np.float32)
+    kept = waveform[:k * segment_samples]
+    out[:len(kept)] = kept
+    return out.reshape(k, segment_samples)
+
+
+def serving_model(model):
+    """The inference graph of a trained `ADARLModel`: waveform -> probabilities.
+
+    A functional sub-model from the model's input to its `emotion_probs`
+    output, plus `domain_probs` for "adarl", whose domain pathway runs at
+    inference anyway (its attention rescales the emotion maps). Keras keeps
+    only the layers these outputs depend on, so the center-loss centres and
+    the deep-feature and attention outputs are left out, and so is the
+    "domain_invariant" adversary with its gradient reversal (a training-only
+    head); there is no optimiser.
+
+    Args:
+        model: `ADARLModel`.
+
+    Returns:
+        `keras.Model` named "serving", outputs a dict.
+    """
+    import keras
+    keep = OUTPUTS if model.model_config.variant == "adarl" else OUTPUTS[:1]
+    outputs = {k: model.output[k] for k in keep if k in model.output}
+    return keras.Model(model.input, outputs, name="serving")
+
+
+class KerasRunner:
+    """Runs a `.keras` file (or an in-memory model) through its serving graph.
+
+    Args:
+        model: path of a `.keras` file, or an `ADARLModel`.
+    """
+
+    format = "keras"
+
+    def __init__(self, model):
+        import keras
+        if not isinstance(model, keras.Model):
+            model = keras.saving.load_model(model, compile=False)
+        self.model = serving_model(model)
+        self.segment_samples = int(self.model.input.shape[-1])
+
+    def __call__(self, segments):
+        out = self.model(np.asarray(segments, np.float32), training=False)
+        return {k: np.asarray(v) for k, v in out.items()}
+
+
+class SavedModelRunner:
+    """Runs the `serving_default` signature of an exported SavedModel.
+
+    Args:
+        path: str or path-like. The SavedModel folder.
+    """
+
+    format = "saved_model"
+
+    def __init__(self, path):
+        import tensorflow as tf
+        self.loaded = tf.saved_model.load(str(path))
+        self.signature = self.loaded.signatures[SERVING_SIGNATURE]
+        spec = self.signature.structured_input_signature[1]["waveform"]
+        self.segment_samples = int(spec.shape[-1])
+        self._tf = tf
+
+    def __call__(self, segments):
+        out = self.signature(waveform=self._tf.constant(segments, self._tf.float32))
+        return {k: v.numpy() for k, v in out.items()}
+
+
+class TFLiteRunner:
+    """Runs a `.tflite` file in LiteRT's interpreter, one segment per call.
+
+    One segment per call is what the phone app does; it also keeps the
+    interpreter's tensors allocated once, so repeated calls measure inference
+    only (the latency benchmark uses `invoke_one`).
+
+    Args:
+        model: path of a `.tflite` file, or its bytes.
+        num_threads: int or None. CPU threads for the interpreter. Defaults to
+            LiteRT's choice.
+    """
+
+    format = "tflite"
+
+    def __init__(self, model, num_threads=None):
+        from ai_edge_litert import interpreter as litert
+        if isinstance(model, (bytes, bytearray)):
+            self.interpreter = litert.Interpreter(model_content=bytes(model),
+                                                  num_threads=num_threads)
+        else:
+            self.interpreter = litert.Interpreter(model_path=str(model),
+                                                  num_threads=num_threads)
+        self.runner = self.interpreter.get_signature_runner(SERVING_SIGNATURE)
+        detail = self.runner.get_input_details()["waveform"]
+        self.segment_samples = int(detail["shape"][-1])
+        self.input_dtype = detail["dtype"]
+
+    def invoke_one(self, segment):
+        """Scores one `(1, segment_samples)` float32 segment."""
+        return self.runner(waveform=segment)
+
+    def __call__(self, segments):
+        segments = np.asarray(segments, np.float32)
+        rows = [self.invoke_one(segments[i:i + 1]) for i in range(len(segments))]
+        return {k: np.concatenate([r[k] for r in rows]) for k in rows[0]}
+
+    def op_names(self):
+        """The builtin or custom op name of every node in the graph."""
+        return [d["op_name"] for d in self.interpreter._get_ops_details()]
+
+
+def load_runner(path, num_threads=None):
+    """A runner for a `.keras` file, a SavedModel folder or a `.tflite` file.
+
+    Args:
+        path: str or path-like.
+        num_threads: int or None. TFLite interpreter threads.
+
+    Returns:
+        `KerasRunner`, `SavedModelRunner` or `TFLiteRunner`.
+
+    Raises:
+        ValueError: the path is none of these, with what was found.
+    """
+    path = pathlib.Path(path)
+    if path.is_dir():
+        if not (path / "saved_model.pb").exists():
+            raise ValueError(f"{path} is a folder without saved_model.pb; --model takes "
+                             "a .keras file, a SavedModel folder or a .tflite file")
+        return SavedModelRunner(path)
+    if not path.exists():
+        raise ValueError(f"{path}: no such file or folder")
+    if path.suffix == ".keras":
+        return KerasRunner(path)
+    if path.suffix == ".tflite":
+        return TFLiteRunner(path, num_threads=num_threads)
+    raise ValueError(f"{path}: unknown model format {path.suffix!r}; expected .keras, "
+                     ".tflite or a SavedModel folder")
+
+
+def score_utterance(runner, waveform, min_tail_samples):
+    """Utterance probabilities: the mean over its segments, as in training.
+
+    Args:
+        runner: a runner from `load_runner`.
+        waveform: float32 `(n,)` at the model's rate.
+        min_tail_samples: int. The tail policy of the fold's `DataConfig`.
+
+    Returns:
+        Dict of `(n_classes,)` arrays (`emotion_probs`, maybe `domain_probs`)
+        and `n_segments`.
+    """
+    segments = segment_array(waveform, runner.segment_samples, min_tail_samples)
+    out = runner(segments)
+    result = {k: v.astype(np.float64).mean(axis=0) for k, v in out.items() if k in OUTPUTS}
+    result["n_segments"] = len(segments)
+    return result

@@ -1,0 +1,82 @@
+"""The SavedModel: a segment signature and an utterance signature.
+
+`serving_default`: float32 `waveform` [batch, segment_samples] (one segment
+  of raw 16 kHz audio in [-1, 1] per row) -> `emotion_probs` [batch,
+  n_emotions] and `domain_probs` [batch, n_domains].
+`utterance`: float32 `waveform` [n] (a whole utterance, any length) ->
+  `emotion_probs` [n_emotions], `domain_probs` [n_domains] and `n_segments`,
+  the utterance cut by the training rule (`pipelines.segments`) inside the
+  graph and its segment probabilities averaged.
+
+The graph is the model's serving sub-model (`runners.serving_model`) with
+each trunk unit's batch norm folded into its convolutions (`fused.py`).
+Written with `keras.export.ExportArchive`, which tracks the model's variables
+itself: converting a hand-made `tf.function` around the Keras model gave
+constant outputs here (its variables were not captured), so nothing in this
+package builds the graph that way.
+"""
+
+import os
+import pathlib
+import shutil
+import tempfile
+
+from adarl_tf.export import fused
+from adarl_tf.export.runners import OUTPUTS, SERVING_SIGNATURE, serving_model
+
+UTTERANCE_SIGNATURE = "utterance"
+
+
+def write_saved_model(model, path, min_tail_samples):
+    """Exports the inference graph of `model` as a SavedModel at `path`.
+
+    The folder is written under a temporary name beside `path` and renamed
+    into place, so an interrupted export never leaves half a SavedModel.
+
+    Args:
+        model: `ADARLModel`, trained.
+        path: str or path-like. The SavedModel folder (replaced if present).
+        min_tail_samples: int. The fold's tail policy, baked into `utterance`.
+
+    Returns:
+        The (fused) serving `keras.Model` that was exported.
+    """
+    import keras
+    import tensorflow as tf
+
+    from adarl_tf.pipelines.segments import segment_waveform
+
+    # BN folded into the trunk convolutions (export/fused.py): same outputs,
+    # fewer full-size passes; parity compares it with the unfused model.
+    serving = fused.fuse(serving_model(model))
+    segment_samples = int(serving.input.shape[-1])
+
+    def segments_fn(waveform):
+        return serving(waveform, training=False)
+
+    def utterance_fn(waveform):
+        segments = segment_waveform(waveform, segment_samples, min_tail_samples)
+        out = serving(segments, training=False)
+        result = {k: tf.reduce_mean(out[k], axis=0) for k in OUTPUTS if k in out}
+        result["n_segments"] = tf.shape(segments)[0]
+        return result
+
+    archive = keras.export.ExportArchive()
+    archive.track(serving)
+    archive.add_endpoint(SERVING_SIGNATURE, segments_fn, input_signature=[
+        tf.TensorSpec([None, segment_samples], tf.float32, name="waveform")])
+    archive.add_endpoint(UTTERANCE_SIGNATURE, utterance_fn, input_signature=[
+        tf.TensorSpec([None], tf.float32, name="waveform")])
+
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = pathlib.Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    try:
+        archive.write_out(str(tmp), verbose=False)
+        if path.exists():
+            shutil.rmtree(path)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+    return serving

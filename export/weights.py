@@ -1,0 +1,127 @@
+"""Weight-only compression of chosen constants in a `.tflite` flatbuffer.
+
+Why this exists, in two cases the converter alone gets wrong for ADARL:
+
+* float16. The converter's float16 mode turns *every* float constant into
+  float16, scalars included. The frontend's `log(power + 1e-10)` floor
+  (`FrontendConfig.log_floor` squared) underflows to 0 in float16, so a frame
+  of digital silence (every zero-padded tail) gives log(0) = -inf and the
+  whole segment NaN. Measured on a small fold: 3 of 8 test utterances NaN.
+  Here only tensors with at least `min_elements` values (the weights:
+  DFT bases, convolution kernels, dense matrices) become float16, which is
+  what the file size is made of; scalars and small vectors stay float32.
+* int8. The full-integer model keeps its frontend in float32 (see
+  `tflite.py`), and the frontend's DFT bases are most of the weights (4.6 MB
+  of float32 for the paper's 3 windows x 400 bins). Stored as per-channel
+  int8 and dequantised at run time, they take a quarter of that while the
+  spectrogram is still computed in float32.
+
+Each chosen tensor T gets a new constant T' of the small type and a
+DEQUANTIZE op T' -> T at the head of the graph; T keeps its name and shape,
+so every op that read T is untouched.
+"""
+
+import numpy as np
+
+_FLOAT32, _FLOAT16, _INT8 = 0, 1, 9  # tflite::TensorType values.
+
+
+def _schema():
+    from tensorflow.lite.python import schema_py_generated as schema
+    return schema
+
+
+def _dequantize_opcode(model, schema, version):
+    code = schema.BuiltinOperator.DEQUANTIZE
+    for i, oc in enumerate(model.operatorCodes):
+        if max(oc.builtinCode, oc.deprecatedBuiltinCode) == code:
+            oc.version = max(oc.version, version)
+            return i
+    oc = schema.OperatorCodeT()
+    oc.builtinCode = code
+    oc.deprecatedBuiltinCode = code  # < 127, so the deprecated field holds it too.
+    oc.version = version
+    model.operatorCodes.append(oc)
+    return len(model.operatorCodes) - 1
+
+
+def _int8_per_channel(values, axis=0):
+    """Symmetric per-channel int8: (int8 values, scales)."""
+    moved = np.moveaxis(values, axis, 0).reshape(values.shape[axis], -1)
+    scales = np.maximum(np.abs(moved).max(axis=1), 1e-12) / 127.0
+    shape = [1] * values.ndim
+    shape[axis] = -1
+    q = np.clip(np.round(values / scales.reshape(shape)), -127, 127).astype(np.int8)
+    return q, scales.astype(np.float32)
+
+
+def compress_weights(content, dtype, select=None, min_elements=1024):
+    """Stores chosen float32 constants as float16 or int8, dequantised at run time.
+
+    Args:
+        content: bytes. A float `.tflite` flatbuffer.
+        dtype: str. "float16" or "int8" (symmetric, per output channel).
+        select: callable(name) -> bool, or None for every tensor. Which
+            constant tensors (by name) to compress.
+        min_elements: int. Smaller constants stay float32.
+
+    Returns:
+        `(new flatbuffer bytes, names of the tensors compressed)`.
+    """
+    from tensorflow.lite.python import schema_py_generated  # noqa: F401  (checks TF)
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    if dtype not in ("float16", "int8"):
+        raise ValueError(f"dtype={dtype!r}; expected 'float16' or 'int8'")
+    schema = _schema()
+    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(content))
+    # DEQUANTIZE op versions: 3 reads float16, 2 reads int8.
+    opcode = _dequantize_opcode(model, schema, 3 if dtype == "float16" else 2)
+    compressed = []
+    for subgraph in model.subgraphs:
+        graph_inputs = set(subgraph.inputs)
+        new_ops = []
+        for index, tensor in enumerate(list(subgraph.tensors)):
+            name = tensor.name.decode() if isinstance(tensor.name, bytes) else str(tensor.name)
+            buffer = model.buffers[tensor.buffer] if tensor.buffer else None
+            if (tensor.type != _FLOAT32 or buffer is None or buffer.data is None
+                    or index in graph_inputs or (select is not None and not select(name))):
+                continue
+            shape = [int(s) for s in tensor.shape]
+            values = np.frombuffer(bytes(bytearray(buffer.data)), np.float32)
+            if values.size < min_elements or values.size != int(np.prod(shape)):
+                continue
+            values = values.reshape(shape)
+            small = schema.TensorT()
+            small.shape = list(shape)
+            small.name = (name + "/" + dtype).encode()
+            new_buffer = schema.BufferT()
+            if dtype == "float16":
+                small.type = _FLOAT16
+                new_buffer.data = np.frombuffer(values.astype("<f2").tobytes(), np.uint8)
+            else:
+                q, scales = _int8_per_channel(values, axis=0)
+                small.type = _INT8
+                small.quantization = schema.QuantizationParametersT()
+                small.quantization.scale = scales.tolist()
+                small.quantization.zeroPoint = [0] * len(scales)
+                small.quantization.quantizedDimension = 0
+                new_buffer.data = np.frombuffer(q.tobytes(), np.uint8)
+            model.buffers.append(new_buffer)
+            small.buffer = len(model.buffers) - 1
+            subgraph.tensors.append(small)
+            tensor.buffer = 0  # Now computed by the DEQUANTIZE op below.
+            op = schema.OperatorT()
+            op.opcodeIndex = opcode
+            op.inputs = [len(subgraph.tensors) - 1]
+            op.outputs = [index]
+            op.builtinOptionsType = 0
+            new_ops.append(op)
+            compressed.append(name)
+        subgraph.operators = new_ops + list(subgraph.operators)
+    # Empty the float32 buffers no tensor reads any more, or the file keeps them.
+    used = {t.buffer for g in model.subgraphs for t in g.tensors}
+    for i, buffer in enumerate(model.buffers):
+        if i not in used:
+            buffer.data = None
+    return flatbuffer_utils.convert_object_to_bytearray(model), compressed

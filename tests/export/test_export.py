@@ -1,0 +1,220 @@
+"""Export of a trained fold: every format, parity, model card, pruned inference graph."""
+
+import json
+
+import numpy as np
+import pytest
+
+tf = pytest.importorskip("tensorflow")
+litert = pytest.importorskip("ai_edge_litert.interpreter")
+keras = pytest.importorskip("keras")
+if keras.backend.backend() != "tensorflow":
+    pytest.skip("export needs the TensorFlow backend", allow_module_level=True)
+
+from adarl_tf import model as model_lib
+from adarl_tf import training
+from adarl_tf.config import (DataConfig, ExperimentConfig, FrontendConfig, ModelConfig,
+                             TrainConfig)
+from adarl_tf.corpora import demo, iemocap
+from adarl_tf.export import exporter, fused, runners, tflite, weights
+
+TINY_MODEL = ModelConfig(frontend=FrontendConfig(segment_s=1.0, max_freq_hz=2000.0),
+                         trunk_filters=(4, 4, 4, 8))
+
+
+@pytest.fixture(scope="module")
+def fold_dir(small_demo_corpus, tmp_path_factory):
+    """A real fold folder: one epoch of the tiny model on the small demo corpus."""
+    config = ExperimentConfig(
+        model=TINY_MODEL, train=TrainConfig(epochs=1, batch_size=8, monitor_test=False),
+        data=DataConfig(min_tail_s=0.5, data_dir=str(small_demo_corpus)))
+    corpus = iemocap.load_iemocap(small_demo_corpus, name=demo.DEMO_CORPUS_NAME)
+    out = tmp_path_factory.mktemp("run")
+    training.train_and_evaluate(config, corpus, 1, out, verbose=0)
+    return out / "fold_01"
+
+
+def test_export_writes_every_format_parity_and_model_card(fold_dir):
+    # One test for the whole export: the fold is trained and exported once,
+    # and pytest-xdist may not split a module fixture across workers.
+    card = exporter.export_fold(fold_dir, n_representative=16)
+    out = fold_dir / "export"
+    for name in ("saved_model/saved_model.pb", "model_float32.tflite", "model_float16.tflite",
+                 "model_dynamic_int8.tflite", "model_int8.tflite", "parity.json",
+                 "model_card.json", "labels.txt"):
+        assert (out / name).exists(), name
+
+    results = json.loads((fold_dir / "results.json").read_text())
+    on_disk = json.loads((out / "model_card.json").read_text())
+    assert on_disk["labels"] == ["neutral", "happy", "sad", "angry"] == card["labels"]
+    assert (out / "labels.txt").read_text().split() == on_disk["labels"]
+    assert on_disk["segment_samples"] == 16000 and on_disk["sample_rate_hz"] == 16000
+    assert on_disk["channel_mode"] == "multires"
+    assert on_disk["test_speaker"] == results["test_speaker"] == "Ses01M"
+    assert on_disk["fold"] == 1
+    assert on_disk["fold_wa"] == results["wa"] and on_disk["fold_ua"] == results["ua"]
+    assert set(on_disk["parity"]) == {"keras", "saved_model", "tflite", "tflite_fp16",
+                                      "tflite_dynamic", "tflite_int8"}
+    assert "ai-edge-litert" in on_disk["versions"] and on_disk["exported_at"]
+
+    parity = json.loads((out / "parity.json").read_text())
+    assert parity["passed"] and parity["n_test_utterances"] == 8
+    figures = parity["formats"]
+    # The Keras model's own utterance scores are the fold's reported WA/UA.
+    assert figures["keras"]["wa"] == pytest.approx(results["wa"])
+    for fmt in ("saved_model", "tflite"):
+        assert figures[fmt]["same_class_share"] == 1.0
+        assert figures[fmt]["max_abs_prob_diff"] < 1e-4, fmt
+    assert figures["tflite_fp16"]["max_abs_prob_diff"] < 1e-2
+    for fmt, f in figures.items():
+        assert np.isfinite(f["max_abs_prob_diff"]), fmt  # No NaN from any format.
+    assert parity["utterance_signature_max_abs_diff"] < 1e-4
+
+    # Each TFLite file: builtin ops only (no Flex delegate), runs in LiteRT,
+    # float in and out; float32 equals Keras on a segment.
+    keras_runner = runners.KerasRunner(fold_dir / "model.keras")
+    segment = np.zeros((1, 16000), np.float32)
+    rng = np.random.default_rng(0)
+    segment[0, :12000] = 0.1 * rng.standard_normal(12000)  # Ends in silence (padding).
+    expected = keras_runner(segment)["emotion_probs"]
+    for fmt, (file_name, _) in tflite.TFLITE_FORMATS.items():
+        content = (out / file_name).read_bytes()
+        tflite.check_builtin_only(content)
+        assert not any(n.startswith("Flex") for n in tflite.op_names(content))
+        runner = runners.TFLiteRunner(content)
+        assert runner.input_dtype == np.float32
+        got = runner(segment)["emotion_probs"]
+        assert got.shape == (1, 4) and np.all(np.isfinite(got)), fmt
+        if fmt == "tflite":
+            np.testing.assert_allclose(got, expected, atol=1e-5)
+    assert (out / "model_int8.tflite").stat().st_size < 0.5 * (
+        out / "model_float32.tflite").stat().st_size
+
+    # The SavedModel holds the inference graph only.
+    loaded = tf.saved_model.load(str(out / "saved_model"))
+    names = [v.name for v in loaded.variables]
+    assert names and not any("center" in n for n in names), names
+    serving = loaded.signatures["serving_default"]
+    assert set(serving.structured_outputs) == {"emotion_probs", "domain_probs"}
+    spec = serving.structured_input_signature[1]["waveform"]
+    assert spec.shape.as_list() == [None, 16000] and spec.dtype == tf.float32
+    ops = {n.op for f in serving.graph.as_graph_def().library.function
+           for n in f.node_def} | {op.type for op in serving.graph.get_operations()}
+    nodes = [n.name for f in serving.graph.as_graph_def().library.function for n in f.node_def]
+    assert not any("center_loss" in n for n in nodes)
+    assert not any(o in ops for o in ("AssignSubVariableOp", "AssignVariableOp"))
+
+    # The utterance signature: any length in, the segment mean out.
+    utterance = loaded.signatures["utterance"]
+    wave = (0.1 * rng.standard_normal(37000)).astype(np.float32)  # 2 segments + 0.3 s tail.
+    out_utt = utterance(waveform=tf.constant(wave))
+    assert int(out_utt["n_segments"]) == 2
+    np.testing.assert_allclose(out_utt["emotion_probs"].numpy(),
+                               keras_runner(runners.segment_array(wave, 16000, 8000))[
+                                   "emotion_probs"].mean(0), atol=1e-5)
+
+
+def test_missing_data_dir_names_the_path_and_the_flag(tmp_path):
+    data = DataConfig(dataset="iemocap", data_dir=str(tmp_path / "elsewhere" / "IEMOCAP"))
+    with pytest.raises(exporter.ExportError, match=r"elsewhere/IEMOCAP.*--data_dir"):
+        exporter._corpus(data)
+
+
+def test_missing_run_files_and_unknown_formats_fail_clearly(tmp_path):
+    with pytest.raises(exporter.ExportError, match="results.json not found"):
+        exporter.export_fold(tmp_path)
+    with pytest.raises(exporter.ExportError, match="unknown"):
+        exporter.export_fold(tmp_path, formats=["onnx"])
+
+
+class _Fixed:
+    """A runner that returns fixed segment probabilities."""
+
+    segment_samples = 100
+
+    def __init__(self, probs):
+        self.probs = np.asarray(probs, np.float32)
+
+    def __call__(self, segments):
+        return {"emotion_probs": np.repeat(self.probs[None], len(segments), 0)}
+
+
+def test_parity_figures():
+    waves = [np.ones(250, np.float32), np.ones(80, np.float32)]
+    figures, _ = exporter.parity(
+        {"keras": _Fixed([0.7, 0.1, 0.1, 0.1]), "other": _Fixed([0.4, 0.5, 0.05, 0.05])},
+        waves, np.array([0, 1]), min_tail_samples=50)
+    assert figures["keras"]["same_class_share"] == 1.0
+    assert figures["other"]["same_class_share"] == 0.0
+    assert figures["other"]["max_abs_prob_diff"] == pytest.approx(0.4)
+    assert figures["keras"]["wa"] == 0.5 and figures["other"]["wa"] == 0.5
+
+
+def test_serving_model_drops_training_only_parts():
+    full = model_lib.build_model(TINY_MODEL)
+    serving = runners.serving_model(full)
+    layers = {layer.name for layer in serving.layers}
+    assert "center_loss" not in layers and "spectrogram" in layers
+    assert set(serving.output) == {"emotion_probs", "domain_probs"}
+    adversarial = model_lib.build_model(ModelConfig(
+        variant="domain_invariant", frontend=TINY_MODEL.frontend,
+        trunk_filters=TINY_MODEL.trunk_filters))
+    serving = runners.serving_model(adversarial)
+    assert set(serving.output) == {"emotion_probs"}
+    assert not {"gradient_reversal", "center_loss"} & {layer.name for layer in serving.layers}
+
+
+def test_segment_array_follows_the_training_rule():
+    from adarl_tf.pipelines import segments as seg
+    for n in (1, 50, 99, 100, 149, 150, 250, 399):
+        got = runners.segment_array(np.arange(1, n + 1, dtype=np.float32), 100, 50)
+        want = seg.segment_waveform(tf.range(1, n + 1, dtype=tf.float32), 100, 50).numpy()
+        np.testing.assert_array_equal(got, want)
+
+
+def test_compress_weights_keeps_small_constants_float32():
+    # A model whose output needs a tiny constant: float16 would round it to 0.
+    inputs = keras.Input((2048,), batch_size=1)
+    dense = keras.layers.Dense(8, use_bias=False)
+    x = keras.ops.log(keras.ops.square(dense(inputs)) + 1e-10)
+    model = keras.Model(inputs, x)
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    content = converter.convert()
+    small, names = weights.compress_weights(content, "float16")
+    assert len(names) == 1 and len(small) < 0.6 * len(content)
+    zeros = np.zeros((1, 2048), np.float32)
+    interpreter = litert.Interpreter(model_content=small)
+    run = interpreter.get_signature_runner()
+    out = list(run(**{list(run.get_input_details())[0]: zeros}).values())[0]
+    np.testing.assert_allclose(out, np.log(1e-10), rtol=1e-5)  # Not -inf.
+    int8, names = weights.compress_weights(content, "int8")
+    assert len(names) == 1 and len(int8) < 0.35 * len(content)
+    x = np.random.default_rng(0).standard_normal((1, 2048)).astype(np.float32)
+    interpreter = litert.Interpreter(model_content=int8)
+    run = interpreter.get_signature_runner()
+    got = list(run(**{list(run.get_input_details())[0]: x}).values())[0]
+    # Compare |dense(x)|: the log magnifies errors near zero.
+    magnitude, want = np.exp(got / 2), np.exp(np.asarray(model(x)) / 2)
+    np.testing.assert_allclose(magnitude, want, atol=0.02 * want.max())
+
+
+def test_fused_trunks_equal_the_model():
+    keras.utils.set_random_seed(1)
+    model = model_lib.build_model(TINY_MODEL)
+    # Non-trivial inference statistics, so that folding them is really tested.
+    rng = np.random.default_rng(1)
+    for layer in model.layers:
+        if "unit" in layer.name:
+            bn = layer.batch_norm
+            n = bn.moving_mean.shape[0]
+            bn.moving_mean.assign(rng.normal(0, 0.3, n).astype("float32"))
+            bn.moving_variance.assign(rng.uniform(0.5, 2.0, n).astype("float32"))
+            bn.gamma.assign(rng.uniform(0.5, 1.5, n).astype("float32"))
+            bn.beta.assign(rng.normal(0, 0.2, n).astype("float32"))
+    serving = runners.serving_model(model)
+    folded = fused.fuse(serving)
+    assert any(isinstance(layer, fused.FusedMultiScaleConv) for layer in folded.layers)
+    x = (0.1 * rng.standard_normal((3, 16000))).astype(np.float32)
+    want, got = serving(x), folded(x)
+    for key in want:
+        np.testing.assert_allclose(np.asarray(got[key]), np.asarray(want[key]), atol=1e-5)
