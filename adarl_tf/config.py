@@ -150,6 +150,8 @@ class TrainConfig:
     seed: int = 0
     shuffle_buffer: int = 1024  # Segments held for shuffling.
     monitor_test: bool = True  # Test-speaker WA/UA each epoch, for monitoring only.
+    # TensorFlow op determinism (bit-identical reruns; slower on GPU).
+    deterministic: bool = False
 
 
 @dataclasses.dataclass(frozen=True)

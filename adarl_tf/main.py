@@ -9,6 +9,10 @@ r"""Trains and evaluates ADARL, one leave-one-speaker-out fold per `--fold`.
 Writes `<out_dir>/data_report.json`, `config.json`, one `fold_NN/` per fold
 (results.json, predictions.csv, model.keras, TensorBoard logs) and, for
 several folds, `summary.json` and `summary.md`.
+
+Running the same command again after a crash continues: a fold with a
+complete results.json is skipped, a killed fold resumes from its last
+finished epoch (`fold_NN/checkpoint/`); `--overwrite` starts the folds anew.
 """
 
 import os
@@ -36,6 +40,10 @@ flags.DEFINE_string("out_dir", None, "Run folder. Defaults to runs/<dataset>_<va
 flags.DEFINE_string("cache_dir", None, "Where the demo corpus is generated. Defaults to "
                     "$ADARL_TF_CACHE or ~/.cache/adarl_tf.")
 flags.DEFINE_bool("dry_run", False, "Load the data, write data_report.json, and exit.")
+flags.DEFINE_bool("overwrite", False, "Train the chosen folds from scratch: delete their "
+                  "results, model, checkpoint and logs first. Without it, a fold whose "
+                  "results.json is complete is skipped and a killed fold resumes from its "
+                  "last finished epoch.")
 # Data.
 flags.DEFINE_enum("iemocap_subset", _D.DataConfig.iemocap_subset,
                   ["improvised", "scripted", "all"], "IEMOCAP utterances used.")
@@ -71,6 +79,9 @@ flags.DEFINE_float("lr_decay", _D.TrainConfig.lr_decay, "Rate factor after every
 flags.DEFINE_float("momentum", _D.TrainConfig.momentum, "SGD momentum (paper: not stated).")
 flags.DEFINE_float("weight_decay", _D.TrainConfig.weight_decay, "SGD weight decay.")
 flags.DEFINE_integer("seed", _D.TrainConfig.seed, "Random seed.")
+flags.DEFINE_bool("deterministic", _D.TrainConfig.deterministic, "Fix every seed and turn "
+                  "on TensorFlow's op determinism: a rerun gives the same results.json "
+                  "metrics. Slower on GPU; an op without a deterministic kernel then fails.")
 flags.DEFINE_bool("monitor_test", _D.TrainConfig.monitor_test, "Log the test speaker's "
                   "WA/UA every epoch to TensorBoard (monitoring only; never selects an epoch).")
 # Monitoring (changes no result, so not part of the config).
@@ -115,7 +126,7 @@ def config_from_flags():
     train = _D.TrainConfig(
         epochs=FLAGS.epochs, batch_size=FLAGS.batch_size, learning_rate=FLAGS.learning_rate,
         lr_decay=FLAGS.lr_decay, momentum=FLAGS.momentum, weight_decay=FLAGS.weight_decay,
-        seed=FLAGS.seed, monitor_test=FLAGS.monitor_test)
+        seed=FLAGS.seed, monitor_test=FLAGS.monitor_test, deterministic=FLAGS.deterministic)
     data = _D.DataConfig(dataset=FLAGS.dataset, data_dir=FLAGS.data_dir,
                          iemocap_subset=FLAGS.iemocap_subset,
                          merge_excited=FLAGS.merge_excited, min_tail_s=FLAGS.min_tail_s)
@@ -175,6 +186,14 @@ def main(argv):
     if report["skipped"]:
         logging.warning("%d files or label lines were skipped; see 'skipped' in %s",
                         len(report["skipped"]), out_dir / "data_report.json")
+        for entry in report["skipped"][:5]:
+            logging.warning("  skipped %s: %s", entry["path"], entry["reason"])
+    if report["unlabelled_wavs"]["count"]:
+        logging.info("%d WAV files have no label line (not used); see 'unlabelled_wavs' in %s",
+                     report["unlabelled_wavs"]["count"], out_dir / "data_report.json")
+    for fold in report["empty_folds"]:
+        logging.warning("Fold %d (%s) has no labelled utterances left after the filters; it "
+                        "cannot be trained", fold, corpus.speakers[fold])
     logging.info("LOSO speaker order (fold: speaker): %s",
                  ", ".join(f"{i}: {s}" for i, s in enumerate(corpus.speakers)))
     if FLAGS.dry_run:
@@ -184,17 +203,39 @@ def main(argv):
 
     folds = parse_folds(FLAGS.fold, len(corpus.speakers))
     logging.info("Config:\n%s", config.to_json())
-    files.write_text(out_dir / "config.json", config.to_json() + "\n")
 
     profile_batch = _profile_batch(FLAGS.profile_batch)
 
     # TensorFlow only now, so that --help and --dry_run stay fast.
     from adarl_tf import monitoring, training
 
-    progress = monitoring.RunProgress(len(folds), config.train.epochs)
+    # Every fold is checked before the first one trains: an empty fold or a
+    # folder of another run should stop the run now, not hours into it.
+    status = {}
+    try:
+        for fold in folds:
+            training.split_fold(corpus, fold)
+        for fold in folds:
+            if FLAGS.overwrite:
+                training.clear_fold(out_dir, fold)
+            status[fold] = training.fold_status(config, out_dir, fold)
+    except ValueError as e:
+        raise app.UsageError(str(e))
+    files.write_text(out_dir / "config.json", config.to_json() + "\n")
+    done = [f for f in folds if status[f] == "complete"]
+    if done:
+        logging.info("Folds %s are complete in %s (results.json with %d epochs, same config): "
+                     "not trained again; add --overwrite to train them anew",
+                     ", ".join(map(str, done)), out_dir, config.train.epochs)
+    to_train = [f for f in folds if status[f] != "complete"]
+    progress = monitoring.RunProgress(len(to_train), config.train.epochs)
     results = []
-    for i, fold in enumerate(folds):
-        logging.info("=== Fold %d (%d of %d) ===", fold, i + 1, len(folds))
+    for fold in folds:
+        if status[fold] == "complete":
+            results.append(training.load_results(out_dir, fold))
+            continue
+        logging.info("=== Fold %d (%d of %d to train)%s ===", fold, to_train.index(fold) + 1,
+                     len(to_train), ", resuming" if status[fold] == "resume" else "")
         try:
             results.append(training.train_and_evaluate(config, corpus, fold, out_dir,
                                                        progress=progress,

@@ -71,18 +71,34 @@ def _decoded(utterances):
                   deterministic=True)
 
 
+def epoch_seed(seed, epoch, stream):
+    """The shuffle seed of one epoch: a function of (run seed, epoch, which shuffle) only.
+
+    Resuming at epoch k must replay epoch k's order, not the first epoch's, so
+    the order cannot depend on how many epochs this process has iterated.
+    """
+    return int(np.random.SeedSequence([seed, epoch, stream]).generate_state(1)[0])
+
+
 def training_dataset(utterances, frontend, min_tail_s, batch_size, shuffle_buffer=1024,
-                     seed=0):
-    """Shuffled batches of `(waveforms, {"emotion": ..., "domain": ...})`, repeating per epoch.
+                     seed=0, first_epoch=0, epochs=None):
+    """Shuffled batches of `(waveforms, {"emotion": ..., "domain": ...})`.
 
     Order, and why:
       decode -> cache: WAV files are read in the first epoch only; the cache
         holds whole decoded utterances (IEMOCAP improvised: ~0.6 GB float32).
-      shuffle utterances: cheap (references), reshuffled every epoch.
+      shuffle utterances: cheap (references), a new order every epoch.
       segment -> unbatch: one element per 3 s segment.
       shuffle segments: mixes the segments of neighbouring utterances so a
         batch is not a run of one utterance's pieces.
       batch -> prefetch: the accelerator never waits for the next batch.
+
+    With `epochs`, the dataset holds epochs `first_epoch` ... `epochs - 1`
+    back to back, each shuffled by `epoch_seed(seed, epoch, ...)` and batched
+    on its own (its last batch may be short), so an epoch's batches are the
+    same whether training started at epoch 0 or resumed at `first_epoch`;
+    give Keras `steps_per_epoch=steps_per_epoch(...)`. Without `epochs`, one
+    epoch that reshuffles on every iteration (seeded by `seed`).
     """
     segment_samples = frontend.segment_samples
     min_tail_samples = round(min_tail_s * frontend.sample_rate_hz)
@@ -92,16 +108,35 @@ def training_dataset(utterances, frontend, min_tail_s, batch_size, shuffle_buffe
         k = tf.shape(segments)[0]
         return segments, {"emotion": tf.fill([k], emotion), "domain": tf.fill([k], domain)}
 
-    ds = _decoded(utterances).cache()
-    ds = ds.shuffle(len(utterances), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.map(cut, num_parallel_calls=AUTOTUNE).unbatch()
-    ds = ds.shuffle(shuffle_buffer, seed=seed + 1, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size)
     # unbatch() hides the length; state it, so that Keras shows a real progress
     # bar and knows where an epoch ends without running dry.
-    n_segments = int(segments_per_utterance(utterances, frontend, min_tail_s).sum())
-    ds = ds.apply(tf.data.experimental.assert_cardinality(-(-n_segments // batch_size)))
+    steps = steps_per_epoch(utterances, frontend, min_tail_s, batch_size)
+    # One cache shared by every epoch's pipeline: files are decoded once.
+    cached = _decoded(utterances).cache()
+
+    def one_epoch(utterance_seed, segment_seed):
+        ds = cached.shuffle(len(utterances), seed=utterance_seed,
+                            reshuffle_each_iteration=True)
+        ds = ds.map(cut, num_parallel_calls=AUTOTUNE, deterministic=True).unbatch()
+        ds = ds.shuffle(shuffle_buffer, seed=segment_seed, reshuffle_each_iteration=True)
+        ds = ds.batch(batch_size)
+        return ds.apply(tf.data.experimental.assert_cardinality(steps))
+
+    if epochs is None:
+        return one_epoch(seed, seed + 1).prefetch(AUTOTUNE)
+    if not 0 <= first_epoch < epochs:
+        raise ValueError(f"first_epoch={first_epoch} must be in 0..{epochs - 1}")
+    ds = None
+    for epoch in range(first_epoch, epochs):
+        part = one_epoch(epoch_seed(seed, epoch, 0), epoch_seed(seed, epoch, 1))
+        ds = part if ds is None else ds.concatenate(part)
     return ds.prefetch(AUTOTUNE)
+
+
+def steps_per_epoch(utterances, frontend, min_tail_s, batch_size):
+    """Batches per training epoch (the last one may be short)."""
+    n_segments = int(segments_per_utterance(utterances, frontend, min_tail_s).sum())
+    return -(-n_segments // batch_size)
 
 
 def evaluation_dataset(utterances, frontend, min_tail_s, batch_size):

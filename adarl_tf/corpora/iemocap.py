@@ -37,6 +37,9 @@ SPEAKER_ORDER = (
 # IEMOCAP label codes of the paper's four classes. `exc` (excited) is mapped
 # to happy only with `merge_excited=True`; the paper keeps it out.
 LABEL_CODES = {"neu": "neutral", "hap": "happy", "sad": "sad", "ang": "angry"}
+# Every majority-label code of the release; others are typos or another
+# corpus's labels and are reported as skipped, not silently excluded.
+KNOWN_CODES = ("ang", "dis", "exc", "fea", "fru", "hap", "neu", "oth", "sad", "sur", "xxx")
 SUBSETS = ("improvised", "scripted", "all")
 
 # `Ses{SS}{D}_{impro|script}{NN}[a|b][_{k}[b]]_{S}{III}`, e.g.
@@ -174,9 +177,11 @@ def load_iemocap(data_dir, subset="improvised", merge_excited=False, name="IEMOC
 
     Returns:
         A `Corpus`: utterances sorted by (SPEAKER_ORDER, name), `speakers` in
-        SPEAKER_ORDER restricted to the speakers kept, `excluded_labels`
-        counting the subset's labelled utterances outside the four classes,
-        and `skipped` for missing/corrupt WAVs, duplicates and bad label lines.
+        SPEAKER_ORDER restricted to the sessions found (a speaker left without
+        utterances keeps its fold index), `excluded_labels` counting the
+        subset's labelled utterances outside the four classes, `skipped` for
+        missing, corrupt, truncated or silent WAVs, duplicates, unknown label
+        codes and bad label lines, and `unlabelled_wavs` (with `check_audio`).
 
     Raises:
         ValueError: bad `subset`, `data_dir` is a session folder or a file, or
@@ -191,9 +196,11 @@ def load_iemocap(data_dir, subset="improvised", merge_excited=False, name="IEMOC
 
     kept = {}  # utterance name -> Utterance
     first_seen = {}  # utterance name -> label file that labelled it first
+    named = set()  # every utterance a valid label line names, in any subset
     skipped, excluded = [], {}
     n_lines = 0
-    for session_dir in _session_dirs(data_dir):
+    session_dirs = _session_dirs(data_dir)
+    for session_dir in session_dirs:
         for label_file, number, match in _label_lines(session_dir / "dialog" / "EmoEvaluation"):
             where = f"{label_file.name} line {number}"
             if match is None:
@@ -207,6 +214,7 @@ def load_iemocap(data_dir, subset="improvised", merge_excited=False, name="IEMOC
             except ValueError as e:
                 skipped.append({"path": str(label_file), "reason": f"{where}: {e}"})
                 continue
+            named.add(utt_name)
             if not _in_subset(info, subset):
                 continue
             n_lines += 1
@@ -220,6 +228,11 @@ def load_iemocap(data_dir, subset="improvised", merge_excited=False, name="IEMOC
                 skipped.append({"path": str(label_file), "reason": (
                         f"{where}: speaker {info['speaker']} of {utt_name} is not one of "
                         "IEMOCAP's 10 speakers (Ses01..Ses05)")})
+                continue
+            if code not in KNOWN_CODES:
+                skipped.append({"path": str(label_file), "reason": (
+                        f"{where}: unknown label {code!r} for {utt_name}; IEMOCAP's codes are "
+                        f"{', '.join(KNOWN_CODES)}: correct the label line")})
                 continue
             if code not in codes:
                 excluded[code] = excluded.get(code, 0) + 1
@@ -245,11 +258,33 @@ def load_iemocap(data_dir, subset="improvised", merge_excited=False, name="IEMOC
                 "the subset (--iemocap_subset) and that sentences/wav/ holds the WAV files")
     rank = {s: i for i, s in enumerate(SPEAKER_ORDER)}
     utterances = sorted(kept.values(), key=lambda u: (rank[u.speaker], u.name))
+    # Both speakers of every session found keep their fold index even when the
+    # filters (subset, skipped files) leave one of them empty: fold 3 means
+    # Ses02M whatever else is missing. Training such a fold fails with the
+    # reason (`training.split_fold`); it is listed under `empty_folds`.
+    sessions = {int(d.name[len("Session"):]) for d in session_dirs}
     present = {u.speaker for u in utterances}
+    speakers = [s for s in SPEAKER_ORDER if int(s[3:5]) in sessions or s in present]
+    unlabelled = _unlabelled_wavs(session_dirs, named) if check_audio else []
     return Corpus(
             name=name,
             utterances=utterances,
-            speakers=[s for s in SPEAKER_ORDER if s in present],
+            speakers=speakers,
             skipped=skipped,
             excluded_labels=excluded,
+            unlabelled_wavs=unlabelled,
+            speaker_genders={s: s[-1] for s in speakers},
     )
+
+
+def _unlabelled_wavs(session_dirs, named):
+    """WAV files under `sentences/wav/` whose name no label line gives."""
+    found = []
+    for session_dir in session_dirs:
+        wav_dir = session_dir / "sentences" / "wav"
+        if not wav_dir.is_dir():
+            continue
+        for wav in wav_dir.rglob("*.wav"):
+            if not _is_hidden(wav) and wav.stem not in named:
+                found.append(str(wav))
+    return sorted(found)

@@ -1,0 +1,300 @@
+"""Bad input, end to end through `python -m adarl_tf.main`: every case ends in a
+clear message that names the file (or flag) and the fix, or in a skip recorded
+in `data_report.json` with its reason.
+
+Each test damages a copy of the small synthetic demo corpus (IEMOCAP's
+layout, no shared metadata needed) and runs `main` in process, mostly with
+`--dry_run` (no TensorFlow). Loader-level details (traps of the real release,
+counts) are in tests/corpora/test_iemocap.py.
+
+| case | what the user sees |
+|---|---|
+| truncated WAV header | skipped: "not a readable PCM WAV file (...); re-encode ... or copy it again" |
+| WAV cut short after its header | skipped: "truncated: the header promises X s of audio but ..." |
+| zero-length file | skipped: "empty file (0 bytes), probably an interrupted copy; copy it again" |
+| text file named .wav | skipped: "not a readable PCM WAV file (file does not start with RIFF id)" |
+| NaN / infinite samples (float WAV) | skipped: "32-bit float WAV (it may hold NaN or infinite samples) ... sox" |
+| all-silent file | skipped: "silent: every sample is within 1 step(s) of 0 ..." |
+| 0.05 s file | kept: one zero-padded segment, finite outputs; `duration_s.min` in the report |
+| 10-minute file | kept: 200 segments of 3 s, streamed (about 40 MB decoded) |
+| label line, WAV missing | skipped: "file not found; restore it ... or remove its label line (labelled ...)" |
+| WAV without a label line | not an error: counted under `unlabelled_wavs` in data_report.json |
+| duplicate utterance name | skipped: "duplicate utterance X, already labelled in Y; kept the first label" |
+| unknown label code | skipped: "unknown label 'Happy' for X; IEMOCAP's codes are ...: correct the label line" |
+| --data_dir at Session1 | error: "... is a single session folder; point --data_dir at the folder that holds Session1 ... Session5 (here probably ...)" |
+| no EmoEvaluation folder | error: ".../dialog/EmoEvaluation not found ...; re-extract SessionN ..." |
+| fold index out of range | error: "--fold=10: [10] out of range; this corpus has 10 speakers, folds 0..9" |
+| fold emptied by the filters | dry run: `empty_folds` and a warning; training it: error naming data_report.json and --fold |
+| unwritable --out_dir | error: "--out_dir=... is not writable (...); choose another folder with --out_dir" |
+"""
+
+import json
+import os
+import resource
+import shutil
+import struct
+import wave
+
+import numpy as np
+import pytest
+from absl import app, flags
+from absl.testing import flagsaver
+
+from adarl_tf import main as main_lib
+from adarl_tf.corpora import demo, iemocap
+
+FLAGS = flags.FLAGS
+RATE = 16000
+
+
+@pytest.fixture(autouse=True)
+def parsed_flags():
+    if not FLAGS.is_parsed():
+        FLAGS.mark_as_parsed()
+
+
+@pytest.fixture
+def root(small_demo_corpus, tmp_path):
+    """A private copy of the small demo corpus that the test may damage."""
+    shutil.copytree(small_demo_corpus, tmp_path / "corpus")
+    return tmp_path / "corpus"
+
+
+@pytest.fixture(scope="module")
+def clean(small_demo_corpus):
+    return iemocap.load_iemocap(small_demo_corpus, name=demo.DEMO_CORPUS_NAME)
+
+
+def _run(root, out, **overrides):
+    args = dict(dataset="demo", data_dir=str(root), out_dir=str(out))
+    args.update(overrides)
+    if "fold" not in overrides:
+        args["dry_run"] = True
+    with flagsaver.flagsaver(**args):
+        main_lib.main(["adarl_tf.main"])
+    return json.loads((out / "data_report.json").read_text())
+
+
+def _wav_of(root, clean, index):
+    """(utterance name, its WAV path in `root`) for the index-th kept utterance."""
+    utt = clean.utterances[index]
+    return utt.name, root / os.path.relpath(utt.path, start=_root_of(clean))
+
+
+def _root_of(corpus):
+    # .../corpus/SessionN/sentences/wav/<dialog>/<name>.wav -> .../corpus
+    return os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.dirname(corpus.utterances[0].path)))))
+
+
+def _write_pcm(path, samples):
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(RATE)
+        w.writeframes(np.asarray(samples, "<i2").tobytes())
+
+
+def _write_float_wav(path, samples):
+    """A 32-bit IEEE-float WAV (format 3), the kind that can carry NaN and inf."""
+    data = np.asarray(samples, "<f4").tobytes()
+    fmt = struct.pack("<HHIIHH", 3, 1, RATE, RATE * 4, 4, 32)
+    body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + \
+        b"data" + struct.pack("<I", len(data)) + data
+    path.write_bytes(b"RIFF" + struct.pack("<I", len(body)) + body)
+
+
+def _skip_reason(report, path):
+    reasons = [e["reason"] for e in report["skipped"] if e["path"] == str(path)]
+    assert len(reasons) == 1, report["skipped"]
+    return reasons[0]
+
+
+def _kept(report):
+    return report["n_utterances"]
+
+
+# ---------------------------------------------------------------- audio files
+
+
+def test_broken_audio_files_are_skipped_with_the_file_and_the_fix(root, clean, tmp_path):
+    damaged = {}
+    name, path = _wav_of(root, clean, 0)
+    path.write_bytes(path.read_bytes()[:30])  # Cut inside the fmt chunk.
+    damaged["header"] = path
+    name, path = _wav_of(root, clean, 1)
+    path.write_bytes(path.read_bytes()[:2000])  # Header intact, data cut short.
+    damaged["data"] = path
+    name, path = _wav_of(root, clean, 2)
+    path.write_bytes(b"")
+    damaged["empty"] = path
+    name, path = _wav_of(root, clean, 3)
+    path.write_text("Ses01F_impro01_F000: this is a transcript, not audio\n")
+    damaged["text"] = path
+    name, path = _wav_of(root, clean, 4)
+    _write_float_wav(path, [0.1, float("nan"), float("inf"), -float("inf")] * 4000)
+    damaged["float"] = path
+    name, path = _wav_of(root, clean, 5)
+    _write_pcm(path, np.zeros(RATE * 2))
+    damaged["silent"] = path
+    name, path = _wav_of(root, clean, 6)
+    _write_pcm(path, np.where(np.arange(RATE) % 2, 1, -1))  # +-1 LSB: dither only.
+    damaged["dither"] = path
+
+    report = _run(root, tmp_path / "out")
+    reason = {k: _skip_reason(report, p) for k, p in damaged.items()}
+    assert _kept(report) == len(clean.utterances) - len(damaged)
+    assert "not a readable PCM WAV file" in reason["header"]
+    assert "copy it again" in reason["header"]
+    assert reason["data"].startswith("truncated: the header promises")
+    assert "copy it again" in reason["data"]
+    assert reason["empty"].startswith("empty file (0 bytes)")
+    assert "file does not start with RIFF id" in reason["text"]
+    assert "re-encode it as 16-bit PCM WAV" in reason["text"]
+    assert "32-bit float WAV" in reason["float"] and "NaN" in reason["float"]
+    assert "sox" in reason["float"]
+    assert reason["silent"].startswith("silent:") and reason["dither"].startswith("silent:")
+    # The reason also says which label line wanted the file.
+    assert all(".txt line" in r for r in reason.values())
+
+
+def test_very_short_file_is_kept_as_one_padded_segment(root, clean, tmp_path):
+    pytest.importorskip("tensorflow")
+    from adarl_tf import model as model_lib
+    from adarl_tf.config import FrontendConfig, ModelConfig
+    from adarl_tf.pipelines import segments as seg
+
+    name, path = _wav_of(root, clean, 0)
+    t = np.arange(int(0.05 * RATE)) / RATE
+    _write_pcm(path, 3000 * np.sin(2 * np.pi * 220 * t))
+    report = _run(root, tmp_path / "out")
+    assert _kept(report) == len(clean.utterances)
+    assert report["duration_s"]["min"] == 0.05
+    assert report["duration_s"]["n_shorter_than_0.5"] >= 1
+
+    utt = next(u for u in iemocap.load_iemocap(root).utterances if u.name == name)
+    frontend = FrontendConfig(segment_s=1.0, max_freq_hz=2000.0)
+    ds = seg.evaluation_dataset([utt], frontend, min_tail_s=1.0, batch_size=4)
+    (batch,) = list(ds)
+    assert batch.shape == (1, RATE)  # One segment, zero-padded after 800 samples.
+    assert not batch.numpy()[0, 800:].any()
+    model = model_lib.build_model(ModelConfig(frontend=frontend, trunk_filters=(4, 4, 4, 8)))
+    out = model.predict(batch, verbose=0)
+    assert all(np.isfinite(v).all() for v in out.values())
+
+
+def test_ten_minute_file_is_cut_into_200_segments(root, clean, tmp_path):
+    pytest.importorskip("tensorflow")
+    from adarl_tf.config import FrontendConfig
+    from adarl_tf.pipelines import segments as seg
+
+    name, path = _wav_of(root, clean, 0)
+    rng = np.random.default_rng(0)
+    _write_pcm(path, rng.integers(-2000, 2000, size=600 * RATE))  # 19 MB.
+    report = _run(root, tmp_path / "out")
+    assert report["duration_s"]["max"] == 600.0
+    utt = next(u for u in iemocap.load_iemocap(root).utterances if u.name == name)
+    frontend = FrontendConfig()  # The paper's 3 s segments.
+    assert seg.segments_per_utterance([utt], frontend, 1.0).tolist() == [200]
+
+    peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux.
+    n = 0
+    for batch in seg.evaluation_dataset([utt], frontend, min_tail_s=1.0, batch_size=32):
+        n += int(batch.shape[0])
+        assert batch.shape[1] == 48000
+    assert n == 200
+    growth_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak_before) / 1024
+    # Decoded float32: 38 MB, cached once; anything near 1 GB would be a copy per segment.
+    assert growth_mb < 400, f"peak memory grew by {growth_mb:.0f} MB"
+
+
+# ---------------------------------------------------------------- labels
+
+
+def _label_file(root, dialog):
+    session = int(dialog[3:5])
+    return root / f"Session{session}" / "dialog" / "EmoEvaluation" / f"{dialog}.txt"
+
+
+def test_label_and_wav_mismatches(root, clean, tmp_path):
+    missing_name, missing = _wav_of(root, clean, 0)
+    missing.unlink()  # Its label line stays.
+    orphan = missing.parent / "Ses01F_impro01_F099.wav"  # A WAV no line names.
+    _write_pcm(orphan, 1000 * np.ones(RATE))
+    dup_name = clean.utterances[1].name
+    other_dialog = _label_file(root, "Ses01M_impro01")
+    with open(other_dialog, "a", encoding="utf-8") as f:
+        f.write(f"[1.0000 - 2.0000]\t{dup_name}\tang\t[1.5000, 4.0000, 4.0000]\n")
+        f.write("[3.0000 - 4.0000]\tSes01M_impro01_F098\tHappy\t[2.5000, 2.5000, 2.5000]\n")
+
+    report = _run(root, tmp_path / "out")
+    reason = _skip_reason(report, missing)
+    assert reason.startswith("file not found; restore it")
+    assert "remove its label line" in reason and ".txt line" in reason
+    assert report["unlabelled_wavs"] == {"count": 1, "first": [str(orphan)]}
+    dup, unknown = [e for e in report["skipped"] if e["path"] == str(other_dialog)]
+    assert f"duplicate utterance {dup_name}, already labelled in" in dup["reason"]
+    assert "kept the first label" in dup["reason"]
+    assert "unknown label 'Happy' for Ses01M_impro01_F098" in unknown["reason"]
+    assert "correct the label line" in unknown["reason"]
+    # Known IEMOCAP codes outside the four classes are counted, not errors.
+    assert report["excluded_labels"]
+    assert _kept(report) == len(clean.utterances) - 1
+
+
+# ---------------------------------------------------------------- folders and flags
+
+
+def test_session_folder_instead_of_the_corpus_root(root, tmp_path):
+    with pytest.raises(app.UsageError, match=r"Session1 is a single session folder; point "
+                                             r"--data_dir at the folder that holds Session1 "
+                                             r"\.\.\. Session5 \(here probably .*corpus\)"):
+        _run(root / "Session1", tmp_path / "out")
+
+
+def test_missing_emoevaluation_folder(root, tmp_path):
+    shutil.rmtree(root / "Session3" / "dialog" / "EmoEvaluation")
+    with pytest.raises(app.UsageError, match=r"Session3.dialog.EmoEvaluation not found.*"
+                                             r"re-extract Session3"):
+        _run(root, tmp_path / "out")
+
+
+def test_fold_index_out_of_range(root, tmp_path):
+    with pytest.raises(app.UsageError, match=r"--fold=10: \[10\] out of range; this corpus "
+                                             r"has 10 speakers, folds 0\.\.9"):
+        _run(root, tmp_path / "out", fold="10")
+    with pytest.raises(app.UsageError, match="expected an index, a comma list or 'all'"):
+        _run(root, tmp_path / "out", fold="first")
+
+
+def test_fold_left_empty_by_the_filters(root, clean, tmp_path):
+    pytest.importorskip("tensorflow")
+    for utt in clean.utterances:
+        if utt.speaker == "Ses01M":
+            (root / os.path.relpath(utt.path, start=_root_of(clean))).unlink()
+    report = _run(root, tmp_path / "out")
+    # Fold 1 keeps meaning Ses01M: the other folds' indices do not shift.
+    assert report["empty_folds"] == [1]
+    assert [s["id"] for s in report["speakers"]][:3] == ["Ses01F", "Ses01M", "Ses02F"]
+    for fold in ("1", "all"):
+        with pytest.raises(app.UsageError, match=r"fold 1: test speaker Ses01M has no "
+                                                 r"emotion-labelled utterances left.*"
+                                                 r"data_report\.json.*--fold"):
+            _run(root, tmp_path / "out", fold=fold, epochs=1)
+    assert not (tmp_path / "out" / "fold_00").exists()  # Checked before any training.
+
+
+def test_out_dir_under_a_file(root, tmp_path):
+    (tmp_path / "taken").write_text("a file, not a folder")
+    with pytest.raises(app.UsageError, match=r"--out_dir=.*taken.run is not writable "
+                                             r"\(.*\); choose another folder with --out_dir"):
+        _run(root, tmp_path / "taken" / "run")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
+def test_read_only_out_dir(root, tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    with pytest.raises(app.UsageError, match=r"not writable \(Permission denied\); choose "
+                                             r"another folder with --out_dir"):
+        _run(root, locked / "run")

@@ -1,0 +1,247 @@
+"""Nothing lost: a killed fold resumes, reruns are identical, finished folds are skipped.
+
+The two subprocess tests run `python -m adarl_tf.main` as a user would, on the
+small demo corpus with a tiny model (about 3 s per epoch on 2 CPU cores):
+kill-and-resume (3 runs) and determinism (2 runs) take about a minute together.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import keras
+import numpy as np
+import pytest
+from absl import flags
+from absl.testing import flagsaver
+
+tf = pytest.importorskip("tensorflow")
+
+from adarl_tf import main as main_lib
+from adarl_tf import training
+from adarl_tf.config import (DataConfig, ExperimentConfig, FrontendConfig, ModelConfig,
+                             TrainConfig)
+from adarl_tf.corpora import demo, iemocap
+from adarl_tf.pipelines import segments as seg
+
+FLAGS = flags.FLAGS
+TINY_FLAGS = ["--segment_s=1.0", "--max_freq_hz=2000", "--trunk_filters=4,4,4,8",
+              "--batch_size=8"]
+TINY = ExperimentConfig(
+    model=ModelConfig(frontend=FrontendConfig(segment_s=1.0, max_freq_hz=2000.0),
+                      trunk_filters=(4, 4, 4, 8)),
+    train=TrainConfig(epochs=3, batch_size=8), data=DataConfig())
+# Everything in results.json that must not change between identical runs.
+METRICS = ("wa", "ua", "confusion_matrix", "domain_accuracy", "epochs_completed", "history")
+
+
+@pytest.fixture(autouse=True)
+def parsed_flags():
+    if not FLAGS.is_parsed():
+        FLAGS.mark_as_parsed()
+
+
+def _command(corpus_dir, out_dir, epochs, *extra):
+    return [sys.executable, "-m", "adarl_tf.main", "--dataset=demo",
+            f"--data_dir={corpus_dir}", "--fold=0", f"--epochs={epochs}",
+            f"--out_dir={out_dir}", "--deterministic", *TINY_FLAGS, *extra]
+
+
+def _env():
+    return dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="")
+
+
+def _run(command):
+    done = subprocess.run(command, env=_env(), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
+def _results(out_dir):
+    return json.loads((out_dir / "fold_00" / "results.json").read_text())
+
+
+def _metrics(results):
+    return {k: results[k] for k in METRICS}
+
+
+def _final_model(out_dir):
+    # Safe mode (the default): nothing but registered classes is deserialised.
+    return keras.saving.load_model(out_dir / "fold_00" / "model.keras", safe_mode=True)
+
+
+def test_killed_fold_resumes_and_matches_an_uninterrupted_run(small_demo_corpus, tmp_path):
+    straight, killed = tmp_path / "straight", tmp_path / "killed"
+    _run(_command(small_demo_corpus, straight, 3))
+
+    state_file = killed / "fold_00" / "checkpoint" / "state.json"
+    proc = subprocess.Popen(_command(small_demo_corpus, killed, 3), env=_env(),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 240
+        while not state_file.exists():
+            assert proc.poll() is None, proc.stderr.read()[-3000:]
+            assert time.time() < deadline, "no checkpoint after 240 s"
+            time.sleep(0.05)
+        # Epoch 1's checkpoint is the last thing of epoch 1: epoch 2 is now running.
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.stderr.close()
+    assert proc.returncode == -signal.SIGKILL
+    state = json.loads(state_file.read_text())
+    assert 1 <= state["epoch"] < 3, "the run finished before it could be killed"
+    assert not (killed / "fold_00" / "results.json").exists()
+    # Whatever the instant of the kill, only complete files carry final names.
+    assert (killed / "fold_00" / "checkpoint" / state["weights"]).is_file()
+
+    resumed = _run(_command(small_demo_corpus, killed, 3))
+    assert f"resuming after epoch {state['epoch']} of 3" in resumed.stderr
+    after = _results(killed)
+    assert after["epochs_completed"] == 3
+    assert after["resumed_after_epoch"] == state["epoch"]
+    assert after["deterministic"] is True
+    assert _metrics(after) == _metrics(_results(straight))
+    assert (killed / "fold_00" / "predictions.csv").read_text() == \
+        (straight / "fold_00" / "predictions.csv").read_text()
+    assert not (killed / "fold_00" / "checkpoint").exists()  # Done: model.keras has it all.
+
+    # Weights, center-loss centres, BN statistics and the learning-rate
+    # schedule's position (the optimizer's step count) all came through.
+    a, b = _final_model(straight), _final_model(killed)
+    assert int(b.optimizer.iterations) == int(a.optimizer.iterations) == 3 * 21
+    assert float(b.optimizer.learning_rate) == float(a.optimizer.learning_rate)
+    centres = [w for w in a.weights if "centers" in w.path or "centres" in w.path]
+    assert centres, [w.path for w in a.weights]
+    for wa, wb in zip(a.weights, b.weights):
+        np.testing.assert_array_equal(wa.numpy(), wb.numpy(), err_msg=wa.path)
+
+    # The same command once more: the fold is complete, nothing is trained.
+    def no_training(*args, **kwargs):
+        raise AssertionError("a complete fold was trained again")
+
+    original = training.train_and_evaluate
+    training.train_and_evaluate = no_training
+    try:
+        with flagsaver.flagsaver(dataset="demo", data_dir=str(small_demo_corpus), fold="0",
+                                 epochs=3, out_dir=str(killed), deterministic=True,
+                                 segment_s=1.0, max_freq_hz=2000.0,
+                                 trunk_filters=["4", "4", "4", "8"], batch_size=8):
+            main_lib.main(["adarl_tf.main"])
+    finally:
+        training.train_and_evaluate = original
+
+
+def test_two_deterministic_runs_give_the_same_metrics(small_demo_corpus, tmp_path):
+    for name in ("a", "b"):
+        _run(_command(small_demo_corpus, tmp_path / name, 1))
+    a, b = _results(tmp_path / "a"), _results(tmp_path / "b")
+    assert a["deterministic"] and a["config"]["train"]["deterministic"]
+    assert _metrics(a) == _metrics(b)
+
+
+# ---------------------------------------------------------------- in process
+
+
+@pytest.fixture(scope="module")
+def corpus(small_demo_corpus):
+    return iemocap.load_iemocap(small_demo_corpus, name=demo.DEMO_CORPUS_NAME)
+
+
+def test_a_resumed_epoch_sees_the_same_batches(corpus):
+    utts = corpus.utterances[:12]
+    frontend = TINY.model.frontend
+
+    def batches(first_epoch):
+        ds = seg.training_dataset(utts, frontend, 1.0, 4, seed=3, first_epoch=first_epoch,
+                                  epochs=3)
+        return [y["emotion"].numpy().tolist() + [float(x.numpy().sum())] for x, y in ds]
+
+    steps = seg.steps_per_epoch(utts, frontend, 1.0, 4)
+    full = batches(0)
+    assert len(full) == 3 * steps
+    assert batches(2) == full[2 * steps:]
+    assert full[:steps] != full[steps:2 * steps]  # Each epoch has its own order.
+
+
+def _fake_fold(out_dir, config, epochs_completed):
+    fold_dir = out_dir / "fold_00"
+    fold_dir.mkdir(parents=True)
+    (fold_dir / "results.json").write_text(json.dumps(
+        {"config": config.to_dict(), "epochs_completed": epochs_completed}))
+    (fold_dir / "predictions.csv").write_text("name,label,prediction\n")
+    (fold_dir / "export").mkdir()
+    return fold_dir
+
+
+def test_fold_status(tmp_path):
+    _fake_fold(tmp_path / "done", TINY, 3)
+    assert training.fold_status(TINY, tmp_path / "done", 0) == "complete"
+    assert training.fold_status(TINY, tmp_path / "done", 1) == "new"
+    _fake_fold(tmp_path / "short", TINY, 2)
+    assert training.fold_status(TINY, tmp_path / "short", 0) == "new"
+    other = ExperimentConfig(model=TINY.model, train=TrainConfig(epochs=5, batch_size=8),
+                             data=TINY.data)
+    with pytest.raises(ValueError, match=r"another config \(train\.epochs: 3 -> 5\).*"
+                                         r"--overwrite.*--out_dir"):
+        training.fold_status(other, tmp_path / "done", 0)
+    torn = _fake_fold(tmp_path / "torn", TINY, 3)
+    (torn / "results.json").write_text('{"config": {"mod')  # Not our writer's doing.
+    assert training.fold_status(TINY, tmp_path / "torn", 0) == "new"
+
+
+def test_overwrite_clears_only_what_training_wrote(tmp_path):
+    fold_dir = _fake_fold(tmp_path, TINY, 3)
+    (fold_dir / "checkpoint").mkdir()
+    (fold_dir / "checkpoint" / "state.json").write_text("{}")
+    training.clear_fold(tmp_path, 0)
+    assert sorted(p.name for p in fold_dir.iterdir()) == ["export"]
+
+
+def test_checkpoint_of_another_run_is_not_resumed(corpus, tmp_path):
+    config = ExperimentConfig(model=TINY.model, train=TrainConfig(epochs=1, batch_size=8,
+                                                                  monitor_test=False),
+                              data=TINY.data)
+    ckpt = tmp_path / "fold_00" / "checkpoint"
+    ckpt.mkdir(parents=True)
+    state = {"config": json.loads(json.dumps(config.to_dict())), "epoch": 1,
+             "weights": "epoch_001.weights.h5", "data_fingerprint": "elsewhere"}
+    (ckpt / "state.json").write_text(json.dumps(state))
+    with pytest.raises(ValueError, match=r"trained on other data.*--overwrite"):
+        training.train_and_evaluate(config, corpus, 0, tmp_path, verbose=0)
+    state["data_fingerprint"] = training.data_fingerprint(*training.split_fold(corpus, 0)[1:])
+    (ckpt / "state.json").write_text(json.dumps(state))
+    with pytest.raises(ValueError, match=r"names epoch_001\.weights\.h5, which is missing"):
+        training.train_and_evaluate(config, corpus, 0, tmp_path, verbose=0)
+
+
+def test_killed_after_the_last_epoch_finishes_without_training(corpus, tmp_path, monkeypatch):
+    config = ExperimentConfig(model=TINY.model, train=TrainConfig(epochs=1, batch_size=8,
+                                                                  monitor_test=False),
+                              data=TINY.data)
+    write_json = training.files.write_json
+
+    def dies_before_results(path, obj):
+        if path.name == "results.json":
+            raise KeyboardInterrupt  # As if killed just before the last write.
+        write_json(path, obj)
+
+    monkeypatch.setattr(training.files, "write_json", dies_before_results)
+    with pytest.raises(KeyboardInterrupt):
+        training.train_and_evaluate(config, corpus, 0, tmp_path, verbose=0)
+    monkeypatch.setattr(training.files, "write_json", write_json)
+    assert training.fold_status(config, tmp_path, 0) == "resume"
+    saved = json.loads((tmp_path / "fold_00" / "checkpoint" / "state.json").read_text())
+
+    fit = keras.Model.fit
+    monkeypatch.setattr(keras.Model, "fit", lambda *a, **k: pytest.fail("trained again"))
+    results = training.train_and_evaluate(config, corpus, 0, tmp_path, verbose=0)
+    monkeypatch.setattr(keras.Model, "fit", fit)
+    assert results["epochs_completed"] == 1 and results["resumed_after_epoch"] == 1
+    assert results["history"] == saved["history"]
+    assert training.fold_status(config, tmp_path, 0) == "complete"
