@@ -16,11 +16,7 @@ constant outputs here (its variables were not captured), so nothing in this
 package builds the graph that way.
 """
 
-import os
-import pathlib
-import shutil
-import tempfile
-
+from adarl_tf import files
 from adarl_tf.export import fused
 from adarl_tf.export.runners import OUTPUTS, SERVING_SIGNATURE, serving_model
 
@@ -31,7 +27,8 @@ def write_saved_model(model, path, min_tail_samples):
     """Exports the inference graph of `model` as a SavedModel at `path`.
 
     The folder is written under a temporary name beside `path` and renamed
-    into place, so an interrupted export never leaves half a SavedModel.
+    into place (`files.atomic_dir`), so an interrupted export never leaves
+    half a SavedModel.
 
     Args:
         model: `ADARLModel`, trained.
@@ -68,15 +65,6 @@ def write_saved_model(model, path, min_tail_samples):
     archive.add_endpoint(UTTERANCE_SIGNATURE, utterance_fn, input_signature=[
         tf.TensorSpec([None], tf.float32, name="waveform")])
 
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = pathlib.Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-    try:
+    with files.atomic_dir(path) as tmp:
         archive.write_out(str(tmp), verbose=False)
-        if path.exists():
-            shutil.rmtree(path)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
     return serving
