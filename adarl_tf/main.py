@@ -17,7 +17,6 @@ finished epoch (`fold_NN/checkpoint/`); `--overwrite` starts the folds anew.
 
 import os
 import pathlib
-import sys
 
 from absl import app, flags, logging
 
@@ -207,7 +206,7 @@ def main(argv):
     profile_batch = _profile_batch(FLAGS.profile_batch)
 
     # TensorFlow only now, so that --help and --dry_run stay fast.
-    from adarl_tf import monitoring, training
+    from adarl_tf import checkpoints, monitoring, training
 
     # Every fold is checked before the first one trains: an empty fold or a
     # folder of another run should stop the run now, not hours into it.
@@ -217,8 +216,8 @@ def main(argv):
             training.split_fold(corpus, fold)
         for fold in folds:
             if FLAGS.overwrite:
-                training.clear_fold(out_dir, fold)
-            status[fold] = training.fold_status(config, out_dir, fold)
+                checkpoints.clear_fold(out_dir, fold)
+            status[fold] = checkpoints.fold_status(config, out_dir, fold)
     except ValueError as e:
         raise app.UsageError(str(e))
     files.write_text(out_dir / "config.json", config.to_json() + "\n")
@@ -232,7 +231,7 @@ def main(argv):
     results = []
     for fold in folds:
         if status[fold] == "complete":
-            results.append(training.load_results(out_dir, fold))
+            results.append(checkpoints.load_results(out_dir, fold))
             continue
         logging.info("=== Fold %d (%d of %d to train)%s ===", fold, to_train.index(fold) + 1,
                      len(to_train), ", resuming" if status[fold] == "resume" else "")

@@ -31,7 +31,6 @@ from tensorboard.plugins.hparams import api as hp
 
 from adarl_tf import files
 from adarl_tf.plots import attention_figure, confusion_figure, figure_to_png, row_percentages
-from adarl_tf.model import EMOTION_PROBS
 
 MONITOR_RUN = "monitor"  # Folder under fold_NN/logs/ for everything written here.
 PROJECTOR_TENSOR = "embedding/.ATTRIBUTES/VARIABLE_VALUE"  # Checkpoint key of the features.

@@ -9,15 +9,12 @@ Honesty rules, enforced here:
 What reaches TensorBoard is listed in `monitoring.py`.
 
 Nothing is lost to a crash: after every epoch the fold's state goes to
-`fold_NN/checkpoint/` (see `EpochCheckpoint`), and running the same command
+`fold_NN/checkpoint/` (see `checkpoints.EpochCheckpoint`), and running the same command
 again continues from the last finished epoch; a fold whose `results.json` is
-complete for the same config is not trained again (`fold_status`).
+complete for the same config is not trained again (`checkpoints.fold_status`).
 """
 
-import csv
 import datetime
-import hashlib
-import json
 import pathlib
 import platform
 import shutil
@@ -28,7 +25,7 @@ import keras
 import numpy as np
 from absl import logging
 
-from adarl_tf import evaluation, files, model as model_lib, monitoring
+from adarl_tf import checkpoints, evaluation, files, model as model_lib, monitoring
 from adarl_tf.config import ExperimentConfig
 from adarl_tf.corpora.corpus import EMOTIONS, GENDERS
 from adarl_tf.pipelines import segments as seg
@@ -157,213 +154,6 @@ def _versions():
     return versions
 
 
-# ---------------------------------------------------------------- resume
-
-CHECKPOINT_DIR = "checkpoint"
-STATE_FILE = "state.json"
-# What training writes into fold_NN/, all that `clear_fold` deletes.
-FOLD_OUTPUTS = ("results.json", "predictions.csv", "model.keras", "test_features.npz",
-                CHECKPOINT_DIR, "logs")
-
-
-def fold_dir_of(out_dir, fold):
-    return pathlib.Path(out_dir) / f"fold_{fold:02d}"
-
-
-def data_fingerprint(train_utterances, test_utterances):
-    """A hash of the fold's data (names, labels, durations, split).
-
-    A checkpoint is only resumed on the data it was trained on: files added
-    or skipped since then would change the epochs' batches.
-    """
-    h = hashlib.sha256()
-    for split, utts in (("train", train_utterances), ("test", test_utterances)):
-        for u in utts:
-            h.update(f"{split}\t{u.name}\t{u.label}\t{u.duration_s:.6f}\n".encode())
-    return h.hexdigest()
-
-
-def _plain(config):
-    """The config as JSON would give it back (tuples as lists), for comparisons."""
-    return json.loads(json.dumps(config.to_dict()))
-
-
-def _differences(saved, current, prefix=""):
-    """'train.epochs: 3 -> 5'-style lines for every field that differs."""
-    lines = []
-    for key in sorted(set(saved) | set(current)):
-        a, b = saved.get(key), current.get(key)
-        if isinstance(a, dict) and isinstance(b, dict):
-            lines += _differences(a, b, f"{prefix}{key}.")
-        elif a != b:
-            lines.append(f"{prefix}{key}: {a!r} -> {b!r}")
-    return lines
-
-
-def _read_json(path):
-    """The parsed file, or None if it is missing or not valid JSON."""
-    try:
-        return json.loads(pathlib.Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
-def _other_run(path, saved_config, config):
-    diff = _differences(saved_config, _plain(config))
-    return ValueError(
-        f"{path} was written by a run with another config ({'; '.join(diff[:5])}"
-        f"{'; ...' if len(diff) > 5 else ''}); rerun with the same flags to continue it, "
-        "add --overwrite to replace it, or choose another --out_dir")
-
-
-def fold_status(config, out_dir, fold):
-    """Whether fold `fold` under `out_dir` is already done for `config`.
-
-    Returns:
-        "complete" if `results.json` parses, has `epochs_completed` equal to
-        the requested epochs and the same config; "resume" if a checkpoint of
-        this config is there; "new" otherwise.
-
-    Raises:
-        ValueError: the fold's results or checkpoint come from another config
-            (the message lists the differences and the fix).
-    """
-    fold_dir = fold_dir_of(out_dir, fold)
-    results = _read_json(fold_dir / "results.json")
-    if isinstance(results, dict) and "config" in results:
-        if results["config"] != _plain(config):
-            raise _other_run(fold_dir / "results.json", results["config"], config)
-        if results.get("epochs_completed") == config.train.epochs and \
-                (fold_dir / "predictions.csv").exists():
-            return "complete"
-    state = _read_json(fold_dir / CHECKPOINT_DIR / STATE_FILE)
-    if isinstance(state, dict) and "config" in state:
-        if state["config"] != _plain(config):
-            raise _other_run(fold_dir / CHECKPOINT_DIR, state["config"], config)
-        return "resume"
-    return "new"
-
-
-def clear_fold(out_dir, fold):
-    """Deletes what training wrote for `fold` (results, model, checkpoint, logs).
-
-    Other files in the fold folder (an export, notes) are left alone.
-    """
-    fold_dir = fold_dir_of(out_dir, fold)
-    for name in FOLD_OUTPUTS:
-        path = fold_dir / name
-        if path.is_dir():
-            shutil.rmtree(path)
-        elif path.exists():
-            path.unlink()
-
-
-def load_results(out_dir, fold):
-    """A complete fold's results, as `train_and_evaluate` returns them."""
-    fold_dir = fold_dir_of(out_dir, fold)
-    results = _read_json(fold_dir / "results.json")
-    with open(fold_dir / "predictions.csv", newline="", encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
-    y_true = np.array([EMOTIONS.index(r["label"]) for r in rows], dtype="int32")
-    y_pred = np.array([EMOTIONS.index(r["prediction"]) for r in rows], dtype="int32")
-    return dict(results, y_true=y_true, y_pred=y_pred)
-
-
-class EpochCheckpoint(keras.callbacks.Callback):
-    """Saves everything training needs to go on, after every epoch.
-
-    `checkpoint/epoch_NNN.weights.h5` holds the model's weights (trainable,
-    the center-loss centres and the BN moving statistics, which are
-    non-trainable weights) and the optimizer's variables, its `iterations`
-    included: that counter is the learning-rate schedule's position.
-    `checkpoint/state.json`, written after the weights, is the commit point:
-    it names the weights file of the last finished epoch and holds the epoch
-    count, the history so far (test-speaker monitoring included), the config,
-    the data fingerprint and the seeds. The training order needs no saved
-    RNG state: the model has no random ops, and the data pipeline shuffles
-    epoch e with seeds derived from (seed, e) (`segments.epoch_seed`).
-
-    Both files are written atomically, so a kill at any instant leaves the
-    previous epoch's pair intact. Keep this callback last, so that the logs it
-    records hold what the other callbacks added.
-
-    Args:
-        directory: path. The fold's `checkpoint/` folder.
-        config: ExperimentConfig.
-        fingerprint: str. `data_fingerprint` of the fold.
-        history: dict. The history of the epochs before this run's first.
-        train_seconds: float. Training time spent before this run.
-    """
-
-    def __init__(self, directory, config, fingerprint, history=None, train_seconds=0.0):
-        super().__init__()
-        self.directory = pathlib.Path(directory)
-        self.config = config
-        self.fingerprint = fingerprint
-        self.history = {k: list(v) for k, v in (history or {}).items()}
-        self.train_seconds = train_seconds
-        self.epoch_start = None
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.epoch_start = time.time()
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.train_seconds += time.time() - self.epoch_start
-        for key, value in (logs or {}).items():
-            self.history.setdefault(key, []).append(float(value))
-        name = f"epoch_{epoch + 1:03d}.weights.h5"
-        with files.atomic_path(self.directory / name) as tmp:
-            self.model.save_weights(tmp)
-        optimizer = self.model.optimizer
-        files.write_json(self.directory / STATE_FILE, {
-            "epoch": epoch + 1,
-            "weights": name,
-            "optimizer_iterations": int(optimizer.iterations),
-            "next_learning_rate": float(optimizer.learning_rate),
-            "seed": self.config.train.seed,
-            "shuffle_seeds": "pipelines.segments.epoch_seed(seed, epoch, 0 | 1)",
-            "deterministic": self.config.train.deterministic,
-            "data_fingerprint": self.fingerprint,
-            "train_seconds": round(self.train_seconds, 1),
-            "history": self.history,
-            "config": _plain(self.config),
-            "saved_at": datetime.datetime.now(datetime.timezone.utc).isoformat(),
-        })
-        for old in self.directory.glob("epoch_*.weights.h5"):
-            if old.name != name:
-                old.unlink()
-
-
-def _resume_state(ckpt_dir, config, fingerprint):
-    """The checkpoint's state.json if it can be resumed, else None; raises on a mismatch."""
-    state = _read_json(ckpt_dir / STATE_FILE)
-    if not isinstance(state, dict):
-        return None
-    if state.get("config") != _plain(config):
-        raise _other_run(ckpt_dir, state.get("config") or {}, config)
-    if state.get("data_fingerprint") != fingerprint:
-        raise ValueError(
-            f"{ckpt_dir} was trained on other data (files were added, removed or skipped "
-            "since; compare data_report.json); restore the data, add --overwrite to start "
-            "the fold again, or choose another --out_dir")
-    if not (ckpt_dir / state.get("weights", "")).is_file():
-        raise ValueError(f"{ckpt_dir / STATE_FILE} names {state.get('weights')}, which is "
-                         "missing; add --overwrite to start the fold again")
-    return state
-
-
-def configure_determinism(config):
-    """Seeds every generator; with `train.deterministic`, TensorFlow's op determinism.
-
-    Op determinism is process-wide and cannot be turned off again; it makes
-    some GPU kernels slower and raises on ops without a deterministic kernel.
-    """
-    keras.utils.set_random_seed(config.train.seed)
-    if config.train.deterministic:
-        import tensorflow as tf
-        tf.config.experimental.enable_op_determinism()
-
-
 def train_and_evaluate(config: ExperimentConfig, corpus, fold, out_dir, verbose=None,
                        progress=None, profile_batch=0):
     """Trains fold `fold` of `corpus` and writes `<out_dir>/fold_NN/`.
@@ -385,7 +175,7 @@ def train_and_evaluate(config: ExperimentConfig, corpus, fold, out_dir, verbose=
         utterance labels and predictions under `y_true`/`y_pred` for pooling).
     """
     test_speaker, train_utts, test_utts = split_fold(corpus, fold)
-    fold_dir = fold_dir_of(out_dir, fold)
+    fold_dir = checkpoints.fold_dir_of(out_dir, fold)
     fold_dir.mkdir(parents=True, exist_ok=True)
     frontend, train_cfg = config.model.frontend, config.train
     n_train_segments = int(
@@ -397,11 +187,11 @@ def train_and_evaluate(config: ExperimentConfig, corpus, fold, out_dir, verbose=
                  fold, test_speaker, corpus.gender_of(test_speaker), len(test_utts),
                  len(train_utts), len({u.speaker for u in train_utts}),
                  n_train_segments, steps_per_epoch)
-    ckpt_dir = fold_dir / CHECKPOINT_DIR
-    fingerprint = data_fingerprint(train_utts, test_utts)
-    state = _resume_state(ckpt_dir, config, fingerprint)
+    ckpt_dir = fold_dir / checkpoints.CHECKPOINT_DIR
+    fingerprint = checkpoints.data_fingerprint(train_utts, test_utts)
+    state = checkpoints.resume_state(ckpt_dir, config, fingerprint)
 
-    configure_determinism(config)
+    checkpoints.configure_determinism(config)
     model = model_lib.build_model(config.model)
     # The paper's schedule: the rate is multiplied by `lr_decay` after every epoch.
     schedule = keras.optimizers.schedules.ExponentialDecay(
@@ -450,7 +240,8 @@ def train_and_evaluate(config: ExperimentConfig, corpus, fold, out_dir, verbose=
     if progress is not None:
         fold_progress = progress.callback(fold, test_speaker)
         callbacks.append(fold_progress)
-    checkpoint = EpochCheckpoint(ckpt_dir, config, fingerprint, history_before, seconds_before)
+    checkpoint = checkpoints.EpochCheckpoint(ckpt_dir, config, fingerprint, history_before,
+                                             seconds_before)
     callbacks.append(checkpoint)
     if verbose is None:
         verbose = 1 if sys.stdout.isatty() else 2
@@ -522,7 +313,7 @@ def train_and_evaluate(config: ExperimentConfig, corpus, fold, out_dir, verbose=
         log_dir, monitoring.hparams_of(config, fold, test_speaker), results,
         _projector_points(test_utts, scored, y_pred, probe, probe_scored))
     # results.json last: its presence with every epoch is what marks the fold
-    # complete (`fold_status`), so everything else must be on disk before it.
+    # complete (`checkpoints.fold_status`), so everything else must be on disk before it.
     files.write_json(fold_dir / "results.json", results)
     # model.keras holds the final state; the checkpoint is no longer needed.
     shutil.rmtree(ckpt_dir, ignore_errors=True)

@@ -3,7 +3,6 @@
 import io
 import pathlib
 
-import numpy as np
 import pytest
 from absl import app, flags
 from absl.testing import flagsaver

@@ -21,7 +21,7 @@ from absl.testing import flagsaver
 tf = pytest.importorskip("tensorflow")
 
 from adarl_tf import main as main_lib
-from adarl_tf import training
+from adarl_tf import checkpoints, training
 from adarl_tf.config import (DataConfig, ExperimentConfig, FrontendConfig, ModelConfig,
                              TrainConfig)
 from adarl_tf.corpora import demo, iemocap
@@ -181,25 +181,25 @@ def _fake_fold(out_dir, config, epochs_completed):
 
 def test_fold_status(tmp_path):
     _fake_fold(tmp_path / "done", TINY, 3)
-    assert training.fold_status(TINY, tmp_path / "done", 0) == "complete"
-    assert training.fold_status(TINY, tmp_path / "done", 1) == "new"
+    assert checkpoints.fold_status(TINY, tmp_path / "done", 0) == "complete"
+    assert checkpoints.fold_status(TINY, tmp_path / "done", 1) == "new"
     _fake_fold(tmp_path / "short", TINY, 2)
-    assert training.fold_status(TINY, tmp_path / "short", 0) == "new"
+    assert checkpoints.fold_status(TINY, tmp_path / "short", 0) == "new"
     other = ExperimentConfig(model=TINY.model, train=TrainConfig(epochs=5, batch_size=8),
                              data=TINY.data)
     with pytest.raises(ValueError, match=r"another config \(train\.epochs: 3 -> 5\).*"
                                          r"--overwrite.*--out_dir"):
-        training.fold_status(other, tmp_path / "done", 0)
+        checkpoints.fold_status(other, tmp_path / "done", 0)
     torn = _fake_fold(tmp_path / "torn", TINY, 3)
     (torn / "results.json").write_text('{"config": {"mod')  # Not our writer's doing.
-    assert training.fold_status(TINY, tmp_path / "torn", 0) == "new"
+    assert checkpoints.fold_status(TINY, tmp_path / "torn", 0) == "new"
 
 
 def test_overwrite_clears_only_what_training_wrote(tmp_path):
     fold_dir = _fake_fold(tmp_path, TINY, 3)
     (fold_dir / "checkpoint").mkdir()
     (fold_dir / "checkpoint" / "state.json").write_text("{}")
-    training.clear_fold(tmp_path, 0)
+    checkpoints.clear_fold(tmp_path, 0)
     assert sorted(p.name for p in fold_dir.iterdir()) == ["export"]
 
 
@@ -214,7 +214,7 @@ def test_checkpoint_of_another_run_is_not_resumed(corpus, tmp_path):
     (ckpt / "state.json").write_text(json.dumps(state))
     with pytest.raises(ValueError, match=r"trained on other data.*--overwrite"):
         training.train_and_evaluate(config, corpus, 0, tmp_path, verbose=0)
-    state["data_fingerprint"] = training.data_fingerprint(*training.split_fold(corpus, 0)[1:])
+    state["data_fingerprint"] = checkpoints.data_fingerprint(*training.split_fold(corpus, 0)[1:])
     (ckpt / "state.json").write_text(json.dumps(state))
     with pytest.raises(ValueError, match=r"names epoch_001\.weights\.h5, which is missing"):
         training.train_and_evaluate(config, corpus, 0, tmp_path, verbose=0)
@@ -235,7 +235,7 @@ def test_killed_after_the_last_epoch_finishes_without_training(corpus, tmp_path,
     with pytest.raises(KeyboardInterrupt):
         training.train_and_evaluate(config, corpus, 0, tmp_path, verbose=0)
     monkeypatch.setattr(training.files, "write_json", write_json)
-    assert training.fold_status(config, tmp_path, 0) == "resume"
+    assert checkpoints.fold_status(config, tmp_path, 0) == "resume"
     saved = json.loads((tmp_path / "fold_00" / "checkpoint" / "state.json").read_text())
 
     fit = keras.Model.fit
@@ -244,4 +244,4 @@ def test_killed_after_the_last_epoch_finishes_without_training(corpus, tmp_path,
     monkeypatch.setattr(keras.Model, "fit", fit)
     assert results["epochs_completed"] == 1 and results["resumed_after_epoch"] == 1
     assert results["history"] == saved["history"]
-    assert training.fold_status(config, tmp_path, 0) == "complete"
+    assert checkpoints.fold_status(config, tmp_path, 0) == "complete"
