@@ -56,13 +56,14 @@ def predict_utterances(model, utterances, config, batch_size):
 
     Returns a dict: `emotion_probs`, `deep_features` and, where the variant has
     them, `domain_probs` and `attention` (I^D), each (n_utterances, k); the
-    per-segment I^D as `segment_attention`; and `n_segments`.
+    per-segment I^D as `segment_attention`; `segment_counts` (segments per
+    utterance) and their sum `n_segments`.
     """
     frontend = config.model.frontend
     ds = seg.evaluation_dataset(utterances, frontend, config.data.min_tail_s, batch_size)
     out = model.predict(ds, verbose=0)
     counts = seg.segments_per_utterance(utterances, frontend, config.data.min_tail_s)
-    result = {"n_segments": int(counts.sum())}
+    result = {"n_segments": int(counts.sum()), "segment_counts": counts}
     for key in (model_lib.EMOTION_PROBS, model_lib.DOMAIN_PROBS, model_lib.DEEP_FEATURES,
                 model_lib.ATTENTION):
         if key in out:
@@ -134,9 +135,8 @@ class TestSpeakerMonitor(keras.callbacks.Callback):
         if "segment_attention" in self.last:
             attention[f"test_speaker_{gender}"] = self.last["segment_attention"]
         if self.last_probe is not None:
-            counts = seg.segments_per_utterance(self.probe, self.config.model.frontend,
-                                                self.config.data.min_tail_s)
-            per_segment = np.repeat([u.gender for u in self.probe], counts)
+            per_segment = np.repeat([u.gender for u in self.probe],
+                                    self.last_probe["segment_counts"])
             for g in GENDERS:
                 attention[f"train_sample_{g}"] = \
                     self.last_probe["segment_attention"][per_segment == g]
