@@ -23,6 +23,7 @@ from adarl_tf.corpora.corpus import EMOTIONS
 
 CHECKPOINT_DIR = "checkpoint"
 STATE_FILE = "state.json"
+BEST_WEIGHTS = "best.weights.h5"  # The best validation epoch's (validation.py).
 # What training writes into fold_NN/, all that `clear_fold` deletes.
 FOLD_OUTPUTS = ("results.json", "predictions.csv", "model.keras", "test_features.npz",
                 CHECKPOINT_DIR, "logs")
@@ -48,6 +49,19 @@ def data_fingerprint(train_utterances, test_utterances):
 def _plain(config):
     """The config as JSON would give it back (tuples as lists), for comparisons."""
     return json.loads(json.dumps(config.to_dict()))
+
+
+def _normalised(saved):
+    """A saved config with the fields added since it was written at their defaults.
+
+    So a run written before a new field existed (whose default keeps the old
+    behaviour) still counts as the same config.
+    """
+    from adarl_tf.config import ExperimentConfig
+    try:
+        return _plain(ExperimentConfig.from_dict(saved))
+    except (TypeError, KeyError, ValueError, AttributeError):
+        return saved
 
 
 def _differences(saved, current, prefix=""):
@@ -93,14 +107,15 @@ def fold_status(config, out_dir, fold):
     fold_dir = fold_dir_of(out_dir, fold)
     results = _read_json(fold_dir / "results.json")
     if isinstance(results, dict) and "config" in results:
-        if results["config"] != _plain(config):
+        if _normalised(results["config"]) != _plain(config):
             raise _other_run(fold_dir / "results.json", results["config"], config)
-        if results.get("epochs_completed") == config.train.epochs and \
+        if (results.get("epochs_completed") == config.train.epochs or
+                results.get("stopped_early")) and \
                 (fold_dir / "predictions.csv").exists():
             return "complete"
     state = _read_json(fold_dir / CHECKPOINT_DIR / STATE_FILE)
     if isinstance(state, dict) and "config" in state:
-        if state["config"] != _plain(config):
+        if _normalised(state["config"]) != _plain(config):
             raise _other_run(fold_dir / CHECKPOINT_DIR, state["config"], config)
         return "resume"
     return "new"
@@ -142,11 +157,16 @@ class EpochCheckpoint(keras.callbacks.Callback):
     it names the weights file of the last finished epoch and holds the epoch
     count, the history so far (test-speaker monitoring included), the config,
     the data fingerprint and the seeds. The training order needs no saved
-    RNG state: the model has no random ops, and the data pipeline shuffles
-    epoch e with seeds derived from (seed, e) (`segments.epoch_seed`).
+    RNG state: the data pipeline shuffles (and augments, `augment.py`) epoch e
+    with seeds derived from (seed, e) (`segments.epoch_seed`); the only random
+    op in a model, the optional `SpecAugment`, keeps its seed state in a weight.
 
-    Both files are written atomically, so a kill at any instant leaves the
-    previous epoch's pair intact. Keep this callback last, so that the logs it
+    With `monitor` (validation speakers, `validation.py`), an epoch whose
+    `logs[monitor]` beats every earlier one also goes to `checkpoint/best.weights.h5`,
+    and state.json records `best_epoch` and whether early stopping ended the fold.
+
+    Every file is written atomically, so a kill at any instant leaves the
+    previous epoch's files intact. Keep this callback last, so that the logs it
     records hold what the other callbacks added.
 
     Args:
@@ -155,15 +175,18 @@ class EpochCheckpoint(keras.callbacks.Callback):
         fingerprint: str. `data_fingerprint` of the fold.
         history: dict. The history of the epochs before this run's first.
         train_seconds: float. Training time spent before this run.
+        monitor: str or None. The log key whose maximum selects the epoch.
     """
 
-    def __init__(self, directory, config, fingerprint, history=None, train_seconds=0.0):
+    def __init__(self, directory, config, fingerprint, history=None, train_seconds=0.0,
+                 monitor=None):
         super().__init__()
         self.directory = pathlib.Path(directory)
         self.config = config
         self.fingerprint = fingerprint
         self.history = {k: list(v) for k, v in (history or {}).items()}
         self.train_seconds = train_seconds
+        self.monitor = monitor
         self.epoch_start = None
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -171,8 +194,18 @@ class EpochCheckpoint(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.train_seconds += time.time() - self.epoch_start
+        earlier = list(self.history.get(self.monitor, [])) if self.monitor else []
         for key, value in (logs or {}).items():
             self.history.setdefault(key, []).append(float(value))
+        extra = {}
+        if self.monitor:
+            current = (logs or {}).get(self.monitor)
+            if current is not None and (not earlier or float(current) > max(earlier)):
+                with files.atomic_path(self.directory / BEST_WEIGHTS) as tmp:
+                    self.model.save_weights(tmp)
+            values = self.history.get(self.monitor, [])
+            extra = {"best_epoch": int(np.argmax(values)) + 1 if values else None,
+                     "stopped_early": bool(getattr(self.model, "stop_training", False))}
         name = f"epoch_{epoch + 1:03d}.weights.h5"
         with files.atomic_path(self.directory / name) as tmp:
             self.model.save_weights(tmp)
@@ -190,6 +223,7 @@ class EpochCheckpoint(keras.callbacks.Callback):
             "history": self.history,
             "config": _plain(self.config),
             "saved_at": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+            **extra,
         })
         for old in self.directory.glob("epoch_*.weights.h5"):
             if old.name != name:
@@ -201,7 +235,7 @@ def resume_state(ckpt_dir, config, fingerprint):
     state = _read_json(ckpt_dir / STATE_FILE)
     if not isinstance(state, dict):
         return None
-    if state.get("config") != _plain(config):
+    if _normalised(state.get("config") or {}) != _plain(config):
         raise _other_run(ckpt_dir, state.get("config") or {}, config)
     if state.get("data_fingerprint") != fingerprint:
         raise ValueError(

@@ -12,6 +12,9 @@ from typing import Optional, Tuple
 
 CHANNEL_MODES = ("multires", "colormap", "mono")
 VARIANTS = ("adarl", "backbone", "domain_invariant")
+OPTIMIZERS = ("sgd", "adamw")
+SCHEDULES = ("epoch_decay", "cosine")
+CLASS_BALANCES = ("none", "weighted_loss", "sampler")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,6 +112,12 @@ class ModelConfig:
     center_loss_weight: float = 0.5  # lambda_3.
     center_alpha: float = 0.5  # Centre update rate of Wen et al. (2016).
     grl_scale: float = 1.0  # Gradient reversal factor, domain_invariant only.
+    # SpecAugment (Park et al. 2019) on the spectrogram, training only (layers/spec_augment.py).
+    # 0 masks: no layer in the graph, the paper's model.
+    time_masks: int = 0  # Time masks per segment.
+    time_mask_frames: int = 0  # Widest time mask, in frames (10 ms each).
+    freq_masks: int = 0  # Frequency masks per segment.
+    freq_mask_bins: int = 0  # Widest frequency mask, in bins (10 Hz each).
 
     def __post_init__(self):
         if self.variant not in VARIANTS:
@@ -143,15 +152,65 @@ class TrainConfig:
 
     epochs: int = 50
     batch_size: int = 32
-    learning_rate: float = 0.2  # SGD initial rate.
-    lr_decay: float = 0.7  # Rate multiplied by this after every epoch.
-    momentum: float = 0.0  # Not stated in the paper; plain SGD by default.
-    weight_decay: float = 4e-5
+    learning_rate: float = 0.2  # Initial (epoch_decay) or peak (cosine) rate.
+    lr_decay: float = 0.7  # epoch_decay: rate multiplied by this after every epoch.
+    momentum: float = 0.0  # SGD only. Not stated in the paper; plain SGD by default.
+    weight_decay: float = 4e-5  # Decoupled decay (Keras' weight_decay), SGD and AdamW.
+    # The rest up to `seed` are the robust recipe (configs/adarl_robust.cfg); their
+    # defaults are the paper's recipe. See optim.py.
+    optimizer: str = "sgd"  # sgd | adamw.
+    # epoch_decay: the paper's x lr_decay per epoch (its shape depends on the corpus
+    # size); cosine: warm-up then cosine decay to 0 over the whole run's steps.
+    schedule: str = "epoch_decay"
+    warmup_fraction: float = 0.0  # cosine: linear warm-up over this share of all steps.
+    # UA-oriented class balance: none | weighted_loss (cross-entropy weighted by
+    # n / (k n_c) from the training segments' counts) | sampler (each batch
+    # element's class drawn uniformly, pipelines/segments.py).
+    class_balance: str = "none"
+    # K training speakers held out to choose the epoch (best utterance UA), never the
+    # test speaker; 0: the paper's protocol, the last epoch. See validation.py.
+    validation_speakers: int = 0
+    # With validation speakers: stop after this many epochs without a better
+    # validation UA (0: train every epoch, still keep the best).
+    early_stopping_patience: int = 0
+    # Training-time augmentation (pipelines/segments.py); never at evaluation.
+    # 0: segments do not overlap (paper); else training segments start this far apart.
+    train_hop_s: float = 0.0
+    random_crop: bool = False  # Shift the segments by a random offset per utterance and epoch.
+    speed_factors: Tuple[float, ...] = ()  # Speed perturbation, one factor drawn per segment.
+    gain_db: float = 0.0  # Random gain, uniform in +- this many dB per segment.
+    noise_snr_db: Optional[float] = None  # White noise at an SNR drawn in [this, 40] dB.
     seed: int = 0
     shuffle_buffer: int = 1024  # Segments held for shuffling.
     monitor_test: bool = True  # Test-speaker WA/UA each epoch, for monitoring only.
     # TensorFlow op determinism (bit-identical reruns; slower on GPU).
     deterministic: bool = False
+
+    def __post_init__(self):
+        for name, value, allowed in (("optimizer", self.optimizer, OPTIMIZERS),
+                                     ("schedule", self.schedule, SCHEDULES),
+                                     ("class_balance", self.class_balance, CLASS_BALANCES)):
+            if value not in allowed:
+                raise ValueError(f"{name}={value!r}; expected one of {allowed}")
+        if not 0.0 <= self.warmup_fraction < 1.0:
+            raise ValueError(f"warmup_fraction={self.warmup_fraction}; expected 0 <= f < 1")
+        if self.validation_speakers < 0 or self.early_stopping_patience < 0:
+            raise ValueError("validation_speakers and early_stopping_patience must be >= 0")
+        if self.early_stopping_patience and not self.validation_speakers:
+            raise ValueError("early_stopping_patience needs validation_speakers >= 1: the "
+                             "test speaker never selects an epoch")
+        if self.train_hop_s < 0 or any(f <= 0 for f in self.speed_factors):
+            raise ValueError("train_hop_s must be >= 0 and speed_factors > 0")
+
+    @property
+    def augments(self) -> bool:
+        """Whether the training pipeline differs from the paper's segmentation."""
+        return bool(self.train_hop_s or self.random_crop or self.speed_factors or
+                    self.gain_db or self.noise_snr_db is not None)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        return cls(**_tuples(d))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -184,7 +243,7 @@ class ExperimentConfig:
     @classmethod
     def from_dict(cls, d: dict) -> "ExperimentConfig":
         return cls(model=ModelConfig.from_dict(d["model"]),
-                   train=TrainConfig(**d["train"]),
+                   train=TrainConfig.from_dict(d["train"]),
                    data=DataConfig(**d["data"]))
 
 

@@ -70,13 +70,49 @@ flags.DEFINE_float("center_loss_weight", _D.ModelConfig.center_loss_weight, "lam
 flags.DEFINE_float("center_alpha", _D.ModelConfig.center_alpha, "Centre update rate.")
 flags.DEFINE_float("grl_scale", _D.ModelConfig.grl_scale,
                    "Gradient reversal factor (domain_invariant only).")
+flags.DEFINE_integer("time_masks", _D.ModelConfig.time_masks, "SpecAugment time masks per "
+                     "training segment (0: none, the paper's model).")
+flags.DEFINE_integer("time_mask_frames", _D.ModelConfig.time_mask_frames,
+                     "Widest SpecAugment time mask, frames of 10 ms.")
+flags.DEFINE_integer("freq_masks", _D.ModelConfig.freq_masks, "SpecAugment frequency masks "
+                     "per training segment (0: none).")
+flags.DEFINE_integer("freq_mask_bins", _D.ModelConfig.freq_mask_bins,
+                     "Widest SpecAugment frequency mask, bins of 10 Hz.")
 # Training.
 flags.DEFINE_integer("epochs", _D.TrainConfig.epochs, "Training epochs.")
 flags.DEFINE_integer("batch_size", _D.TrainConfig.batch_size, "Segments per batch.")
-flags.DEFINE_float("learning_rate", _D.TrainConfig.learning_rate, "Initial SGD rate.")
-flags.DEFINE_float("lr_decay", _D.TrainConfig.lr_decay, "Rate factor after every epoch.")
+flags.DEFINE_float("learning_rate", _D.TrainConfig.learning_rate,
+                   "Initial rate (epoch_decay) or peak rate (cosine).")
+flags.DEFINE_float("lr_decay", _D.TrainConfig.lr_decay,
+                   "epoch_decay: rate factor after every epoch.")
 flags.DEFINE_float("momentum", _D.TrainConfig.momentum, "SGD momentum (paper: not stated).")
-flags.DEFINE_float("weight_decay", _D.TrainConfig.weight_decay, "SGD weight decay.")
+flags.DEFINE_float("weight_decay", _D.TrainConfig.weight_decay,
+                   "Decoupled weight decay (SGD and AdamW).")
+flags.DEFINE_enum("optimizer", _D.TrainConfig.optimizer, list(_D.OPTIMIZERS),
+                  "sgd (paper) or adamw.")
+flags.DEFINE_enum("schedule", _D.TrainConfig.schedule, list(_D.SCHEDULES),
+                  "epoch_decay: x lr_decay per epoch (paper; depends on the corpus size); "
+                  "cosine: warm-up then cosine decay over the whole run's steps.")
+flags.DEFINE_float("warmup_fraction", _D.TrainConfig.warmup_fraction,
+                   "cosine: linear warm-up over this share of the run's steps.")
+flags.DEFINE_enum("class_balance", _D.TrainConfig.class_balance, list(_D.CLASS_BALANCES),
+                  "none (paper), weighted_loss (class-weighted cross-entropy from the "
+                  "training fold's counts) or sampler (class-balanced batches).")
+flags.DEFINE_integer("validation_speakers", _D.TrainConfig.validation_speakers,
+                     "Training speakers held out to choose the epoch by their UA (never the "
+                     "test speaker); 0: the paper's protocol, the last epoch.")
+flags.DEFINE_integer("early_stopping_patience", _D.TrainConfig.early_stopping_patience,
+                     "With validation speakers: stop after this many epochs without a "
+                     "better validation UA (0: run every epoch, keep the best).")
+flags.DEFINE_float("train_hop_s", _D.TrainConfig.train_hop_s, "Training segments start this "
+                   "far apart (overlapping when < --segment_s); 0: the paper's cut.")
+flags.DEFINE_bool("random_crop", _D.TrainConfig.random_crop, "Shift the training segments "
+                  "by a random offset within each utterance, new every epoch.")
+flags.DEFINE_list("speed_factors", [], "Speed perturbation: one factor drawn per training "
+                  "segment, e.g. 0.9,1.0,1.1 (empty: off).")
+flags.DEFINE_float("gain_db", _D.TrainConfig.gain_db, "Random training gain in +- dB (0: off).")
+flags.DEFINE_float("noise_snr_db", _D.TrainConfig.noise_snr_db, "White noise on training "
+                   "segments at an SNR drawn in [this, 40] dB (unset: off).")
 flags.DEFINE_integer("seed", _D.TrainConfig.seed, "Random seed.")
 flags.DEFINE_bool("deterministic", _D.TrainConfig.deterministic, "Fix every seed and turn "
                   "on TensorFlow's op determinism: a rerun gives the same results.json "
@@ -97,6 +133,17 @@ def _kernel_sizes(text):
     if not sizes or any(len(k) != 2 for k in sizes):
         raise app.UsageError(f"--kernel_sizes={text!r}; expected e.g. 3x3,5x5")
     return sizes
+
+
+def _speed_factors(values):
+    try:
+        factors = tuple(float(v) for v in values)
+    except ValueError:
+        factors = ()
+    if len(factors) != len(values) or any(f <= 0 for f in factors):
+        raise app.UsageError(f"--speed_factors={','.join(values)}; expected positive "
+                             "numbers such as 0.9,1.0,1.1")
+    return factors
 
 
 def _profile_batch(text):
@@ -121,11 +168,19 @@ def config_from_flags():
         domain_loss_weight=FLAGS.domain_loss_weight,
         emotion_loss_weight=FLAGS.emotion_loss_weight,
         center_loss_weight=FLAGS.center_loss_weight, center_alpha=FLAGS.center_alpha,
-        grl_scale=FLAGS.grl_scale)
+        grl_scale=FLAGS.grl_scale, time_masks=FLAGS.time_masks,
+        time_mask_frames=FLAGS.time_mask_frames, freq_masks=FLAGS.freq_masks,
+        freq_mask_bins=FLAGS.freq_mask_bins)
     train = _D.TrainConfig(
         epochs=FLAGS.epochs, batch_size=FLAGS.batch_size, learning_rate=FLAGS.learning_rate,
         lr_decay=FLAGS.lr_decay, momentum=FLAGS.momentum, weight_decay=FLAGS.weight_decay,
-        seed=FLAGS.seed, monitor_test=FLAGS.monitor_test, deterministic=FLAGS.deterministic)
+        seed=FLAGS.seed, monitor_test=FLAGS.monitor_test, deterministic=FLAGS.deterministic,
+        optimizer=FLAGS.optimizer, schedule=FLAGS.schedule,
+        warmup_fraction=FLAGS.warmup_fraction, class_balance=FLAGS.class_balance,
+        validation_speakers=FLAGS.validation_speakers,
+        early_stopping_patience=FLAGS.early_stopping_patience, train_hop_s=FLAGS.train_hop_s,
+        random_crop=FLAGS.random_crop, speed_factors=_speed_factors(FLAGS.speed_factors),
+        gain_db=FLAGS.gain_db, noise_snr_db=FLAGS.noise_snr_db)
     data = _D.DataConfig(dataset=FLAGS.dataset, data_dir=FLAGS.data_dir,
                          iemocap_subset=FLAGS.iemocap_subset,
                          merge_excited=FLAGS.merge_excited, min_tail_s=FLAGS.min_tail_s)

@@ -2,7 +2,7 @@
 
 Graph (paper Fig. 2, Table 1), tensors (batch, freq, time, channels):
 
-    waveform (48000,) -> Spectrogram -> (400, 300, 3)
+    waveform (48000,) -> Spectrogram -> (400, 300, 3) [-> SpecAugment, training only, optional]
       domain trunk:  4 x MultiScaleConv -> F^D (8, 6, 64) -> flatten -> FC 64 -> ReLU -> BN -> FC 2
       emotion trunk: 4 x MultiScaleConv -> F^E (8, 6, 64)
       DomainFrequencyAttention(F^D, F^E) -> F^E' = I^D[f] * F^E
@@ -24,7 +24,7 @@ from keras import ops
 from adarl_tf.config import ModelConfig
 from adarl_tf.metrics import BalancedAccuracy
 from adarl_tf.layers import (CenterLoss, ChannelwiseFC, DomainFrequencyAttention,
-                             GradientReversal, MultiScaleConv, Spectrogram)
+                             GradientReversal, MultiScaleConv, SpecAugment, Spectrogram)
 
 # Output names; `export` and the trainer rely on them.
 EMOTION_PROBS = "emotion_probs"
@@ -56,6 +56,11 @@ def build_network(config: ModelConfig):
     frontend = config.frontend
     waveform = keras.Input((frontend.segment_samples,), name="waveform")
     spec = Spectrogram(frontend, name="spectrogram")(waveform)
+    if config.time_masks or config.freq_masks:
+        # Training-time masks; the identity in predict and export. Absent from
+        # the paper's model, whose graph is unchanged.
+        spec = SpecAugment(config.time_masks, config.time_mask_frames, config.freq_masks,
+                           config.freq_mask_bins, name="spec_augment")(spec)
     emotion_maps = _trunk(spec, config, "emotion")
     outputs = {}
     if config.variant == "adarl":
@@ -84,13 +89,21 @@ def build_network(config: ModelConfig):
     return waveform, outputs
 
 
-def _masked_crossentropy(labels, probs):
-    """Mean sparse cross-entropy over the samples whose label is >= 0."""
+def _masked_crossentropy(labels, probs, class_weights=None):
+    """Mean sparse cross-entropy over the samples whose label is >= 0.
+
+    With `class_weights` (one per class), the weighted mean
+    sum(w[y] CE) / sum(w[y]), as PyTorch's `CrossEntropyLoss(weight=...)`.
+    """
     labels = ops.cast(labels, "int32")
     mask = ops.cast(labels >= 0, "float32")
+    if class_weights is not None:
+        mask = mask * ops.take(ops.convert_to_tensor(class_weights, "float32"),
+                               ops.maximum(labels, 0))
     per_sample = keras.losses.sparse_categorical_crossentropy(
         ops.maximum(labels, 0), ops.cast(probs, "float32"))
-    return ops.sum(per_sample * mask) / ops.maximum(ops.sum(mask), 1.0)
+    return ops.sum(per_sample * mask) / ops.maximum(ops.sum(mask), 1e-12 if
+                                                    class_weights is not None else 1.0)
 
 
 def _correct(labels, probs):
@@ -132,6 +145,8 @@ class ADARLModel(keras.Model):
         inputs, outputs = build_network(config)
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
         self.model_config = config
+        # Per-class emotion loss weights (`set_class_weights`); None: unweighted.
+        self.class_weights = None
         # Per-term trackers, reported each epoch beside the total `loss`.
         self.emotion_loss_tracker = keras.metrics.Mean(name="emotion_loss")
         self.center_loss_tracker = keras.metrics.Mean(name="center_loss")
@@ -140,6 +155,17 @@ class ADARLModel(keras.Model):
         if self.has_domain_head:
             self.domain_loss_tracker = keras.metrics.Mean(name="domain_loss")
             self.domain_accuracy = keras.metrics.Mean(name="domain_accuracy")
+
+    def set_class_weights(self, weights):
+        """Weights the emotion cross-entropy per class (`class_balance=weighted_loss`).
+
+        A training setting of one fold, not part of the model's config: set it
+        before `fit` (the train step is traced with it). None: unweighted.
+        """
+        if weights is not None and len(weights) != self.model_config.n_emotions:
+            raise ValueError(f"{len(weights)} class weights for "
+                             f"{self.model_config.n_emotions} emotion classes")
+        self.class_weights = None if weights is None else [float(w) for w in weights]
 
     @property
     def has_domain_head(self):
@@ -153,7 +179,7 @@ class ADARLModel(keras.Model):
         """
         c = self.model_config
         emotion = y["emotion"]
-        emotion_loss = _masked_crossentropy(emotion, y_pred[EMOTION_PROBS])
+        emotion_loss = _masked_crossentropy(emotion, y_pred[EMOTION_PROBS], self.class_weights)
         center_loss = CenterLoss.loss(y_pred[CENTER_DISTANCES], emotion)
         total = c.emotion_loss_weight * emotion_loss + c.center_loss_weight * center_loss
         self.emotion_loss_tracker.update_state(emotion_loss)

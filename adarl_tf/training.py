@@ -2,9 +2,10 @@
 
 Honesty rules, enforced here:
   * the test speaker's utterances never reach the training pipeline;
-  * the reported result is the model after the last epoch; the test speaker's
-    per-epoch WA/UA is logged to TensorBoard for monitoring only and never
-    chooses an epoch.
+  * the reported result is the model after the last epoch, or with
+    `validation_speakers` the epoch with the best UA on training speakers held
+    out for it (`validation.py`); the test speaker's per-epoch WA/UA is logged
+    to TensorBoard for monitoring only and never chooses an epoch.
 
 What reaches TensorBoard is listed in `monitoring.py`.
 
@@ -26,9 +27,10 @@ import numpy as np
 from absl import logging
 
 from adarl_tf import checkpoints, evaluation, files, model as model_lib, monitoring
+from adarl_tf import optim, validation
 from adarl_tf.config import ExperimentConfig
 from adarl_tf.corpora.corpus import EMOTIONS, GENDERS
-from adarl_tf.pipelines import segments as seg
+from adarl_tf.pipelines import augment, segments as seg
 
 
 def split_fold(corpus, fold):
@@ -178,28 +180,33 @@ def train_and_evaluate(config: ExperimentConfig, corpus, fold, out_dir, verbose=
     fold_dir = checkpoints.fold_dir_of(out_dir, fold)
     fold_dir.mkdir(parents=True, exist_ok=True)
     frontend, train_cfg = config.model.frontend, config.train
-    n_train_segments = int(
-        seg.segments_per_utterance(train_utts, frontend, config.data.min_tail_s).sum())
-    steps_per_epoch = seg.steps_per_epoch(train_utts, frontend, config.data.min_tail_s,
-                                          train_cfg.batch_size)
+    # Validation speakers come out of the training speakers, never the test speaker.
+    val_speakers = validation.select_speakers(
+        corpus.speakers, {s: corpus.gender_of(s) for s in corpus.speakers}, test_speaker,
+        train_cfg.validation_speakers)
+    train_utts, val_utts = validation.split_validation(train_utts, val_speakers)
+    n_train_segments = int(augment.segment_counts(train_utts, frontend,
+                                                  config.data.min_tail_s, train_cfg).sum())
+    steps_per_epoch = augment.steps_per_epoch(train_utts, frontend, config.data.min_tail_s,
+                                              train_cfg.batch_size, train_cfg)
+    if val_speakers:
+        logging.info("Fold %d: validation speakers %s (%d utterances) choose the epoch",
+                     fold, ", ".join(val_speakers), len(val_utts))
     logging.info("Fold %d: test speaker %s (%s), %d test utterances; %d training "
                  "utterances from %d speakers -> %d segments, %d steps per epoch",
                  fold, test_speaker, corpus.gender_of(test_speaker), len(test_utts),
                  len(train_utts), len({u.speaker for u in train_utts}),
                  n_train_segments, steps_per_epoch)
     ckpt_dir = fold_dir / checkpoints.CHECKPOINT_DIR
-    fingerprint = checkpoints.data_fingerprint(train_utts, test_utts)
+    fingerprint = checkpoints.data_fingerprint(train_utts + val_utts, test_utts)
     state = checkpoints.resume_state(ckpt_dir, config, fingerprint)
 
     checkpoints.configure_determinism(config)
     model = model_lib.build_model(config.model)
-    # The paper's schedule: the rate is multiplied by `lr_decay` after every epoch.
-    schedule = keras.optimizers.schedules.ExponentialDecay(
-        train_cfg.learning_rate, decay_steps=steps_per_epoch,
-        decay_rate=train_cfg.lr_decay, staircase=True)
-    optimizer = keras.optimizers.SGD(schedule, momentum=train_cfg.momentum,
-                                     weight_decay=train_cfg.weight_decay)
-    model.compile(optimizer=optimizer)
+    if train_cfg.class_balance == "weighted_loss":
+        model.set_class_weights(augment.class_weights(
+            train_utts, frontend, config.data.min_tail_s, train_cfg, config.model.n_emotions))
+    model.compile(optimizer=optim.build_optimizer(train_cfg, steps_per_epoch))
 
     initial_epoch, history_before, seconds_before = 0, {}, 0.0
     if state is not None:
@@ -228,6 +235,14 @@ def train_and_evaluate(config: ExperimentConfig, corpus, fold, out_dir, verbose=
     # TensorBoard, EpochSummaries after the monitor whose predictions it draws,
     # the checkpoint last (it records the complete logs).
     callbacks = []
+    if val_speakers:
+        val_labels, _ = seg.utterance_labels(val_utts)
+        callbacks.append(validation.ValidationScore(
+            lambda m, utts: predict_utterances(m, utts, config, train_cfg.batch_size)[
+                model_lib.EMOTION_PROBS], val_utts, val_labels, config.model.n_emotions))
+        if train_cfg.early_stopping_patience:
+            callbacks.append(validation.ResumableEarlyStopping(
+                train_cfg.early_stopping_patience, history_before))
     monitor = None
     if train_cfg.monitor_test:
         monitor = TestSpeakerMonitor(test_utts, config, train_cfg.batch_size, probe=probe)
@@ -240,19 +255,26 @@ def train_and_evaluate(config: ExperimentConfig, corpus, fold, out_dir, verbose=
     if progress is not None:
         fold_progress = progress.callback(fold, test_speaker)
         callbacks.append(fold_progress)
-    checkpoint = checkpoints.EpochCheckpoint(ckpt_dir, config, fingerprint, history_before,
-                                             seconds_before)
+    checkpoint = checkpoints.EpochCheckpoint(
+        ckpt_dir, config, fingerprint, history_before, seconds_before,
+        monitor=validation.MONITOR if val_speakers else None)
     callbacks.append(checkpoint)
     if verbose is None:
         verbose = 1 if sys.stdout.isatty() else 2
     start = time.time()
-    if initial_epoch < train_cfg.epochs:
+    stopped_before = bool(state and state.get("stopped_early"))
+    if initial_epoch < train_cfg.epochs and not stopped_before:
         # Every remaining epoch back to back, each shuffled by its own seed; with
         # `steps_per_epoch` Keras keeps one iterator across the epochs.
-        train_ds = seg.training_dataset(train_utts, frontend, config.data.min_tail_s,
-                                        train_cfg.batch_size, train_cfg.shuffle_buffer,
-                                        seed=train_cfg.seed, first_epoch=initial_epoch,
-                                        epochs=train_cfg.epochs)
+        if train_cfg.augments or train_cfg.class_balance == "sampler":
+            train_ds = augment.training_dataset(train_utts, frontend, config.data.min_tail_s,
+                                                train_cfg, train_cfg.shuffle_buffer,
+                                                first_epoch=initial_epoch)
+        else:
+            train_ds = seg.training_dataset(train_utts, frontend, config.data.min_tail_s,
+                                            train_cfg.batch_size, train_cfg.shuffle_buffer,
+                                            seed=train_cfg.seed, first_epoch=initial_epoch,
+                                            epochs=train_cfg.epochs)
         model.fit(train_ds, epochs=train_cfg.epochs, initial_epoch=initial_epoch,
                   steps_per_epoch=steps_per_epoch, callbacks=callbacks, verbose=verbose,
                   shuffle=False)  # The pipeline shuffles.
@@ -260,8 +282,24 @@ def train_and_evaluate(config: ExperimentConfig, corpus, fold, out_dir, verbose=
     history = checkpoint.history
     epochs_completed = len(history.get("loss", []))
 
-    # The last epoch's model is the result (the monitor already scored it).
-    scored = monitor.last if monitor is not None and monitor.last is not None else \
+    stopped_early = stopped_before or bool(getattr(model, "stop_training", False))
+    selected_epoch, validation_ua = validation.best_epoch(history)
+    if val_speakers and selected_epoch is not None:
+        # The best validation epoch's weights are the result; the test speaker is
+        # scored once, now.
+        model.load_weights(ckpt_dir / checkpoints.BEST_WEIGHTS)
+        monitor_last = monitor_probe = None
+        selection = (f"best validation UA ({validation_ua:.4f}) at epoch {selected_epoch} of "
+                     f"{epochs_completed} on speakers {', '.join(val_speakers)}"
+                     f"{', stopped early' if stopped_early else ''}; test speaker never used")
+    else:
+        monitor_last = monitor.last if monitor is not None else None
+        monitor_probe = monitor.last_probe if monitor is not None else None
+        selected_epoch = epochs_completed
+        selection = "last epoch (the test speaker never selects an epoch)"
+    # The last epoch's model is the result unless validation chose another (the
+    # monitor already scored the last one).
+    scored = monitor_last if monitor_last is not None else \
         predict_utterances(model, test_utts, config, train_cfg.batch_size)
     y_true, y_domain = seg.utterance_labels(test_utts)
     probs = scored["emotion_probs"]
@@ -297,7 +335,12 @@ def train_and_evaluate(config: ExperimentConfig, corpus, fold, out_dir, verbose=
         "n_train_segments": n_train_segments,
         "epochs_requested": train_cfg.epochs,
         "epochs_completed": epochs_completed,
-        "epoch_selection": "last epoch (the test speaker never selects an epoch)",
+        "epoch_selection": selection,
+        "selected_epoch": selected_epoch,
+        "validation_speakers": val_speakers,
+        "validation_ua": validation_ua if val_speakers else None,
+        "n_validation_utterances": len(val_utts),
+        "stopped_early": stopped_early,
         "train_seconds": round(train_seconds, 1),
         "history": history,
         "resumed_after_epoch": initial_epoch if state is not None else None,
@@ -307,7 +350,7 @@ def train_and_evaluate(config: ExperimentConfig, corpus, fold, out_dir, verbose=
         "finished_at": datetime.datetime.now(datetime.timezone.utc).isoformat(),
     }
     _write_test_features(fold_dir / "test_features.npz", test_utts, y_true, y_pred, scored)
-    probe_scored = monitor.last_probe if monitor is not None and monitor.last_probe is not None \
+    probe_scored = monitor_probe if monitor_probe is not None \
         else predict_utterances(model, probe, config, train_cfg.batch_size)
     monitoring.write_fold_end(
         log_dir, monitoring.hparams_of(config, fold, test_speaker), results,
@@ -374,7 +417,8 @@ def write_summary(fold_results, out_dir):
     out_dir = pathlib.Path(out_dir)
     files.write_json(out_dir / "summary.json", summary)
     lines = [f"# {summary['variant']} on the {corpus}, leave-one-speaker-out", "",
-             "Utterance-level; the last epoch's model, never an epoch chosen on the test speaker.",
+             "Utterance-level; the last epoch's model, or the best validation-speaker epoch "
+             "(results.json `epoch_selection`), never an epoch chosen on the test speaker.",
              "", "| fold | test speaker | utterances | WA | UA | domain acc. |",
              "|---|---|---|---|---|---|"]
     for f in folds:

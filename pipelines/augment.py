@@ -1,0 +1,233 @@
+"""The training pipeline of the robust recipe: augmentation and class-balanced sampling.
+
+Used instead of `segments.training_dataset` when `TrainConfig.augments` or
+`class_balance="sampler"`; evaluation always goes through
+`segments.evaluation_dataset`, so nothing here reaches a score.
+
+Segments (per utterance of n samples, segment L, hop h = `train_hop_s` or L):
+  * n >= L: `1 + (n - L) // h` windows h apart inside the utterance, plus one
+    window ending at the last sample when what the regular windows leave
+    (r samples) is at least `min_tail_s` long. With `random_crop`, the regular
+    windows start at an offset drawn in [0, r] each epoch: every window stays
+    inside the utterance, and their number does not depend on the draw.
+  * n < L: one window; with `random_crop` the utterance sits at a random
+    position inside it (zeros around), else at the start (as in the paper).
+  Without `random_crop` and `train_hop_s`, the paper's cut (`segments`) is used.
+  The counts are plain Python (`segment_counts`), so steps per epoch are exact.
+
+Per segment, then: speed perturbation (the window is read at rate f, one of
+`speed_factors`, by linear interpolation of the utterance: f > 1 is faster and
+reads f L samples, zeros past the end), a gain uniform in +-`gain_db` and
+white noise at an SNR uniform in [`noise_snr_db`, 40] dB relative to the
+segment's RMS. The interpolation is hand-written (tf has no resampler); it has
+no anti-alias filter, which only affects content above 16 kHz / (2 f) > 7 kHz,
+far above the model's band (`max_freq_hz`, 4 kHz).
+
+Every draw is stateless, seeded by (`segments.epoch_seed(seed, epoch, 2)`,
+utterance index): epoch e gets the same crops whether training started at 0
+or resumed at e, and the draws do not depend on the shuffled order.
+
+Balanced sampling (`class_balance="sampler"`): each batch element's emotion
+is drawn uniformly among the classes present, then a segment of that class
+(each class's segments cycled in a shuffled order); the epoch has as many
+segments as without it. Segments without an emotion label are not drawn.
+"""
+
+import numpy as np
+import tensorflow as tf
+
+from adarl_tf.pipelines import segments as seg
+
+AUTOTUNE = tf.data.AUTOTUNE
+_CROP_STREAM, _SAMPLER_STREAM = 2, 3
+_MAX_SNR_DB = 40.0
+
+
+def _crops(train):
+    return bool(train.train_hop_s or train.random_crop)
+
+
+def count_crops(n_samples, segment_samples, hop_samples, min_tail_samples):
+    """Training windows of an utterance of `n_samples` (the rule above)."""
+    n = int(n_samples)
+    if n < segment_samples:
+        return 1
+    regular = 1 + (n - segment_samples) // hop_samples
+    rest = n - ((regular - 1) * hop_samples + segment_samples)
+    return regular + int(rest > 0 and rest >= min_tail_samples)
+
+
+def segment_counts(utterances, frontend, min_tail_s, train):
+    """Training segments per utterance under `train`'s augmentation, as an array."""
+    if not _crops(train):
+        return seg.segments_per_utterance(utterances, frontend, min_tail_s)
+    rate = frontend.sample_rate_hz
+    hop = _hop_samples(frontend, train)
+    return np.array([count_crops(round(u.duration_s * rate), frontend.segment_samples, hop,
+                                 round(min_tail_s * rate)) for u in utterances])
+
+
+def steps_per_epoch(utterances, frontend, min_tail_s, batch_size, train):
+    """Batches per training epoch (the last one may be short)."""
+    return -(-int(segment_counts(utterances, frontend, min_tail_s, train).sum()) // batch_size)
+
+
+def _hop_samples(frontend, train):
+    if not train.train_hop_s:
+        return frontend.segment_samples
+    return max(int(round(train.train_hop_s * frontend.sample_rate_hz)), 1)
+
+
+def window_starts(n, segment_samples, hop_samples, min_tail_samples, random_crop, u):
+    """(k,) int32 start of each window in an utterance of `n` samples (tf).
+
+    `u` is a uniform draw in [0, 1) that places the windows (`random_crop`).
+    A negative start (short utterance) means leading zeros.
+    """
+    n = tf.cast(n, tf.int32)
+    L, h = segment_samples, hop_samples
+
+    def long_utterance():
+        regular = 1 + (n - L) // h
+        rest = n - ((regular - 1) * h + L)
+        offset = tf.cast(tf.floor(u * tf.cast(rest + 1, tf.float32)), tf.int32) \
+            if random_crop else 0
+        starts = offset + tf.range(regular) * h
+        extra = tf.logical_and(rest > 0, rest >= min_tail_samples)
+        return tf.cond(extra, lambda: tf.concat([starts, [n - L]], 0), lambda: starts)
+
+    def short_utterance():
+        slack = L - n
+        shift = tf.cast(tf.floor(u * tf.cast(slack + 1, tf.float32)), tf.int32) \
+            if random_crop else 0
+        return tf.reshape(-shift, [1])
+
+    return tf.cond(n >= L, long_utterance, short_utterance)
+
+
+def read_windows(waveform, starts, factors, segment_samples):
+    """(k, L) windows of `waveform` from `starts`, read at rate `factors` (k,).
+
+    Linear interpolation; samples outside the utterance are zeros.
+    """
+    n = tf.shape(waveform)[0]
+    pos = tf.cast(starts, tf.float32)[:, None] + \
+        tf.range(segment_samples, dtype=tf.float32)[None, :] * factors[:, None]
+    i0 = tf.floor(pos)
+    frac = pos - i0
+    i0 = tf.cast(i0, tf.int32)
+
+    def at(i):
+        valid = tf.logical_and(i >= 0, i < n)
+        return tf.where(valid, tf.gather(waveform, tf.clip_by_value(i, 0, n - 1)), 0.0)
+
+    return at(i0) * (1.0 - frac) + at(i0 + 1) * frac
+
+
+def augment_utterance(waveform, index, epoch_seed_value, frontend, min_tail_s, train):
+    """(k, L) augmented training segments of one utterance (see the module doc)."""
+    L = frontend.segment_samples
+    min_tail = round(min_tail_s * frontend.sample_rate_hz)
+    seed = tf.stack([tf.constant(epoch_seed_value, tf.int64), tf.cast(index, tf.int64)])
+    seeds = tf.random.experimental.stateless_split(seed, 5)
+    if _crops(train):
+        u = tf.random.stateless_uniform([], seeds[0])
+        starts = window_starts(tf.shape(waveform)[0], L, _hop_samples(frontend, train),
+                               min_tail, train.random_crop, u)
+    else:
+        k = tf.shape(seg.segment_waveform(waveform, L, min_tail))[0]
+        starts = tf.range(k) * L
+    k = tf.shape(starts)[0]
+    if train.speed_factors:
+        choice = tf.random.stateless_uniform([k], seeds[1], 0, len(train.speed_factors),
+                                             dtype=tf.int32)
+        factors = tf.gather(tf.constant(train.speed_factors, tf.float32), choice)
+    else:
+        factors = tf.ones([k], tf.float32)
+    windows = read_windows(waveform, starts, factors, L)
+    if train.gain_db:
+        gain_db = tf.random.stateless_uniform([k, 1], seeds[2], -train.gain_db, train.gain_db)
+        windows = windows * tf.pow(10.0, gain_db / 20.0)
+    if train.noise_snr_db is not None:
+        snr_db = tf.random.stateless_uniform([k, 1], seeds[3], train.noise_snr_db,
+                                             max(_MAX_SNR_DB, train.noise_snr_db))
+        rms = tf.sqrt(tf.reduce_mean(tf.square(windows), axis=1, keepdims=True))
+        noise = tf.random.stateless_normal(tf.shape(windows), seeds[4])
+        windows = windows + noise * rms * tf.pow(10.0, -snr_db / 20.0)
+    return windows
+
+
+def training_dataset(utterances, frontend, min_tail_s, train, shuffle_buffer=1024,
+                     first_epoch=0):
+    """Batches of epochs `first_epoch` ... `train.epochs - 1`, as `segments.training_dataset`.
+
+    Give Keras `steps_per_epoch=steps_per_epoch(..., train)`.
+    """
+    if not 0 <= first_epoch < train.epochs:
+        raise ValueError(f"first_epoch={first_epoch} must be in 0..{train.epochs - 1}")
+    counts = segment_counts(utterances, frontend, min_tail_s, train)
+    n_segments = int(counts.sum())
+    steps = -(-n_segments // train.batch_size)
+    labels, _ = seg.utterance_labels(utterances)
+    sampler = train.class_balance == "sampler"
+    if sampler:
+        classes = sorted({int(c) for c in labels if c >= 0})
+        if not classes:
+            raise ValueError("class_balance=sampler: no emotion-labelled training utterance")
+        groups = [np.flatnonzero(labels == c) for c in classes]
+    else:
+        groups = [np.arange(len(utterances))]
+    # One cache per group, shared by every epoch: files are decoded once.
+    cached = [tf.data.Dataset.zip(tf.data.Dataset.from_tensor_slices(idx.astype("int64")),
+                                  seg._decoded([utterances[i] for i in idx])).cache()
+              for idx in groups]
+
+    def segments_of(ds, epoch):
+        crop_seed = seg.epoch_seed(train.seed, epoch, _CROP_STREAM)
+
+        def cut(index, element):
+            waveform, emotion, domain = element
+            windows = augment_utterance(waveform, index, crop_seed, frontend, min_tail_s,
+                                        train)
+            k = tf.shape(windows)[0]
+            return windows, {"emotion": tf.fill([k], emotion), "domain": tf.fill([k], domain)}
+
+        return ds.map(cut, num_parallel_calls=AUTOTUNE, deterministic=True).unbatch()
+
+    def one_epoch(epoch):
+        s0, s1 = seg.epoch_seed(train.seed, epoch, 0), seg.epoch_seed(train.seed, epoch, 1)
+        if not sampler:
+            ds = cached[0].shuffle(len(utterances), seed=s0)
+            ds = segments_of(ds, epoch).shuffle(shuffle_buffer, seed=s1)
+        else:
+            per_class = [segments_of(c.shuffle(len(idx), seed=s0 + j), epoch)
+                         .shuffle(shuffle_buffer, seed=s1 + j).repeat()
+                         for j, (c, idx) in enumerate(zip(cached, groups))]
+            rng = np.random.default_rng(seg.epoch_seed(train.seed, epoch, _SAMPLER_STREAM))
+            choice = tf.data.Dataset.from_tensor_slices(
+                rng.integers(0, len(groups), n_segments).astype("int64"))
+            ds = tf.data.Dataset.choose_from_datasets(per_class, choice)
+        ds = ds.batch(train.batch_size)
+        return ds.apply(tf.data.experimental.assert_cardinality(steps))
+
+    ds = None
+    for epoch in range(first_epoch, train.epochs):
+        part = one_epoch(epoch)
+        ds = part if ds is None else ds.concatenate(part)
+    return ds.prefetch(AUTOTUNE)
+
+
+def class_weights(utterances, frontend, min_tail_s, train, n_classes):
+    """Per-class loss weights n / (k n_c) over the training segments (scikit-learn's
+    "balanced"); a class absent from the training fold gets weight 0.
+
+    Returns a float32 array of length `n_classes`.
+    """
+    from sklearn.utils.class_weight import compute_class_weight
+    labels, _ = seg.utterance_labels(utterances)
+    per_segment = np.repeat(labels, segment_counts(utterances, frontend, min_tail_s, train))
+    per_segment = per_segment[per_segment >= 0]
+    present = np.unique(per_segment)
+    weights = np.zeros(n_classes, "float32")
+    weights[present] = compute_class_weight("balanced", classes=present, y=per_segment)
+    return weights
