@@ -158,8 +158,9 @@ class EpochCheckpoint(keras.callbacks.Callback):
     count, the history so far (test-speaker monitoring included), the config,
     the data fingerprint and the seeds. The training order needs no saved
     RNG state: the data pipeline shuffles (and augments, `augment.py`) epoch e
-    with seeds derived from (seed, e) (`segments.epoch_seed`); the only random
-    op in a model, the optional `SpecAugment`, keeps its seed state in a weight.
+    with seeds derived from (seed, e) (`segments.epoch_seed`). The one random
+    op a model can hold, the optional `SpecAugment`, keeps its seed state outside
+    the weights: a resumed fold draws its masks anew (valid, not bit-identical).
 
     With `monitor` (validation speakers, `validation.py`), an epoch whose
     `logs[monitor]` beats every earlier one also goes to `checkpoint/best.weights.h5`,

@@ -146,3 +146,42 @@ def test_config_rejects_bad_values():
     with pytest.raises(ValueError, match="one entry per unit"):
         ModelConfig(trunk_filters=(16, 16))
     assert ModelConfig.from_dict(ModelConfig().to_dict()) == ModelConfig()
+
+
+def test_class_weights_give_the_weighted_mean_cross_entropy():
+    config = dataclasses.replace(TINY, variant="backbone", center_loss_weight=0.0)
+    model = build_model(config)
+    x, y = _batch(config)
+    y["emotion"] = np.array([0, 0, 0, 0, 0, 1, 2, -1])
+    pred = model(x, training=False)
+    probs = keras.ops.convert_to_numpy(pred["emotion_probs"])
+    ce = -np.log(probs[np.arange(7), y["emotion"][:7]])
+    plain = float(model.compute_loss(x, y, pred, training=False))
+    np.testing.assert_allclose(plain, ce.mean(), rtol=1e-4)
+    weights = [0.2, 1.5, 3.0, 0.0]
+    model.set_class_weights(weights)
+    weighted = float(model.compute_loss(x, y, pred, training=False))
+    w = np.array(weights)[y["emotion"][:7]]
+    np.testing.assert_allclose(weighted, (w * ce).sum() / w.sum(), rtol=1e-4)
+    with pytest.raises(ValueError, match="3 class weights for 4"):
+        model.set_class_weights([1.0, 1.0, 1.0])
+
+
+def test_spec_augment_is_in_the_graph_only_when_asked_and_off_in_predict():
+    assert "spec_augment" not in _shapes(build_model(TINY))  # The paper's graph.
+    config = dataclasses.replace(TINY, time_masks=2, time_mask_frames=20, freq_masks=2,
+                                 freq_mask_bins=20)
+    model = build_model(config)
+    assert "spec_augment" in _shapes(model)
+    x, _ = _batch(config)
+    a = model.predict(x, verbose=0)["emotion_probs"]
+    b = model.predict(x, verbose=0)["emotion_probs"]
+    np.testing.assert_array_equal(a, b)  # No random op at inference.
+    plain = build_model(TINY)  # Same weights, no masks: only SpecAugment can differ.
+    plain.set_weights(model.get_weights())
+    np.testing.assert_allclose(plain.predict(x, verbose=0)["emotion_probs"], a, rtol=1e-5)
+
+    def features(m):
+        return keras.ops.convert_to_numpy(m(x, training=True)["deep_features"])
+
+    assert not np.allclose(features(model), features(plain))

@@ -245,3 +245,39 @@ def test_killed_after_the_last_epoch_finishes_without_training(corpus, tmp_path,
     assert results["epochs_completed"] == 1 and results["resumed_after_epoch"] == 1
     assert results["history"] == saved["history"]
     assert checkpoints.fold_status(config, tmp_path, 0) == "complete"
+
+
+ROBUST_FLAGS = ["--optimizer=adamw", "--learning_rate=1e-3", "--weight_decay=1e-2",
+                "--schedule=cosine", "--warmup_fraction=0.2", "--class_balance=weighted_loss",
+                "--validation_speakers=2", "--train_hop_s=0.5", "--random_crop",
+                "--speed_factors=0.9,1.0,1.1", "--gain_db=6", "--noise_snr_db=15",
+                "--min_tail_s=0.5"]
+
+
+def test_robust_recipe_resumes_on_the_same_curve_and_selection(small_demo_corpus, tmp_path):
+    # AdamW + cosine (a function of optimizer.iterations), the per-epoch
+    # augmentation draws and the best-validation-epoch weights all survive a kill.
+    straight, killed = tmp_path / "straight", tmp_path / "killed"
+    _run(_command(small_demo_corpus, straight, 3, *ROBUST_FLAGS))
+    state_file = killed / "fold_00" / "checkpoint" / "state.json"
+    proc = subprocess.Popen(_command(small_demo_corpus, killed, 3, *ROBUST_FLAGS), env=_env(),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 240
+        while not state_file.exists():
+            assert proc.poll() is None and time.time() < deadline
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    state = json.loads(state_file.read_text())
+    assert 1 <= state["epoch"] < 3 and state["best_epoch"] >= 1
+    assert (killed / "fold_00" / "checkpoint" / checkpoints.BEST_WEIGHTS).is_file()
+    _run(_command(small_demo_corpus, killed, 3, *ROBUST_FLAGS))
+    a, b = _results(straight), _results(killed)
+    assert b["resumed_after_epoch"] == state["epoch"]
+    assert _metrics(a) == _metrics(b)
+    assert a["selected_epoch"] == b["selected_epoch"]
+    assert a["epoch_selection"] == b["epoch_selection"]

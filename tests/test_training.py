@@ -96,3 +96,34 @@ def test_summary_pools_folds(corpus, tmp_path):
     assert on_disk["n_utterances_pooled"] == 16
     assert "Pooled over 16 utterances" in (tmp_path / "summary.md").read_text()
     assert summary["folds"][1]["test_speaker"] == "Ses01M"
+
+
+def test_robust_fold_selects_the_best_validation_epoch(corpus, tmp_path):
+    import dataclasses
+    config = ExperimentConfig(
+        model=dataclasses.replace(TINY.model, time_masks=1, time_mask_frames=10,
+                                  freq_masks=1, freq_mask_bins=10),
+        train=TrainConfig(epochs=3, batch_size=8, optimizer="adamw", learning_rate=1e-3,
+                          weight_decay=1e-2, schedule="cosine", warmup_fraction=0.2,
+                          class_balance="weighted_loss", validation_speakers=2,
+                          train_hop_s=0.5, random_crop=True, speed_factors=(0.9, 1.1),
+                          gain_db=3.0, noise_snr_db=20.0),
+        data=TINY.data)
+    results = training.train_and_evaluate(config, corpus, 4, tmp_path, verbose=0)
+    test_speaker = corpus.speakers[4]
+    assert results["test_speaker"] == test_speaker
+    assert len(results["validation_speakers"]) == 2
+    assert test_speaker not in results["validation_speakers"]
+    assert {corpus.gender_of(s) for s in results["validation_speakers"]} == {"F", "M"}
+    history = results["history"]
+    best = int(np.argmax(history["val_ua"])) + 1
+    assert results["selected_epoch"] == best
+    assert results["validation_ua"] == pytest.approx(max(history["val_ua"]))
+    assert f"at epoch {best} of 3" in results["epoch_selection"]
+    assert "test speaker never used" in results["epoch_selection"]
+    # The result is the selected epoch's model: the test UA the monitor logged then.
+    assert results["ua"] == pytest.approx(history["test_speaker_ua"][best - 1])
+    # Validation speakers were held out of training.
+    written = json.loads((tmp_path / "fold_04" / "results.json").read_text())
+    assert written["n_train_utterances"] + written["n_validation_utterances"] + \
+        written["n_test_utterances"] == len(corpus.utterances)
