@@ -1,0 +1,68 @@
+"""benchmarks/accuracy.py: the table's figures, and a smoke run on the demo corpus."""
+
+import importlib.util
+import json
+import pathlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+_spec = importlib.util.spec_from_file_location("accuracy", ROOT / "benchmarks" / "accuracy.py")
+accuracy = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(accuracy)
+
+
+def _fold(fold, labels, predictions, domain=None):
+    wa = float(np.mean([a == b for a, b in zip(labels, predictions)]))
+    per_class = [np.mean([p == c for t, p in zip(labels, predictions) if t == c])
+                 for c in sorted(set(labels))]
+    return {"fold": fold, "test_speaker": f"s{fold}", "wa": wa, "ua": float(np.mean(per_class)),
+            "domain_accuracy": domain, "n_test": len(labels), "train_seconds": 60.0,
+            "epochs_completed": 3, "selected_epoch": 2, "epoch_selection": "x",
+            "y_true": labels, "y_pred": predictions}
+
+
+def test_summary_means_pools_and_pairs_folds():
+    a = [_fold(0, ["sad", "sad", "happy"], ["sad", "happy", "happy"], 1.0),
+         _fold(1, ["sad", "happy", "happy", "happy"], ["sad", "happy", "sad", "sad"], 0.5)]
+    s = accuracy.summarise(a)
+    assert s["n_folds"] == 2
+    assert s["ua_mean"] == pytest.approx(np.mean([0.75, (1 + 1 / 3) / 2]))
+    assert s["ua_std"] == pytest.approx(np.std([0.75, (1 + 1 / 3) / 2], ddof=1))
+    # Pooled over the 7 utterances: sad 2/3, happy 2/4.
+    assert s["ua_pooled"] == pytest.approx((2 / 3 + 2 / 4) / 2)
+    assert s["wa_pooled"] == pytest.approx(4 / 7)
+    assert s["domain_accuracy_mean"] == 0.75 and s["domain_accuracy_min"] == 0.5
+    b = [dict(f, ua=f["ua"] - 0.1) for f in a] + [_fold(2, ["sad"], ["sad"])]
+    d = accuracy.paired_difference(a, b)
+    assert d["n"] == 2 and d["mean"] == pytest.approx(0.1) and d["se"] == pytest.approx(0.0)
+    text = accuracy.table([{"preset": "p", "variant": "adarl", "summary": s},
+                           {"preset": "p", "variant": "backbone", "summary": None}],
+                          {"p": d})
+    assert "| p | adarl | 2 |" in text and "0.750 / 0.500" in text
+    assert "ADARL - backbone UA = +0.100" in text
+
+
+def test_smoke_run_on_the_demo_corpus(small_demo_corpus, tmp_path):
+    out = tmp_path / "acc"
+    cmd = [sys.executable, str(ROOT / "benchmarks" / "accuracy.py"),
+           "--presets=" + str(ROOT / "configs" / "adarl_robust.cfg"),
+           "--variants=adarl,backbone", "--dataset=demo", f"--data_dir={small_demo_corpus}",
+           "--folds=2", "--epochs=1", "--trunk_filters=4,4,4,8", "--max_freq_hz=2000",
+           "--segment_s=1.0", "--batch_size=8", "--main_flags=--min_tail_s=0.5",
+           f"--out_dir={out}"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    rows = [json.loads(l) for l in done.stdout.splitlines() if l.startswith("{")]
+    assert [(r["preset"], r["variant"]) for r in rows] == [("adarl_robust", "adarl"),
+                                                          ("adarl_robust", "backbone")]
+    assert all(r["summary"]["folds"] == [2] for r in rows)
+    assert rows[0]["summary"]["domain_accuracy_mean"] is not None
+    assert rows[1]["summary"]["domain_accuracy_mean"] is None  # No domain head.
+    md = (out / "accuracy.md").read_text()
+    assert "| adarl_robust | backbone | 1 |" in md and "ADARL - backbone UA" in md
+    results = json.loads((out / "adarl_robust_adarl" / "fold_02" / "results.json").read_text())
+    assert "test speaker never used" in results["epoch_selection"]
