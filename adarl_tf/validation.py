@@ -9,7 +9,7 @@ without a better one). The test speaker never takes part: it is not among the
 candidates, and its monitoring figures never reach the selection.
 
 The choice is deterministic and differs between folds: candidates are the
-training speakers in corpus order starting after the test speaker (cyclic);
+training speakers in corpus order starting after the (last) test speaker (cyclic);
 each pick takes the next candidate of the gender least represented so far,
 so K = 2 gives one speaker of each gender where both exist.
 No TensorFlow import here.
@@ -23,25 +23,28 @@ from adarl_tf import evaluation
 MONITOR = "val_ua"
 
 
-def select_speakers(speakers, genders, test_speaker, k):
-    """The `k` validation speakers of the fold whose test speaker is `test_speaker`.
+def select_speakers(speakers, genders, test_speakers, k):
+    """The `k` validation speakers of the fold whose test speakers are `test_speakers`.
 
     Args:
-        speakers: sequence of str. Every speaker of the corpus, in fold order.
-        genders: dict speaker -> gender (domain value).
-        test_speaker: str. Never selected.
+        speakers: sequence of str. Every speaker of the corpus, in corpus order.
+        genders: dict speaker -> gender.
+        test_speakers: str or list of str. Never selected.
         k: int. How many; at most the number of training speakers minus one.
 
     Returns:
         A list of `k` speaker names.
     """
     speakers = list(speakers)
-    if test_speaker not in speakers:
-        raise ValueError(f"test speaker {test_speaker!r} is not a speaker of the corpus")
+    tests = [test_speakers] if isinstance(test_speakers, str) else list(test_speakers)
+    unknown = [s for s in tests if s not in speakers]
+    if unknown or not tests:
+        raise ValueError(f"test speakers {unknown or tests!r} are not speakers of the corpus")
     if k <= 0:
         return []
-    start = speakers.index(test_speaker)
+    start = max(speakers.index(s) for s in tests)
     candidates = [speakers[(start + i) % len(speakers)] for i in range(1, len(speakers))]
+    candidates = [s for s in candidates if s not in tests]
     if k >= len(candidates):
         raise ValueError(f"validation_speakers={k}: the fold has {len(candidates)} training "
                          "speakers, and at least one must be left to train on")

@@ -63,8 +63,8 @@ def segment_counts(utterances, frontend, min_tail_s, train):
         return seg.segments_per_utterance(utterances, frontend, min_tail_s)
     rate = frontend.sample_rate_hz
     hop = _hop_samples(frontend, train)
-    return np.array([count_crops(round(u.duration_s * rate), frontend.segment_samples, hop,
-                                 round(min_tail_s * rate)) for u in utterances])
+    return np.array([count_crops(u.samples_16k, frontend.segment_samples, hop,
+                                 round(min_tail_s * rate)) for u in utterances], dtype="int64")
 
 
 def steps_per_epoch(utterances, frontend, min_tail_s, batch_size, train):
@@ -158,17 +158,18 @@ def augment_utterance(waveform, index, epoch_seed_value, frontend, min_tail_s, t
 
 
 def training_dataset(utterances, frontend, min_tail_s, train, shuffle_buffer=1024,
-                     first_epoch=0):
+                     first_epoch=0, corpus=None):
     """Batches of epochs `first_epoch` ... `train.epochs - 1`, as `segments.training_dataset`.
 
-    Give Keras `steps_per_epoch=steps_per_epoch(..., train)`.
+    Give Keras `steps_per_epoch=steps_per_epoch(..., train)`. `corpus` supplies
+    the class and domain sets of the targets (`segments.labels_of`).
     """
     if not 0 <= first_epoch < train.epochs:
         raise ValueError(f"first_epoch={first_epoch} must be in 0..{train.epochs - 1}")
     counts = segment_counts(utterances, frontend, min_tail_s, train)
     n_segments = int(counts.sum())
     steps = -(-n_segments // train.batch_size)
-    labels, _ = seg.utterance_labels(utterances)
+    labels, _ = seg.labels_of(utterances, corpus)
     sampler = train.class_balance == "sampler"
     if sampler:
         classes = sorted({int(c) for c in labels if c >= 0})
@@ -179,7 +180,7 @@ def training_dataset(utterances, frontend, min_tail_s, train, shuffle_buffer=102
         groups = [np.arange(len(utterances))]
     # One cache per group, shared by every epoch: files are decoded once.
     cached = [tf.data.Dataset.zip(tf.data.Dataset.from_tensor_slices(idx.astype("int64")),
-                                  seg._decoded([utterances[i] for i in idx])).cache()
+                                  seg._decoded([utterances[i] for i in idx], corpus)).cache()
               for idx in groups]
 
     def segments_of(ds, epoch):
@@ -217,14 +218,14 @@ def training_dataset(utterances, frontend, min_tail_s, train, shuffle_buffer=102
     return ds.prefetch(AUTOTUNE)
 
 
-def class_weights(utterances, frontend, min_tail_s, train, n_classes):
+def class_weights(utterances, frontend, min_tail_s, train, n_classes, corpus=None):
     """Per-class loss weights n / (k n_c) over the training segments (scikit-learn's
     "balanced"); a class absent from the training fold gets weight 0.
 
     Returns a float32 array of length `n_classes`.
     """
     from sklearn.utils.class_weight import compute_class_weight
-    labels, _ = seg.utterance_labels(utterances)
+    labels, _ = seg.labels_of(utterances, corpus)
     per_segment = np.repeat(labels, segment_counts(utterances, frontend, min_tail_s, train))
     per_segment = per_segment[per_segment >= 0]
     present = np.unique(per_segment)

@@ -9,12 +9,20 @@ zero-padded segment when it is at least `min_tail_samples` long, otherwise it
 is dropped; an utterance shorter than one segment always gives one padded
 segment. `count_segments` states the same rule in plain Python, so that step
 counts and the grouping of segment scores into utterances agree with the graph.
+
+Audio of any format, rate and channel count: a 16 kHz mono 16-bit WAV is
+decoded in the graph (`tf.audio.decode_wav`); anything else through
+`adarl_tf.audio.load_audio` (scipy's polyphase resampler, channel mix-down)
+inside `tf.numpy_function`. Either way the waveform is then cut or padded to
+`Utterance.samples_16k`, the length the plain-Python counting uses, so the
+two can never disagree.
 """
 
 import numpy as np
 import tensorflow as tf
 
-from adarl_tf.corpora.corpus import EMOTIONS, GENDERS
+from adarl_tf import audio
+from adarl_tf.corpora.corpus import EMOTIONS, GENDERS, TARGET_RATE
 
 AUTOTUNE = tf.data.AUTOTUNE
 
@@ -29,8 +37,9 @@ def count_segments(n_samples, segment_samples, min_tail_samples):
 def segments_per_utterance(utterances, frontend, min_tail_s):
     """`count_segments` for each utterance (from its header duration), as an array."""
     rate = frontend.sample_rate_hz
-    return np.array([count_segments(round(u.duration_s * rate), frontend.segment_samples,
-                                    round(min_tail_s * rate)) for u in utterances])
+    return np.array([count_segments(u.samples_16k, frontend.segment_samples,
+                                    round(min_tail_s * rate)) for u in utterances],
+                    dtype="int64")
 
 
 def segment_waveform(waveform, segment_samples, min_tail_samples):
@@ -48,27 +57,67 @@ def segment_waveform(waveform, segment_samples, min_tail_samples):
 def decode_wav(path):
     """Reads a 16-bit PCM WAV file into a (samples,) float32 tensor in [-1, 1].
 
-    Files were checked (rate, channels, sample width) when the corpus was
-    loaded; several channels would still be averaged here.
+    Several channels would be averaged here; the rate is not checked (the
+    loader sent only 16 kHz files this way).
     """
-    audio, _ = tf.audio.decode_wav(tf.io.read_file(path))
-    return tf.reduce_mean(audio, axis=-1)
+    samples, _ = tf.audio.decode_wav(tf.io.read_file(path))
+    return tf.reduce_mean(samples, axis=-1)
 
 
-def utterance_labels(utterances):
-    """(emotion index or -1, gender index) arrays, in `EMOTIONS`/`GENDERS` order."""
-    emotion = np.array([EMOTIONS.index(u.label) if u.label is not None else -1
+def _load_any(path):
+    return audio.load_audio(path.decode("utf-8"), TARGET_RATE)
+
+
+def decode_any(path):
+    """Any WAV or FLAC, mixed down and resampled to 16 kHz (scipy, via numpy_function)."""
+    waveform = tf.numpy_function(_load_any, [path], tf.float32, stateful=False)
+    return tf.reshape(waveform, [-1])
+
+
+def fit_length(waveform, n_samples):
+    """Cuts or zero-pads a waveform to exactly `n_samples`."""
+    waveform = waveform[:n_samples]
+    return tf.pad(waveform, [[0, n_samples - tf.shape(waveform)[0]]])
+
+
+def decode_utterance(path, n_samples, fast):
+    """The 16 kHz mono waveform of one file, exactly `n_samples` long."""
+    waveform = tf.cond(fast, lambda: decode_wav(path), lambda: decode_any(path))
+    return fit_length(waveform, n_samples)
+
+
+def utterance_labels(utterances, emotions=EMOTIONS, domain="gender", domain_values=GENDERS):
+    """(emotion index or -1, domain index) arrays, in the given class and domain order.
+
+    Pass a corpus's `emotions`, `domain` and `domain_values` (see `labels_of`);
+    the defaults are the paper's four classes and gender.
+    """
+    emotion = np.array([emotions.index(u.label) if u.label is not None else -1
                         for u in utterances], dtype="int32")
-    domain = np.array([GENDERS.index(u.gender) for u in utterances], dtype="int32")
-    return emotion, domain
+    domain_index = np.array([u.domain_index(domain, tuple(domain_values))
+                             for u in utterances], dtype="int32")
+    return emotion, domain_index
 
 
-def _decoded(utterances):
+def labels_of(utterances, corpus=None):
+    """`utterance_labels` with a corpus's class and domain sets (defaults without one)."""
+    if corpus is None:
+        return utterance_labels(utterances)
+    return utterance_labels(utterances, tuple(corpus.emotions), corpus.domain,
+                            tuple(corpus.domain_values))
+
+
+def _decoded(utterances, corpus=None, with_labels=True):
     paths = [u.path for u in utterances]
-    emotion, domain = utterance_labels(utterances)
-    ds = tf.data.Dataset.from_tensor_slices((paths, emotion, domain))
-    return ds.map(lambda p, e, d: (decode_wav(p), e, d), num_parallel_calls=AUTOTUNE,
-                  deterministic=True)
+    lengths = np.array([u.samples_16k for u in utterances], dtype="int32")
+    fast = np.array([u.fast_decode for u in utterances], dtype=bool)
+    if with_labels:
+        emotion, domain = labels_of(utterances, corpus)
+    else:  # Scoring needs no targets (and may hold labels of another class set).
+        emotion = domain = np.zeros(len(utterances), "int32")
+    ds = tf.data.Dataset.from_tensor_slices((paths, lengths, fast, emotion, domain))
+    return ds.map(lambda p, n, f, e, d: (decode_utterance(p, n, f), e, d),
+                  num_parallel_calls=AUTOTUNE, deterministic=True)
 
 
 def epoch_seed(seed, epoch, stream):
@@ -81,7 +130,7 @@ def epoch_seed(seed, epoch, stream):
 
 
 def training_dataset(utterances, frontend, min_tail_s, batch_size, shuffle_buffer=1024,
-                     seed=0, first_epoch=0, epochs=None):
+                     seed=0, first_epoch=0, epochs=None, corpus=None):
     """Shuffled batches of `(waveforms, {"emotion": ..., "domain": ...})`.
 
     Order, and why:
@@ -99,6 +148,9 @@ def training_dataset(utterances, frontend, min_tail_s, batch_size, shuffle_buffe
     same whether training started at epoch 0 or resumed at `first_epoch`;
     give Keras `steps_per_epoch=steps_per_epoch(...)`. Without `epochs`, one
     epoch that reshuffles on every iteration (seeded by `seed`).
+
+    `corpus` supplies the class and domain sets of the targets (default: the
+    paper's four classes and gender).
     """
     segment_samples = frontend.segment_samples
     min_tail_samples = round(min_tail_s * frontend.sample_rate_hz)
@@ -112,7 +164,7 @@ def training_dataset(utterances, frontend, min_tail_s, batch_size, shuffle_buffe
     # bar and knows where an epoch ends without running dry.
     steps = steps_per_epoch(utterances, frontend, min_tail_s, batch_size)
     # One cache shared by every epoch's pipeline: files are decoded once.
-    cached = _decoded(utterances).cache()
+    cached = _decoded(utterances, corpus).cache()
 
     def one_epoch(utterance_seed, segment_seed):
         ds = cached.shuffle(len(utterances), seed=utterance_seed,
@@ -148,7 +200,7 @@ def evaluation_dataset(utterances, frontend, min_tail_s, batch_size):
     """
     segment_samples = frontend.segment_samples
     min_tail_samples = round(min_tail_s * frontend.sample_rate_hz)
-    ds = _decoded(utterances).cache()
+    ds = _decoded(utterances, with_labels=False).cache()
     ds = ds.map(lambda w, e, d: segment_waveform(w, segment_samples, min_tail_samples),
                 num_parallel_calls=AUTOTUNE, deterministic=True).unbatch()
     n_segments = int(segments_per_utterance(utterances, frontend, min_tail_s).sum())

@@ -30,8 +30,16 @@ def test_one_gender_only_and_limits():
     assert validation.select_speakers(speakers, dict.fromkeys(speakers, "F"), "b", 0) == []
     with pytest.raises(ValueError, match="at least one must be left"):
         validation.select_speakers(speakers, dict.fromkeys(speakers, "F"), "b", 2)
-    with pytest.raises(ValueError, match="not a speaker"):
+    with pytest.raises(ValueError, match="not speakers of the corpus"):
         validation.select_speakers(speakers, dict.fromkeys(speakers, "F"), "z", 1)
+
+
+def test_a_fold_of_several_test_speakers_keeps_all_of_them_out():
+    for i in range(0, len(SPEAKERS), 2):
+        tests = SPEAKERS[i:i + 2]
+        chosen = validation.select_speakers(SPEAKERS, GENDERS, tests, 2)
+        assert not set(chosen) & set(tests)
+        assert sorted(GENDERS[s] for s in chosen) == ["F", "M"]
 
 
 def test_split_validation_moves_the_speakers_out_of_training():
