@@ -1,5 +1,6 @@
 """The command line: flags to config, dry runs on IEMOCAP-shaped trees, clear errors."""
 
+import dataclasses
 import json
 
 import pytest
@@ -76,3 +77,48 @@ def test_two_folds_train_and_summarise(small_demo_corpus, tmp_path, capsys):
     assert config["model"]["trunk_filters"] == [4, 4, 4, 8]
     assert summary["corpus"] == "synthetic demo corpus"
     assert "synthetic demo corpus, adarl, 2 folds" in capsys.readouterr().out
+
+
+def _preset_config(tmp_path, name, *extra):
+    """The config a preset flagfile describes (flags parsed as the command line would)."""
+    import pathlib
+    root = pathlib.Path(__file__).resolve().parents[1]
+    argv = ["adarl_tf.main", f"--flagfile={root / 'configs' / name}", *extra]
+    saved = flagsaver.save_flag_values()
+    try:
+        FLAGS(argv)
+        return main_lib.config_from_flags()
+    finally:
+        flagsaver.restore_flag_values(saved)
+
+
+def test_paper_presets_keep_the_papers_recipe(tmp_path):
+    from adarl_tf.config import ModelConfig, TrainConfig
+    defaults = TrainConfig()
+    for name in ("adarl.cfg", "backbone.cfg", "domain_invariant.cfg"):
+        config = _preset_config(tmp_path, name)
+        train = config.train
+        assert (train.optimizer, train.schedule, train.class_balance) == \
+            ("sgd", "epoch_decay", "none"), name
+        assert (train.learning_rate, train.lr_decay, train.momentum) == (0.2, 0.7, 0.0)
+        assert train.validation_speakers == 0 and not train.augments
+        for field in ("warmup_fraction", "early_stopping_patience", "train_hop_s",
+                      "random_crop", "speed_factors", "gain_db", "noise_snr_db"):
+            assert getattr(train, field) == getattr(defaults, field), (name, field)
+        assert (config.model.time_masks, config.model.freq_masks) == (0, 0)
+
+
+def test_robust_preset_parses_and_builds(tmp_path):
+    from adarl_tf.model import build_model
+    config = _preset_config(tmp_path, "adarl_robust.cfg")
+    train = config.train
+    assert (train.optimizer, train.schedule, train.class_balance) == \
+        ("adamw", "cosine", "weighted_loss")
+    assert train.validation_speakers >= 1 and train.augments and train.random_crop
+    assert train.speed_factors == (0.9, 1.0, 1.1) and train.noise_snr_db is not None
+    assert 0 < train.warmup_fraction < 0.5
+    small = dataclasses.replace(config.model, trunk_filters=(4, 4, 4, 8),
+                                frontend=dataclasses.replace(config.model.frontend,
+                                                             max_freq_hz=2000.0))
+    model = build_model(small)
+    assert "spec_augment" in [layer.name for layer in model.layers]

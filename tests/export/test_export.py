@@ -218,3 +218,22 @@ def test_fused_trunks_equal_the_model():
     want, got = serving(x), folded(x)
     for key in want:
         np.testing.assert_allclose(np.asarray(got[key]), np.asarray(want[key]), atol=1e-5)
+
+
+def test_a_model_with_spec_augment_exports_without_random_ops(tmp_path):
+    # The robust recipe's SpecAugment sits in the model; it is the identity at
+    # inference, so the serving graph, the SavedModel and TFLite (builtin ops
+    # only) hold no random op and give Keras' probabilities.
+    import dataclasses
+    from adarl_tf.export import serving
+    config = dataclasses.replace(TINY_MODEL, time_masks=2, time_mask_frames=10, freq_masks=2,
+                                 freq_mask_bins=10)
+    model = model_lib.build_model(config)
+    segment = (0.1 * np.random.default_rng(1).standard_normal((1, 16000))).astype("float32")
+    expected = model.predict(segment, verbose=0)["emotion_probs"]
+    serving.write_saved_model(model, tmp_path / "sm", min_tail_samples=8000)
+    content = tflite.convert(tmp_path / "sm", "float32")
+    tflite.check_builtin_only(content)
+    assert not [op for op in tflite.op_names(content) if "RANDOM" in op.upper()]
+    got = runners.TFLiteRunner(content)(segment)["emotion_probs"]
+    np.testing.assert_allclose(got, expected, atol=1e-4)
