@@ -281,3 +281,22 @@ def test_robust_recipe_resumes_on_the_same_curve_and_selection(small_demo_corpus
     assert _metrics(a) == _metrics(b)
     assert a["selected_epoch"] == b["selected_epoch"]
     assert a["epoch_selection"] == b["epoch_selection"]
+
+
+def test_runs_from_before_the_robust_flags_and_early_stopped_folds(tmp_path):
+    # A results.json written before the robust recipe's fields existed is the same config.
+    fold_dir = _fake_fold(tmp_path / "old", TINY, 3)
+    written = json.loads((fold_dir / "results.json").read_text())
+    for field in ("optimizer", "schedule", "warmup_fraction", "class_balance",
+                  "validation_speakers", "early_stopping_patience", "train_hop_s",
+                  "random_crop", "speed_factors", "gain_db", "noise_snr_db"):
+        del written["config"]["train"][field]
+    for field in ("time_masks", "time_mask_frames", "freq_masks", "freq_mask_bins"):
+        del written["config"]["model"][field]
+    (fold_dir / "results.json").write_text(json.dumps(written))
+    assert checkpoints.fold_status(TINY, tmp_path / "old", 0) == "complete"
+    # A fold that early stopping ended before the last epoch is complete.
+    stopped = _fake_fold(tmp_path / "stopped", TINY, 2)
+    written = json.loads((stopped / "results.json").read_text())
+    (stopped / "results.json").write_text(json.dumps(dict(written, stopped_early=True)))
+    assert checkpoints.fold_status(TINY, tmp_path / "stopped", 0) == "complete"
