@@ -241,9 +241,12 @@ def train_and_evaluate(config: ExperimentConfig, corpus, fold, out_dir, verbose=
     fold_dir = checkpoints.fold_dir_of(out_dir, fold)
     fold_dir.mkdir(parents=True, exist_ok=True)
     frontend, train_cfg = config.model.frontend, config.train
-    # Validation speakers come out of the training speakers, never the test speaker.
+    # Validation speakers come out of the emotion-labelled training speakers (not
+    # domain-only data), never the test speakers.
+    labelled = {u.speaker for u in train_utts if u.label is not None} | set(test_speakers)
+    candidates = [s for s in corpus.speakers if s in labelled]
     val_speakers = validation.select_speakers(
-        corpus.speakers, {s: corpus.gender_of(s) for s in corpus.speakers}, test_speakers,
+        candidates, {s: corpus.gender_of(s) for s in candidates}, test_speakers,
         train_cfg.validation_speakers)
     train_utts, val_utts = validation.split_validation(train_utts, val_speakers)
     n_train_segments = int(augment.segment_counts(train_utts, frontend,
