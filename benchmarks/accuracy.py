@@ -59,6 +59,9 @@ flags.DEFINE_string("module", "adarl_tf.main", "The training entry point run per
 flags.DEFINE_string("out_dir", "runs/accuracy", "One run folder per preset x variant here.")
 flags.DEFINE_string("markdown", None, "Table file; default <out_dir>/accuracy.md.")
 flags.DEFINE_bool("dry_run", False, "Print the commands, run nothing.")
+flags.DEFINE_bool("collect_only", False, "Train nothing: the table from the folds already in "
+                  "--out_dir (e.g. of a run that was stopped; a preset x variant with fewer "
+                  "folds shows its count).")
 
 
 def _overrides():
@@ -192,19 +195,20 @@ def main(argv):
             if FLAGS.dry_run:
                 continue
             out.mkdir(parents=True, exist_ok=True)
-            start = time.time()
-            with open(out / "log.txt", "a", encoding="utf-8") as log:
-                done = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT)
+            start, status = time.time(), 0
+            if not FLAGS.collect_only:
+                with open(out / "log.txt", "a", encoding="utf-8") as log:
+                    status = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT).returncode
             wall = time.time() - start
-            if done.returncode != 0:
-                print(f"{preset} {variant}: exit status {done.returncode}; see {out / 'log.txt'}",
+            if status != 0:
+                print(f"{preset} {variant}: exit status {status}; see {out / 'log.txt'}",
                       file=sys.stderr, flush=True)
             folds = collect(out, FLAGS.folds)
             runs[(preset, variant)] = folds
             summary = summarise(folds)
             row = {"preset": pathlib.Path(preset).stem, "variant": variant,
                    "command": cmd, "wall_seconds": round(wall, 1),
-                   "exit_status": done.returncode, "summary": summary}
+                   "exit_status": status, "summary": summary}
             rows.append(row)
             print(json.dumps({k: v for k, v in row.items() if k != "command"}), flush=True)
     if FLAGS.dry_run:

@@ -66,3 +66,10 @@ def test_smoke_run_on_the_demo_corpus(small_demo_corpus, tmp_path):
     assert "| adarl_robust | backbone | 1 |" in md and "ADARL - backbone UA" in md
     results = json.loads((out / "adarl_robust_adarl" / "fold_02" / "results.json").read_text())
     assert "test speaker never used" in results["epoch_selection"]
+    # --collect_only trains nothing and gives the same table from the folders.
+    again = subprocess.run(cmd + ["--collect_only"], capture_output=True, text=True,
+                           timeout=120, cwd=ROOT)
+    assert again.returncode == 0, again.stderr[-2000:]
+    rows_again = [json.loads(l) for l in again.stdout.splitlines() if l.startswith("{")]
+    assert [r["summary"] for r in rows_again] == [r["summary"] for r in rows]
+    assert (out / "accuracy.md").read_text() == md
