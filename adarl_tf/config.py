@@ -152,6 +152,14 @@ class TrainConfig:
     monitor_test: bool = True  # Test-speaker WA/UA each epoch, for monitoring only.
     # TensorFlow op determinism (bit-identical reruns; slower on GPU).
     deterministic: bool = False
+    # Keras dtype policy: float32 | mixed_float16 | mixed_bfloat16 (precision.py).
+    precision: str = "float32"
+    # Input pipeline: auto (tf.data where TensorFlow is installed, else numpy) |
+    # tf.data | numpy. The two shuffle differently (pipelines/arrays.py).
+    pipeline: str = "auto"
+    # Under a tf.distribute strategy: batch_size per replica (global batch =
+    # batch_size x replicas) instead of the global batch (distribute.py).
+    batch_per_replica: bool = False
 
 
 @dataclasses.dataclass(frozen=True)

@@ -22,6 +22,7 @@ import keras
 from keras import ops
 
 from adarl_tf.config import ModelConfig
+from adarl_tf.distribute import scale_loss_for_replicas
 from adarl_tf.metrics import BalancedAccuracy
 from adarl_tf.layers import (CenterLoss, ChannelwiseFC, DomainFrequencyAttention,
                              GradientReversal, MultiScaleConv, Spectrogram)
@@ -166,7 +167,8 @@ class ADARLModel(keras.Model):
             self.get_layer("center_loss").update_centers(y_pred[DEEP_FEATURES], emotion)
         if self.losses:
             total = total + ops.sum(self.losses)
-        return total
+        # Each replica's share under tf.distribute (gradients are summed over them).
+        return scale_loss_for_replicas(total)
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
         hit, mask = _correct(y["emotion"], y_pred[EMOTION_PROBS])

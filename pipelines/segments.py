@@ -7,30 +7,19 @@ Segmentation (SPEC §2): an utterance is cut into non-overlapping segments of
 `segment_samples`; the tail left after the last full segment becomes one more
 zero-padded segment when it is at least `min_tail_samples` long, otherwise it
 is dropped; an utterance shorter than one segment always gives one padded
-segment. `count_segments` states the same rule in plain Python, so that step
+segment. `rules.count_segments` states the same rule in plain Python, so that step
 counts and the grouping of segment scores into utterances agree with the graph.
 """
 
 import numpy as np
 import tensorflow as tf
 
-from adarl_tf.corpora.corpus import EMOTIONS, GENDERS
+# The TF-free rule and seeds, re-exported so that callers keep one import.
+from adarl_tf.pipelines.rules import (count_segments, epoch_seed,  # noqa: F401
+                                      segments_per_utterance, steps_per_epoch,
+                                      utterance_labels)
 
 AUTOTUNE = tf.data.AUTOTUNE
-
-
-def count_segments(n_samples, segment_samples, min_tail_samples):
-    """Number of segments an utterance of `n_samples` gives (at least 1)."""
-    full, tail = divmod(int(n_samples), segment_samples)
-    keep_tail = tail > 0 and (tail >= min_tail_samples or full == 0)
-    return max(full + int(keep_tail), 1)
-
-
-def segments_per_utterance(utterances, frontend, min_tail_s):
-    """`count_segments` for each utterance (from its header duration), as an array."""
-    rate = frontend.sample_rate_hz
-    return np.array([count_segments(round(u.duration_s * rate), frontend.segment_samples,
-                                    round(min_tail_s * rate)) for u in utterances])
 
 
 def segment_waveform(waveform, segment_samples, min_tail_samples):
@@ -55,29 +44,12 @@ def decode_wav(path):
     return tf.reduce_mean(audio, axis=-1)
 
 
-def utterance_labels(utterances):
-    """(emotion index or -1, gender index) arrays, in `EMOTIONS`/`GENDERS` order."""
-    emotion = np.array([EMOTIONS.index(u.label) if u.label is not None else -1
-                        for u in utterances], dtype="int32")
-    domain = np.array([GENDERS.index(u.gender) for u in utterances], dtype="int32")
-    return emotion, domain
-
-
 def _decoded(utterances):
     paths = [u.path for u in utterances]
     emotion, domain = utterance_labels(utterances)
     ds = tf.data.Dataset.from_tensor_slices((paths, emotion, domain))
     return ds.map(lambda p, e, d: (decode_wav(p), e, d), num_parallel_calls=AUTOTUNE,
                   deterministic=True)
-
-
-def epoch_seed(seed, epoch, stream):
-    """The shuffle seed of one epoch: a function of (run seed, epoch, which shuffle) only.
-
-    Resuming at epoch k must replay epoch k's order, not the first epoch's, so
-    the order cannot depend on how many epochs this process has iterated.
-    """
-    return int(np.random.SeedSequence([seed, epoch, stream]).generate_state(1)[0])
 
 
 def training_dataset(utterances, frontend, min_tail_s, batch_size, shuffle_buffer=1024,
@@ -131,12 +103,6 @@ def training_dataset(utterances, frontend, min_tail_s, batch_size, shuffle_buffe
         part = one_epoch(epoch_seed(seed, epoch, 0), epoch_seed(seed, epoch, 1))
         ds = part if ds is None else ds.concatenate(part)
     return ds.prefetch(AUTOTUNE)
-
-
-def steps_per_epoch(utterances, frontend, min_tail_s, batch_size):
-    """Batches per training epoch (the last one may be short)."""
-    n_segments = int(segments_per_utterance(utterances, frontend, min_tail_s).sum())
-    return -(-n_segments // batch_size)
 
 
 def evaluation_dataset(utterances, frontend, min_tail_s, batch_size):
