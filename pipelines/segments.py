@@ -10,8 +10,9 @@ is dropped; an utterance shorter than one segment always gives one padded
 segment. `count_segments` states the same rule in plain Python, so that step
 counts and the grouping of segment scores into utterances agree with the graph.
 
-Audio of any format, rate and channel count: a 16 kHz mono 16-bit WAV is
-decoded in the graph (`tf.audio.decode_wav`); anything else through
+Audio of any format, rate and channel count (`pipelines/audio_io.py`): a
+16 kHz mono 16-bit WAV is decoded in the graph (`tf.audio.decode_wav`);
+others with tensorflow-io where its ops load, else through
 `adarl_tf.audio.load_audio` (scipy's polyphase resampler, channel mix-down)
 inside `tf.numpy_function`. Either way the waveform is then cut or padded to
 `Utterance.samples_16k`, the length the plain-Python counting uses, so the
@@ -21,8 +22,8 @@ two can never disagree.
 import numpy as np
 import tensorflow as tf
 
-from adarl_tf import audio
-from adarl_tf.corpora.corpus import EMOTIONS, GENDERS, TARGET_RATE
+from adarl_tf.corpora.corpus import EMOTIONS, GENDERS
+from adarl_tf.pipelines import audio_io
 
 AUTOTUNE = tf.data.AUTOTUNE
 
@@ -54,36 +55,9 @@ def segment_waveform(waveform, segment_samples, min_tail_samples):
     return tf.reshape(padded, [k, segment_samples])
 
 
-def decode_wav(path):
-    """Reads a 16-bit PCM WAV file into a (samples,) float32 tensor in [-1, 1].
-
-    Several channels would be averaged here; the rate is not checked (the
-    loader sent only 16 kHz files this way).
-    """
-    samples, _ = tf.audio.decode_wav(tf.io.read_file(path))
-    return tf.reduce_mean(samples, axis=-1)
-
-
-def _load_any(path):
-    return audio.load_audio(path.decode("utf-8"), TARGET_RATE)
-
-
-def decode_any(path):
-    """Any WAV or FLAC, mixed down and resampled to 16 kHz (scipy, via numpy_function)."""
-    waveform = tf.numpy_function(_load_any, [path], tf.float32, stateful=False)
-    return tf.reshape(waveform, [-1])
-
-
-def fit_length(waveform, n_samples):
-    """Cuts or zero-pads a waveform to exactly `n_samples`."""
-    waveform = waveform[:n_samples]
-    return tf.pad(waveform, [[0, n_samples - tf.shape(waveform)[0]]])
-
-
-def decode_utterance(path, n_samples, fast):
-    """The 16 kHz mono waveform of one file, exactly `n_samples` long."""
-    waveform = tf.cond(fast, lambda: decode_wav(path), lambda: decode_any(path))
-    return fit_length(waveform, n_samples)
+# Kept under its earlier name: a 16-bit PCM WAV to (samples,) float32, channels averaged.
+decode_wav = audio_io.decode_wav
+fit_length = audio_io.fit_length
 
 
 def utterance_labels(utterances, emotions=EMOTIONS, domain="gender", domain_values=GENDERS):
@@ -109,14 +83,13 @@ def labels_of(utterances, corpus=None):
 
 def _decoded(utterances, corpus=None, with_labels=True):
     paths = [u.path for u in utterances]
-    lengths = np.array([u.samples_16k for u in utterances], dtype="int32")
-    fast = np.array([u.fast_decode for u in utterances], dtype=bool)
+    lengths, kinds, rates = audio_io.decoder_arrays(utterances)
     if with_labels:
         emotion, domain = labels_of(utterances, corpus)
     else:  # Scoring needs no targets (and may hold labels of another class set).
         emotion = domain = np.zeros(len(utterances), "int32")
-    ds = tf.data.Dataset.from_tensor_slices((paths, lengths, fast, emotion, domain))
-    return ds.map(lambda p, n, f, e, d: (decode_utterance(p, n, f), e, d),
+    ds = tf.data.Dataset.from_tensor_slices((paths, lengths, kinds, rates, emotion, domain))
+    return ds.map(lambda p, n, k, r, e, d: (audio_io.decode(p, n, k, r), e, d),
                   num_parallel_calls=AUTOTUNE, deterministic=True)
 
 
