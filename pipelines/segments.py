@@ -83,13 +83,14 @@ def labels_of(utterances, corpus=None):
 
 def _decoded(utterances, corpus=None, with_labels=True):
     paths = [u.path for u in utterances]
-    lengths, kinds, rates = audio_io.decoder_arrays(utterances)
+    lengths, kinds, rates, delays = audio_io.decoder_arrays(utterances)
     if with_labels:
         emotion, domain = labels_of(utterances, corpus)
     else:  # Scoring needs no targets (and may hold labels of another class set).
         emotion = domain = np.zeros(len(utterances), "int32")
-    ds = tf.data.Dataset.from_tensor_slices((paths, lengths, kinds, rates, emotion, domain))
-    return ds.map(lambda p, n, k, r, e, d: (audio_io.decode(p, n, k, r), e, d),
+    ds = tf.data.Dataset.from_tensor_slices((paths, lengths, kinds, rates, delays, emotion,
+                                             domain))
+    return ds.map(lambda p, n, k, r, t, e, d: (audio_io.decode(p, n, k, r, t), e, d),
                   num_parallel_calls=AUTOTUNE, deterministic=True)
 
 
