@@ -18,7 +18,7 @@ VARIANTS = ("adarl", "backbone", "domain_invariant")
 class FrontendConfig:
     """The spectrogram frontend (paper §2.4, SPEC §2)."""
 
-    sample_rate_hz: int = 16000  # Input audio rate; the loaders reject others.
+    sample_rate_hz: int = 16000  # Model input rate; files at other rates are resampled to it.
     segment_s: float = 3.0  # Segment length fed to the network (300 frames).
     hop_ms: float = 10.0  # Frame step.
     bin_spacing_hz: float = 10.0  # DFT resolution: 16 kHz / 10 Hz = 1600-point DFT.

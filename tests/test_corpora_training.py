@@ -56,6 +56,12 @@ def test_loso_fold_on_emodb_layout(tmp_path):
     assert len(rows) == 14 and all(r["speaker"] == "03" for r in rows)
     assert list(rows[0])[-7:] == [f"p_{e}" for e in labels]
     assert np.array(results["confusion_matrix"]).shape == (7, 7)
+    # The report takes the run's own class set (no paper rows: not the paper's classes).
+    from adarl_tf import report
+    report.build_report([tmp_path / "run"], tmp_path / "report")
+    text = (tmp_path / "report" / "report.md").read_text()
+    assert "| model | " + " | ".join(labels) + " |" in text
+    assert "paper: ADARL (IEMOCAP) | " not in text.split("Recall per class")[1].split("##")[0]
 
 
 def test_two_corpus_manifest_with_corpus_domain(tmp_path):
