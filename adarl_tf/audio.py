@@ -1,136 +1,249 @@
-"""Reading audio files of any rate and channel count for `predict`.
+"""Reading audio files of any sample format, rate and channel count.
 
-The training loaders accept only 16 kHz mono 16-bit WAV (`corpora.check_wav`)
-so that the corpus is exactly what the paper used. Predictions, by contrast,
-must take whatever a user has: this module reads WAV files with 8/16/24/32-bit
-integer or 32-bit float samples, mixes channels down to mono and resamples
-to the model's rate with a polyphase filter (`scipy.signal.resample_poly`).
+Used by the corpus loaders (`probe`: header, length and sample checks) and by
+the input pipeline and `predict` (`load_audio`: mono float32 at 16 kHz).
+Accepted: WAV with 8/16/24/32-bit integer or 32/64-bit IEEE-float samples
+(plain or WAVE_FORMAT_EXTENSIBLE), and FLAC. Channels are averaged; other
+rates are resampled with a polyphase anti-aliasing filter
+(`scipy.signal.resample_poly`).
 
-Only the standard library's `wave` module and NumPy parse the file; `wave`
-refuses IEEE-float WAV (format tag 3), so float32 files are parsed from their
-RIFF chunks here. No TensorFlow import.
+WAV headers are parsed here from their RIFF chunks (a few dozen lines)
+rather than with the standard library's `wave`, which refuses IEEE-float
+files, and rather than with libsndfile, which clamps a truncated data chunk
+to what the file holds and so cannot say that a copy was cut short. FLAC is
+read with `soundfile` (libsndfile), imported only when a FLAC file comes.
+No TensorFlow import.
 """
 
+import dataclasses
 import math
+import os
 import pathlib
 import struct
-import wave
 
 import numpy as np
 
 _WAVE_FORMAT_PCM = 1
 _WAVE_FORMAT_IEEE_FLOAT = 3
 _WAVE_FORMAT_EXTENSIBLE = 0xFFFE
+# The one encoding `tf.audio.decode_wav` reads, at the model's rate: such
+# files take the in-graph fast path of the pipeline.
+FAST_ENCODING = "pcm16"
 
 
 class AudioError(ValueError):
     """A file that cannot be read as audio; the message says why."""
 
 
-def _pcm_to_float(raw, width):
-    """Little-endian PCM bytes of `width` bytes per sample to float32 in [-1, 1)."""
-    if width == 1:  # 8-bit WAV is unsigned, centred on 128.
+@dataclasses.dataclass(frozen=True)
+class AudioInfo:
+    """What the header of an audio file says.
+
+    Attributes:
+        container: "wav" or "flac".
+        encoding: "pcm8", "pcm16", "pcm24", "pcm32", "float32", "float64"
+            (WAV), or libsndfile's subtype in lower case (FLAC, e.g. "pcm_16").
+        sample_rate: hertz.
+        channels: channel count.
+        frames: samples per channel the header promises.
+        available_frames: whole frames the file actually holds (WAV: fewer
+            than `frames` when the copy was cut short).
+        data_offset: byte offset of the WAV data chunk's samples (0 for FLAC).
+    """
+
+    container: str
+    encoding: str
+    sample_rate: int
+    channels: int
+    frames: int
+    available_frames: int
+    data_offset: int = 0
+
+    @property
+    def duration_s(self):
+        return self.frames / self.sample_rate
+
+    def fast(self, target_rate=16000):
+        """True if `tf.audio.decode_wav` reads the file as the model needs it."""
+        return (self.container, self.encoding, self.sample_rate, self.channels) == (
+            "wav", FAST_ENCODING, target_rate, 1)
+
+
+def _wav_info(f, size):
+    """`AudioInfo` of an open WAV file, from its RIFF chunk headers only."""
+    head = f.read(12)
+    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        raise AudioError("not a WAV file (no RIFF/WAVE header); convert it to WAV or FLAC, "
+                         "e.g. `ffmpeg -i in.mp3 out.wav`")
+    fmt = None
+    while True:
+        chunk = f.read(8)
+        if len(chunk) < 8:
+            raise AudioError("the WAV header is cut short (no data chunk)" if fmt is not None
+                             else "the WAV header is cut short (no fmt chunk)")
+        chunk_id, chunk_size = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+        if chunk_id == b"data":
+            if fmt is None:
+                raise AudioError("WAV data chunk before the fmt chunk")
+            data_offset = f.tell()
+            break
+        if chunk_id == b"fmt ":
+            fmt = f.read(chunk_size)
+            if len(fmt) < 16:
+                raise AudioError("the WAV header is cut short (fmt chunk)")
+            f.seek(chunk_size & 1, 1)
+        else:
+            f.seek(chunk_size + (chunk_size & 1), 1)  # Chunks are padded to even sizes.
+    tag, channels, rate, _, block_align, bits = struct.unpack("<HHIIHH", fmt[:16])
+    if tag == _WAVE_FORMAT_EXTENSIBLE and len(fmt) >= 26:
+        tag = struct.unpack("<H", fmt[24:26])[0]  # The sub-format GUID starts with it.
+    if tag == _WAVE_FORMAT_PCM and bits in (8, 16, 24, 32):
+        encoding = f"pcm{bits}"
+    elif tag == _WAVE_FORMAT_IEEE_FLOAT and bits in (32, 64):
+        encoding = f"float{bits}"
+    else:
+        raise AudioError(f"unsupported WAV encoding (format tag {tag}, {bits}-bit); "
+                         "convert it to 16-bit PCM, e.g. `sox in.wav -b 16 out.wav`")
+    if channels < 1 or rate <= 0:
+        raise AudioError(f"invalid header ({channels} channels, {rate} Hz)")
+    frame_bytes = channels * bits // 8
+    if block_align and block_align != frame_bytes:
+        raise AudioError(f"inconsistent header (block align {block_align}, expected "
+                         f"{frame_bytes}); re-encode the file")
+    return AudioInfo("wav", encoding, rate, channels, chunk_size // frame_bytes,
+                     max(size - data_offset, 0) // frame_bytes, data_offset)
+
+
+def audio_info(path):
+    """Reads the header of a WAV or FLAC file.
+
+    Args:
+        path: str or path-like.
+
+    Returns:
+        `AudioInfo`.
+
+    Raises:
+        AudioError: missing, empty, not WAV/FLAC, or an unsupported encoding.
+    """
+    path = str(path)
+    if not os.path.exists(path):
+        raise AudioError("file not found")
+    if not os.path.isfile(path):
+        raise AudioError("not a file")
+    size = os.path.getsize(path)
+    if size == 0:
+        raise AudioError("empty file (0 bytes)")
+    with open(path, "rb") as f:
+        if f.read(4) == b"fLaC":
+            return _flac_info(path)
+        f.seek(0)
+        return _wav_info(f, size)
+
+
+def _soundfile():
+    try:
+        import soundfile
+    except ImportError:  # pragma: no cover - soundfile is in every requirements file.
+        raise AudioError("reading FLAC needs the soundfile package: pip install soundfile") \
+            from None
+    return soundfile
+
+
+def _flac_info(path):
+    sf = _soundfile()
+    try:
+        info = sf.info(path)
+    except (RuntimeError, sf.LibsndfileError) as e:
+        raise AudioError(f"unreadable FLAC file ({e}); copy it again or re-encode it") from None
+    return AudioInfo("flac", info.subtype.lower(), int(info.samplerate), int(info.channels),
+                     int(info.frames), int(info.frames))
+
+
+def _decode_pcm(raw, encoding):
+    """Little-endian sample bytes to float (float32, or float64 for float64 files)."""
+    if encoding == "pcm8":  # 8-bit WAV is unsigned, centred on 128.
         return (np.frombuffer(raw, np.uint8).astype(np.float32) - 128.0) / 128.0
-    if width == 2:
+    if encoding == "pcm16":
         return np.frombuffer(raw, "<i2").astype(np.float32) / 32768.0
-    if width == 3:
+    if encoding == "pcm24":
         b = np.frombuffer(raw, np.uint8).reshape(-1, 3).astype(np.int32)
         v = b[:, 0] | (b[:, 1] << 8) | (b[:, 2] << 16)
         v = np.where(v >= 1 << 23, v - (1 << 24), v)  # Sign-extend 24 bits.
         return v.astype(np.float32) / float(1 << 23)
-    if width == 4:
+    if encoding == "pcm32":
         return (np.frombuffer(raw, "<i4").astype(np.float64) / float(1 << 31)).astype(
             np.float32)
-    raise AudioError(f"{8 * width}-bit integer samples are not supported")
+    if encoding == "float32":
+        return np.frombuffer(raw, "<f4").astype(np.float32)
+    if encoding == "float64":
+        return np.frombuffer(raw, "<f8").astype(np.float64)
+    raise AudioError(f"unsupported encoding {encoding}")  # pragma: no cover
 
 
-def _riff_chunks(data):
-    """Yields (chunk id, payload) of a RIFF/WAVE byte string."""
-    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
-        raise AudioError("not a WAV file (no RIFF/WAVE header); convert it to WAV, e.g. "
-                         "`ffmpeg -i in.mp3 out.wav`")
-    pos = 12
-    while pos + 8 <= len(data):
-        chunk_id, size = data[pos:pos + 4], struct.unpack("<I", data[pos + 4:pos + 8])[0]
-        yield chunk_id, data[pos + 8:pos + 8 + size]
-        pos += 8 + size + (size & 1)  # Chunks are padded to an even length.
-
-
-def _read_float_wav(data):
-    """(samples (n, channels) float32, rate) of an IEEE-float WAV byte string."""
-    fmt = payload = None
-    for chunk_id, body in _riff_chunks(data):
-        if chunk_id == b"fmt ":
-            fmt = body
-        elif chunk_id == b"data":
-            payload = body
-    if fmt is None or payload is None:
-        raise AudioError("WAV file without a fmt or data chunk")
-    tag, channels, rate, _, _, bits = struct.unpack("<HHIIHH", fmt[:16])
-    if tag == _WAVE_FORMAT_EXTENSIBLE and len(fmt) >= 26:
-        tag = struct.unpack("<H", fmt[24:26])[0]  # The sub-format GUID starts with it.
-    if tag != _WAVE_FORMAT_IEEE_FLOAT or bits not in (32, 64):
-        raise AudioError(f"unsupported WAV encoding (format tag {tag}, {bits}-bit); "
-                         "convert it to 16-bit PCM, e.g. `sox in.wav -b 16 out.wav`")
-    dtype = "<f4" if bits == 32 else "<f8"
-    usable = len(payload) - len(payload) % (channels * bits // 8)
-    samples = np.frombuffer(payload[:usable], dtype).astype(np.float32)
-    return samples.reshape(-1, channels), rate
-
-
-def read_wav(path):
-    """Reads a WAV file as it is stored.
+def read_audio(path, info=None):
+    """Reads a WAV or FLAC file as it is stored.
 
     Args:
-        path: str or path-like. The file.
+        path: str or path-like.
+        info: its `AudioInfo`, if already read.
 
     Returns:
-        `(samples, rate)`: float32 `(n_samples, n_channels)` in [-1, 1] and the
-        sample rate in hertz.
+        `(samples, rate)`: float `(n_frames, n_channels)` (float32; float64
+        files stay float64) in [-1, 1] for integer files, and the rate in hertz.
+        NaN or infinite samples of a float file are returned as they are.
 
     Raises:
-        AudioError: the file is missing, empty, not WAV, or in an encoding
-            that is not supported; the message names the problem.
+        AudioError: see `audio_info`; also a file without samples.
     """
-    path = pathlib.Path(path)
-    if not path.is_file():
-        raise AudioError("file not found" if not path.exists() else "not a file")
-    data = path.read_bytes()
-    if not data:
-        raise AudioError("empty file (0 bytes)")
-    try:
-        with wave.open(str(path), "rb") as f:
-            channels, width, rate = f.getnchannels(), f.getsampwidth(), f.getframerate()
-            raw = f.readframes(f.getnframes())
-    except wave.Error as e:
-        if "unknown format: 3" in str(e) or "unknown format: 65534" in str(e):
-            samples, rate = _read_float_wav(data)
-        else:
-            list(_riff_chunks(data))  # Raises "not a WAV file" for other formats.
-            raise AudioError(f"unreadable WAV file ({e}); convert it to 16-bit PCM WAV") \
-                from None
-    except EOFError:
-        raise AudioError("truncated WAV file") from None
+    info = info or audio_info(path)
+    if info.container == "flac":
+        sf = _soundfile()
+        try:
+            samples, rate = sf.read(str(path), dtype="float32", always_2d=True)
+        except (RuntimeError, sf.LibsndfileError) as e:
+            raise AudioError(f"unreadable FLAC file ({e})") from None
     else:
-        usable = len(raw) - len(raw) % (channels * width)
-        samples = _pcm_to_float(raw[:usable], width).reshape(-1, channels)
-    if rate <= 0:
-        raise AudioError(f"invalid sample rate {rate}")
+        frames = min(info.frames, info.available_frames)
+        width = int(info.encoding[len(info.encoding.rstrip("0123456789")):]) // 8
+        with open(path, "rb") as f:
+            f.seek(info.data_offset)
+            raw = f.read(frames * info.channels * width)
+        samples, rate = _decode_pcm(raw, info.encoding).reshape(-1, info.channels), \
+            info.sample_rate
     if samples.shape[0] == 0:
         raise AudioError("no audio samples")
     return samples, rate
+
+
+def read_wav(path):
+    """`read_audio` under its earlier name (WAV or FLAC alike)."""
+    return read_audio(path)
+
+
+def resampled_length(n_samples, rate, target_rate):
+    """Samples `resample` gives for `n_samples` at `rate`: ceil(n * up / down).
+
+    This is `scipy.signal.resample_poly`'s output length; the pipeline's
+    segment counting relies on it, so it is stated once, here.
+    """
+    if rate == target_rate:
+        return int(n_samples)
+    g = math.gcd(int(rate), int(target_rate))
+    up, down = int(target_rate) // g, int(rate) // g
+    return -(-int(n_samples) * up // down)
 
 
 def resample(waveform, rate, target_rate):
     """Resamples a 1-D waveform with a polyphase anti-aliasing filter.
 
     Args:
-        waveform: float32 `(n,)` array.
+        waveform: float `(n,)` array.
         rate: int. Its sample rate in hertz.
         target_rate: int. The rate wanted.
 
     Returns:
-        float32 `(round(n * target_rate / rate),)` array.
+        float32 `(resampled_length(n, rate, target_rate),)` array.
     """
     if rate == target_rate:
         return np.asarray(waveform, np.float32)
@@ -141,7 +254,7 @@ def resample(waveform, rate, target_rate):
 
 
 def load_audio(path, target_rate=16000):
-    """Reads a WAV file as mono float32 at `target_rate`, ready for the model.
+    """Reads a WAV or FLAC file as mono float32 at `target_rate`, ready for the model.
 
     Channels are averaged (a stereo mix-down) before resampling, and the
     result is clipped to [-1, 1], the range the model saw in training.
@@ -151,11 +264,21 @@ def load_audio(path, target_rate=16000):
         target_rate: int. The model's sample rate. Defaults to 16000.
 
     Returns:
-        float32 `(n_samples,)` array.
+        float32 `(resampled_length(frames, rate, target_rate),)` array.
 
     Raises:
-        AudioError: see `read_wav`.
+        AudioError: see `read_audio`; also NaN or infinite samples.
     """
-    samples, rate = read_wav(path)
+    samples, rate = read_audio(path)
     mono = samples.mean(axis=1)
+    if not np.all(np.isfinite(mono)):
+        raise AudioError("NaN or infinite samples")
     return np.clip(resample(mono, rate, target_rate), -1.0, 1.0)
+
+
+def nonfinite_or_silent(samples, peak):
+    """(has NaN/inf, every |sample| <= peak) of a float sample array."""
+    finite = np.isfinite(samples)
+    if not finite.all():
+        return True, False
+    return False, bool(np.all(np.abs(samples) <= peak))

@@ -126,8 +126,10 @@ def load_results(out_dir, fold):
     results = _read_json(fold_dir / "results.json")
     with open(fold_dir / "predictions.csv", newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
-    y_true = np.array([EMOTIONS.index(r["label"]) for r in rows], dtype="int32")
-    y_pred = np.array([EMOTIONS.index(r["prediction"]) for r in rows], dtype="int32")
+    # Runs from before class sets were configurable have no "labels": IEMOCAP's four.
+    names = list(results.get("labels", EMOTIONS))
+    y_true = np.array([names.index(r["label"]) for r in rows], dtype="int32")
+    y_pred = np.array([names.index(r["prediction"]) for r in rows], dtype="int32")
     return dict(results, y_true=y_true, y_pred=y_pred)
 
 

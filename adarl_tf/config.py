@@ -18,7 +18,7 @@ VARIANTS = ("adarl", "backbone", "domain_invariant")
 class FrontendConfig:
     """The spectrogram frontend (paper §2.4, SPEC §2)."""
 
-    sample_rate_hz: int = 16000  # Input audio rate; the loaders reject others.
+    sample_rate_hz: int = 16000  # Model input rate; files at other rates are resampled to it.
     segment_s: float = 3.0  # Segment length fed to the network (300 frames).
     hop_ms: float = 10.0  # Frame step.
     bin_spacing_hz: float = 10.0  # DFT resolution: 16 kHz / 10 Hz = 1600-point DFT.
@@ -166,10 +166,26 @@ class TrainConfig:
 class DataConfig:
     """Which corpus, which utterances, how they are cut into segments."""
 
-    dataset: str = "demo"  # demo | iemocap.
-    data_dir: Optional[str] = None  # IEMOCAP_full_release root (iemocap only).
+    # demo | iemocap | ravdess | emodb | cremad | manifest, or a comma list of
+    # them for several corpora in one run (speaker ids are then prefixed).
+    dataset: str = "demo"
+    # The corpus folder (or manifest file); a comma list, one per dataset.
+    data_dir: Optional[str] = None
     iemocap_subset: str = "improvised"  # improvised | scripted | all.
     merge_excited: bool = False  # Count "exc" as happy (off in the paper).
+    # Class set: "default" (neutral, happy, sad, angry on every corpus), "all"
+    # (every label the corpus has), or a comma list with optional merges such
+    # as "neutral,happy=happy+excited,sad,angry" (adarl_tf/corpora/labels.py).
+    emotions: str = "default"
+    # The domain: "gender" (the paper) or any metadata column (corpus,
+    # session, a manifest column); the domain head has one unit per value.
+    domain: str = "gender"
+    protocol: str = "loso"  # loso | loso_session | speaker_kfold.
+    n_folds: int = 5  # Folds of speaker_kfold.
+    include_song: bool = False  # RAVDESS: also the song files (vocal channel 02).
+    # A manifest of domain-only utterances (emotion column may be empty) added
+    # to every fold's training data, never to a test fold.
+    extra_domain_data: Optional[str] = None
     # Tail policy: an utterance is cut into non-overlapping segments; the part
     # left after the last full segment is zero-padded into one more segment if
     # it is at least this long, else dropped. An utterance shorter than one

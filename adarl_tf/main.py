@@ -1,10 +1,12 @@
-r"""Trains and evaluates ADARL, one leave-one-speaker-out fold per `--fold`.
+r"""Trains and evaluates ADARL, one fold of the protocol (leave one speaker out by default) per `--fold`.
 
   python -m adarl_tf.main --fold=0 --epochs=3                 # synthetic demo corpus
   python -m adarl_tf.main --fold=3 --dataset=iemocap \
       --data_dir=/data/IEMOCAP_full_release                   # the paper's protocol
   python -m adarl_tf.main --fold=all --variant=backbone       # an ablation, 10 folds
   python -m adarl_tf.main --dry_run --dataset=iemocap --data_dir=...   # data report only
+  python -m adarl_tf.main --fold=0 --dataset=ravdess --data_dir=/data/RAVDESS --emotions=all
+  python -m adarl_tf.main --fold=all --dataset=iemocap,emodb --data_dir=A,B --domain=corpus
   python -m adarl_tf.main --fold=all --parallel_folds=4       # one process per fold (GPU)
   python -m adarl_tf.main --summarize --out_dir=runs/x        # summary of the folds on disk
 
@@ -17,6 +19,7 @@ complete results.json is skipped, a killed fold resumes from its last
 finished epoch (`fold_NN/checkpoint/`); `--overwrite` starts the folds anew.
 """
 
+import dataclasses
 import os
 import pathlib
 
@@ -26,16 +29,22 @@ from adarl_tf import config as config_lib
 from adarl_tf import distribute, files, precision
 from adarl_tf.pipelines import PIPELINES
 from adarl_tf.corpora.load import DATASETS, load_corpus
+from adarl_tf.corpora.protocols import PROTOCOLS, protocol_name
 
 _D = config_lib
 FLAGS = flags.FLAGS
 
 # What to run.
-flags.DEFINE_string("fold", None, "Fold index (0-based, in the printed speaker order), "
-                    "a comma list such as 0,3,7, or 'all'.")
-flags.DEFINE_enum("dataset", "demo", DATASETS, "Corpus: the built-in synthetic demo "
-                  "corpus or IEMOCAP.")
-flags.DEFINE_string("data_dir", None, "IEMOCAP_full_release folder (holds Session1..5); with "
+flags.DEFINE_string("fold", None, "Fold index (0-based, in the printed fold order of "
+                    "--protocol; with loso one speaker per fold), a comma list such as 0,3,7, "
+                    "or 'all'.")
+flags.DEFINE_string("dataset", "demo", f"Corpus: one of {', '.join(DATASETS)}, or a comma "
+                    "list of them for several corpora in one run (speaker ids are prefixed "
+                    "with the corpus name).")
+flags.DEFINE_string("data_dir", None, "The corpus folder (iemocap: IEMOCAP_full_release; "
+                    "ravdess: the folder with Actor_XX/; emodb: the folder with wav/ or the "
+                    "files; cremad: the folder with AudioWAV/ and VideoDemographics.csv; "
+                    "manifest: the CSV/TSV file); a comma list, one per --dataset. With "
                     "--dataset=demo, an already generated demo corpus (default: generated "
                     "into --cache_dir).")
 flags.DEFINE_string("out_dir", None, "Run folder. Defaults to runs/<dataset>_<variant>.")
@@ -51,6 +60,20 @@ flags.DEFINE_enum("iemocap_subset", _D.DataConfig.iemocap_subset,
                   ["improvised", "scripted", "all"], "IEMOCAP utterances used.")
 flags.DEFINE_bool("merge_excited", _D.DataConfig.merge_excited,
                   "Count IEMOCAP 'exc' as happy (off in the paper).")
+flags.DEFINE_string("emotions", _D.DataConfig.emotions, "Class set: 'default' (neutral, "
+                    "happy, sad, angry on every corpus), 'all' (every label of the corpus), "
+                    "or a comma list with optional merges, e.g. "
+                    "neutral,happy=happy+excited,sad,angry.")
+flags.DEFINE_string("domain", _D.DataConfig.domain, "Domain of the domain head: gender (the "
+                    "paper), corpus, session, or any manifest column; one output per value.")
+flags.DEFINE_enum("protocol", _D.DataConfig.protocol, list(PROTOCOLS),
+                  "Folds: loso (one speaker per fold), loso_session (one session per fold, "
+                  "IEMOCAP), speaker_kfold (--n_folds speaker-disjoint folds).")
+flags.DEFINE_integer("n_folds", _D.DataConfig.n_folds, "Folds of --protocol=speaker_kfold.")
+flags.DEFINE_bool("ravdess_song", _D.DataConfig.include_song,
+                  "RAVDESS: also the song files (vocal channel 02).")
+flags.DEFINE_string("extra_domain_data", None, "A manifest (CSV/TSV) of domain-only "
+                    "utterances added to every fold's training data (never tested).")
 flags.DEFINE_float("min_tail_s", _D.DataConfig.min_tail_s,
                    "Tail policy: a remainder after the last full 3 s segment is kept as a "
                    "zero-padded segment if at least this long (seconds), else dropped.")
@@ -150,12 +173,23 @@ def config_from_flags():
         batch_per_replica=FLAGS.batch_per_replica)
     data = _D.DataConfig(dataset=FLAGS.dataset, data_dir=FLAGS.data_dir,
                          iemocap_subset=FLAGS.iemocap_subset,
-                         merge_excited=FLAGS.merge_excited, min_tail_s=FLAGS.min_tail_s)
+                         merge_excited=FLAGS.merge_excited, min_tail_s=FLAGS.min_tail_s,
+                         emotions=FLAGS.emotions, domain=FLAGS.domain,
+                         protocol=FLAGS.protocol, n_folds=FLAGS.n_folds,
+                         include_song=FLAGS.ravdess_song,
+                         extra_domain_data=FLAGS.extra_domain_data)
     return _D.ExperimentConfig(model=model, train=train, data=data)
 
 
+def sized_to(config, corpus):
+    """The config with the model's outputs sized to the corpus's classes and domain values."""
+    model = dataclasses.replace(config.model, n_emotions=len(corpus.emotions),
+                                n_domains=len(corpus.domain_values))
+    return dataclasses.replace(config, model=model)
+
+
 def parse_folds(text, n_speakers):
-    """'3' -> [3]; '0,3' -> [0, 3]; 'all' -> every fold."""
+    """'3' -> [3]; '0,3' -> [0, 3]; 'all' -> every fold (`n_speakers`: the fold count)."""
     if text.strip().lower() == "all":
         return list(range(n_speakers))
     try:
@@ -165,7 +199,7 @@ def parse_folds(text, n_speakers):
     bad = [f for f in folds if not 0 <= f < n_speakers]
     if bad:
         raise app.UsageError(f"--fold={text}: {bad} out of range; this corpus has "
-                             f"{n_speakers} speakers, folds 0..{n_speakers - 1}")
+                             f"{n_speakers} folds, 0..{n_speakers - 1}")
     return folds
 
 
@@ -195,17 +229,23 @@ def main(argv):
     except ValueError as e:
         raise app.UsageError(str(e))
     out_dir = _prepare_out_dir(
-        FLAGS.out_dir or os.path.join("runs", f"{FLAGS.dataset}_{FLAGS.variant}"))
+        FLAGS.out_dir or os.path.join(
+            "runs", f"{FLAGS.dataset.replace(',', '+')}_{FLAGS.variant}"))
 
     try:
         corpus = load_corpus(config.data, cache_dir=FLAGS.cache_dir)
     except (ValueError, FileNotFoundError) as e:
         raise app.UsageError(str(e))
+    config = sized_to(config, corpus)
     report = corpus.report()
     files.write_json(out_dir / "data_report.json", report)
-    logging.info("Corpus: %s, %d utterances (%s); %d skipped, details in %s",
-                 corpus.name, report["n_utterances"], report["label_totals"],
-                 len(report["skipped"]), out_dir / "data_report.json")
+    logging.info("Corpus: %s, %d utterances (%s); domain %s (%s); %d skipped, details in %s",
+                 corpus.name, report["n_utterances"], report["label_totals"], corpus.domain,
+                 ", ".join(corpus.domain_values), len(report["skipped"]),
+                 out_dir / "data_report.json")
+    if report["excluded_labels"]:
+        logging.info("Utterances outside the class set (%s), not used: %s",
+                     ", ".join(corpus.emotions), report["excluded_labels"])
     if report["skipped"]:
         logging.warning("%d files or label lines were skipped; see 'skipped' in %s",
                         len(report["skipped"]), out_dir / "data_report.json")
@@ -214,17 +254,22 @@ def main(argv):
     if report["unlabelled_wavs"]["count"]:
         logging.info("%d WAV files have no label line (not used); see 'unlabelled_wavs' in %s",
                      report["unlabelled_wavs"]["count"], out_dir / "data_report.json")
+    fold_list = corpus.fold_list()
     for fold in report["empty_folds"]:
         logging.warning("Fold %d (%s) has no labelled utterances left after the filters; it "
-                        "cannot be trained", fold, corpus.speakers[fold])
-    logging.info("LOSO speaker order (fold: speaker): %s",
-                 ", ".join(f"{i}: {s}" for i, s in enumerate(corpus.speakers)))
+                        "cannot be trained", fold, "+".join(fold_list[fold]))
+    logging.info("%s folds (fold: test speakers): %s", protocol_name(corpus.protocol),
+                 ", ".join(f"{i}: {'+'.join(f)}" for i, f in enumerate(fold_list)))
     if FLAGS.dry_run:
+        genders = [corpus.gender_of(s) for s in corpus.speakers]
         print(f"Dry run: {report['n_utterances']} utterances from {len(corpus.speakers)} "
-              f"speakers of the {corpus.name}; report in {out_dir / 'data_report.json'}")
+              f"speakers ({genders.count('F')} F, {genders.count('M')} M) of the "
+              f"{corpus.name}; {len(fold_list)} folds ({protocol_name(corpus.protocol)}); "
+              f"classes {', '.join(corpus.emotions)}; report in "
+              f"{out_dir / 'data_report.json'}")
         return 0
 
-    folds = parse_folds(FLAGS.fold, len(corpus.speakers))
+    folds = parse_folds(FLAGS.fold, len(fold_list))
     logging.info("Config:\n%s", config.to_json())
 
     profile_batch = _profile_batch(FLAGS.profile_batch)

@@ -1,4 +1,8 @@
-"""One leave-one-speaker-out fold: train on nine speakers, score the tenth.
+"""One fold: train on the other speakers, score the fold's test speakers.
+
+Folds come from the corpus's protocol (`Corpus.folds`: leave one speaker out
+by default, or one session, or speaker-disjoint k-fold); class and domain
+names from the corpus (`Corpus.emotions`, `Corpus.domain_values`).
 
 Honesty rules, enforced here:
   * the test speaker's utterances never reach the training pipeline;
@@ -28,6 +32,7 @@ from absl import logging
 from adarl_tf import checkpoints, distribute, evaluation, files, model as model_lib
 from adarl_tf import precision as precision_lib
 from adarl_tf.config import ExperimentConfig
+from adarl_tf.corpora import protocols
 from adarl_tf.corpora.corpus import EMOTIONS, GENDERS
 from adarl_tf.pipelines import pipeline_module, tensorflow_available
 from adarl_tf.pipelines import rules as seg
@@ -40,24 +45,54 @@ if tensorflow_available():
     from adarl_tf import monitoring
 
 
-def split_fold(corpus, fold):
-    """(test speaker, training utterances, emotion-labelled test utterances)."""
-    n = len(corpus.speakers)
+def fold_speakers(corpus, fold):
+    """The test speakers of fold `fold` (an index into `corpus.fold_list()`)."""
+    folds = corpus.fold_list()
+    n = len(folds)
     if not 0 <= fold < n:
-        raise ValueError(f"--fold={fold} is out of range: this corpus has {n} speakers, "
-                         f"so folds are 0..{n - 1} ({', '.join(corpus.speakers)})")
-    test_speaker = corpus.speakers[fold]
-    train = [u for u in corpus.utterances if u.speaker != test_speaker]
-    test = [u for u in corpus.utterances
-            if u.speaker == test_speaker and u.label is not None]
+        raise ValueError(f"--fold={fold} is out of range: this corpus has {n} folds "
+                         f"({protocols.protocol_name(corpus.protocol)}), so folds are "
+                         f"0..{n - 1}; see 'folds' in data_report.json")
+    return list(folds[fold])
+
+
+def fold_name(test_speakers):
+    """The fold's test speakers as one string (the speaker id for LOSO)."""
+    return "+".join(test_speakers)
+
+
+def split_fold(corpus, fold):
+    """(test speakers' name, training utterances, emotion-labelled test utterances).
+
+    Args:
+        corpus: Corpus.
+        fold: int (index into the protocol's folds) or a collection of test
+            speaker ids.
+
+    The training utterances are every utterance of the other speakers,
+    domain-only data included; the test utterances are the test speakers'
+    emotion-labelled ones only.
+    """
+    if isinstance(fold, (int, np.integer)):
+        test_speakers = fold_speakers(corpus, int(fold))
+        where = f"fold {fold}"
+    else:
+        test_speakers = list(fold)
+        where = f"fold {fold_name(test_speakers)}"
+    held_out = set(test_speakers)
+    name = fold_name(test_speakers)
+    train = [u for u in corpus.utterances if u.speaker not in held_out]
+    test = [u for u in corpus.utterances if u.speaker in held_out and u.label is not None]
     if not test:
-        raise ValueError(f"fold {fold}: test speaker {test_speaker} has no emotion-labelled "
+        who = f"test speaker {name} has" if len(test_speakers) == 1 else \
+            f"test speakers {name} have"
+        raise ValueError(f"{where}: {who} no emotion-labelled "
                          "utterances left after the filters; see 'skipped' in "
                          "data_report.json for the files to restore, try another "
-                         "--iemocap_subset, or leave the fold out of --fold")
+                         "--iemocap_subset or --emotions, or leave the fold out of --fold")
     if not any(u.label is not None for u in train):
-        raise ValueError(f"fold {fold}: no emotion-labelled training utterances")
-    return test_speaker, train, test
+        raise ValueError(f"{where}: no emotion-labelled training utterances")
+    return name, train, test
 
 
 def predict_utterances(model, utterances, config, batch_size):
@@ -86,20 +121,32 @@ def predict_utterances(model, utterances, config, batch_size):
     return result
 
 
-def attention_probe(train_utterances, per_gender=8):
-    """A fixed sample of emotion-labelled training utterances, `per_gender` of each gender.
+def attention_probe(train_utterances, per_gender=8, corpus=None):
+    """A fixed sample of emotion-labelled training utterances, `per_gender` per domain value.
 
-    The test speaker is one gender, so the per-gender attention profile and the
-    projector's gender contrast need training speakers of both; the sample is
-    fixed (sorted names) so that epochs compare.
+    The test speaker has one domain value, so the per-domain attention profile
+    and the projector's contrast need training speakers of every value; the
+    sample is fixed (sorted names) so that epochs compare.
     """
+    domain, values = _domain_of(corpus)
     probe = []
-    for gender in GENDERS:
-        pool = sorted((u for u in train_utterances if u.gender == gender and u.label),
+    for value in values:
+        pool = sorted((u for u in train_utterances
+                       if u.domain_value(domain) == value and u.label),
                       key=lambda u: u.name)
         step = max(len(pool) // per_gender, 1)  # Spread over speakers and emotions.
         probe += pool[::step][:per_gender]
     return probe
+
+
+def _domain_of(corpus):
+    if corpus is None:
+        return "gender", GENDERS
+    return corpus.domain, tuple(corpus.domain_values)
+
+
+def _emotions_of(corpus):
+    return tuple(corpus.emotions) if corpus is not None else EMOTIONS
 
 
 class TestSpeakerMonitor(keras.callbacks.Callback):
@@ -114,12 +161,14 @@ class TestSpeakerMonitor(keras.callbacks.Callback):
     per-gender attention summaries (`summary_data`).
     """
 
-    def __init__(self, utterances, config, batch_size, probe=()):
+    def __init__(self, utterances, config, batch_size, probe=(), corpus=None):
         super().__init__()
         self.utterances = utterances
         self.config = config
         self.batch_size = batch_size
-        self.labels, self.domains = seg.utterance_labels(utterances)
+        self.emotions = _emotions_of(corpus)
+        self.domain, self.domain_values = _domain_of(corpus)
+        self.labels, self.domains = seg.labels_of(utterances, corpus)
         self.probe = list(probe) if config.model.variant == "adarl" else []
         self.last = self.last_probe = self.last_scores = None
 
@@ -127,7 +176,7 @@ class TestSpeakerMonitor(keras.callbacks.Callback):
         self.last = predict_utterances(self.model, self.utterances, self.config,
                                        self.batch_size)
         self.last_scores = evaluation.classification_scores(
-            self.labels, self.last["emotion_probs"], len(EMOTIONS))
+            self.labels, self.last["emotion_probs"], len(self.emotions))
         if self.probe:
             self.last_probe = predict_utterances(self.model, self.probe, self.config,
                                                  self.batch_size)
@@ -142,19 +191,21 @@ class TestSpeakerMonitor(keras.callbacks.Callback):
         """What `monitoring.EpochSummaries` draws after this epoch."""
         if self.last is None:
             return None
-        speaker = self.utterances[0].speaker
-        gender = self.utterances[0].gender
+        speaker = fold_name(sorted({u.speaker for u in self.utterances}))
+        values = sorted({u.domain_value(self.domain) for u in self.utterances})
+        value = "+".join(values)
         attention = {}
         if "segment_attention" in self.last:
-            attention[f"test_speaker_{gender}"] = self.last["segment_attention"]
+            attention[f"test_speaker_{value}"] = self.last["segment_attention"]
         if self.last_probe is not None:
-            per_segment = np.repeat([u.gender for u in self.probe],
+            per_segment = np.repeat([u.domain_value(self.domain) for u in self.probe],
                                     self.last_probe["segment_counts"])
-            for g in GENDERS:
+            for g in self.domain_values:
                 attention[f"train_sample_{g}"] = \
                     self.last_probe["segment_attention"][per_segment == g]
-        return {"labels": list(EMOTIONS), "test_confusion": self.last_scores["confusion_matrix"],
-                "test_title": f"test speaker {speaker} ({gender})", "attention": attention}
+        return {"labels": list(self.emotions),
+                "test_confusion": self.last_scores["confusion_matrix"],
+                "test_title": f"test speaker {speaker} ({value})", "attention": attention}
 
 
 def _versions():
@@ -174,7 +225,8 @@ def train_and_evaluate(config: ExperimentConfig, corpus, fold, out_dir, verbose=
     Args:
         config: ExperimentConfig.
         corpus: Corpus.
-        fold: int. Index of the test speaker in `corpus.speakers`.
+        fold: int. Index of the fold in `corpus.fold_list()` (with LOSO, of
+            the test speaker in `corpus.speakers`).
         out_dir: path. The run folder.
         verbose: Keras' `fit` verbosity. Defaults to a bar on a terminal, one
             line per epoch otherwise.
@@ -190,6 +242,15 @@ def train_and_evaluate(config: ExperimentConfig, corpus, fold, out_dir, verbose=
         utterance labels and predictions under `y_true`/`y_pred` for pooling).
     """
     test_speaker, train_utts, test_utts = split_fold(corpus, fold)
+    test_speakers = fold_speakers(corpus, fold)
+    emotions, (domain, domain_values) = _emotions_of(corpus), _domain_of(corpus)
+    if (config.model.n_emotions, config.model.n_domains) != (len(emotions), len(domain_values)):
+        raise ValueError(
+                f"the model has {config.model.n_emotions} emotion and {config.model.n_domains} "
+                f"domain outputs but {corpus.name} has {len(emotions)} classes "
+                f"({', '.join(emotions)}) and {len(domain_values)} {domain} values; set "
+                "ModelConfig.n_emotions/n_domains from the corpus (main.py does)")
+    test_gender = "+".join(sorted({corpus.gender_of(s) for s in test_speakers}))
     fold_dir = checkpoints.fold_dir_of(out_dir, fold)
     fold_dir.mkdir(parents=True, exist_ok=True)
     frontend, train_cfg = config.model.frontend, config.train
@@ -202,7 +263,7 @@ def train_and_evaluate(config: ExperimentConfig, corpus, fold, out_dir, verbose=
                                           batch_size)
     logging.info("Fold %d: test speaker %s (%s), %d test utterances; %d training "
                  "utterances from %d speakers -> %d segments, %d steps per epoch",
-                 fold, test_speaker, corpus.gender_of(test_speaker), len(test_utts),
+                 fold, test_speaker, test_gender, len(test_utts),
                  len(train_utts), len({u.speaker for u in train_utts}),
                  n_train_segments, steps_per_epoch)
     ckpt_dir = fold_dir / checkpoints.CHECKPOINT_DIR
@@ -250,14 +311,15 @@ def train_and_evaluate(config: ExperimentConfig, corpus, fold, out_dir, verbose=
                      float(model.optimizer.learning_rate))
 
     log_dir = fold_dir / "logs"
-    probe = attention_probe(train_utts)
+    probe = attention_probe(train_utts, corpus=corpus)
     # Order matters: the callbacks that add to the epoch's logs come before
     # TensorBoard, EpochSummaries after the monitor whose predictions it draws,
     # the checkpoint last (it records the complete logs).
     callbacks = []
     monitor = None
     if train_cfg.monitor_test:
-        monitor = TestSpeakerMonitor(test_utts, config, train_cfg.batch_size, probe=probe)
+        monitor = TestSpeakerMonitor(test_utts, config, train_cfg.batch_size, probe=probe,
+                                     corpus=corpus)
         callbacks.append(monitor)
         if monitoring is not None:
             callbacks.append(monitoring.EpochSummaries(log_dir, monitor.summary_data))
@@ -285,7 +347,7 @@ def train_and_evaluate(config: ExperimentConfig, corpus, fold, out_dir, verbose=
         train_ds = pipe.training_dataset(train_utts, frontend, config.data.min_tail_s,
                                          batch_size, train_cfg.shuffle_buffer,
                                          seed=train_cfg.seed, first_epoch=initial_epoch,
-                                         epochs=train_cfg.epochs)
+                                         epochs=train_cfg.epochs, corpus=corpus)
         with distribute.scope(strategy):  # See distribute.prepare_model.
             model.fit(train_ds, epochs=train_cfg.epochs, initial_epoch=initial_epoch,
                       steps_per_epoch=steps_per_epoch, callbacks=callbacks,
@@ -297,9 +359,9 @@ def train_and_evaluate(config: ExperimentConfig, corpus, fold, out_dir, verbose=
     # The last epoch's model is the result (the monitor already scored it).
     scored = monitor.last if monitor is not None and monitor.last is not None else \
         predict_utterances(model, test_utts, config, train_cfg.batch_size)
-    y_true, y_domain = seg.utterance_labels(test_utts)
+    y_true, y_domain = seg.labels_of(test_utts, corpus)
     probs = scored["emotion_probs"]
-    scores = evaluation.classification_scores(y_true, probs, len(EMOTIONS))
+    scores = evaluation.classification_scores(y_true, probs, len(emotions))
     domain_accuracy = None
     if "domain_probs" in scored:
         domain_accuracy = float(np.mean(scored["domain_probs"].argmax(-1) == y_domain))
@@ -309,22 +371,25 @@ def train_and_evaluate(config: ExperimentConfig, corpus, fold, out_dir, verbose=
     y_pred = probs.argmax(-1)
     files.write_csv(
         fold_dir / "predictions.csv",
-        ["name", "speaker", "gender", "label", "prediction"] + [f"p_{e}" for e in EMOTIONS],
-        [[u.name, u.speaker, u.gender, u.label, EMOTIONS[p]] + [f"{v:.6f}" for v in row]
+        ["name", "speaker", "gender", "label", "prediction"] + [f"p_{e}" for e in emotions],
+        [[u.name, u.speaker, u.gender, u.label, emotions[p]] + [f"{v:.6f}" for v in row]
          for u, p, row in zip(test_utts, y_pred, probs)])
     results = {
         "corpus": corpus.name,
-        "protocol": "leave-one-speaker-out",
+        "protocol": protocols.protocol_name(corpus.protocol),
+        "protocol_id": corpus.protocol,
         "fold": fold,
         "test_speaker": test_speaker,
-        "test_gender": corpus.gender_of(test_speaker),
+        "test_speakers": test_speakers,
+        "test_gender": test_gender,
         "variant": config.model.variant,
         "wa": scores["wa"],
         "ua": scores["ua"],
-        "labels": list(EMOTIONS),
+        "labels": list(emotions),
         "confusion_matrix": scores["confusion_matrix"],
         "domain_accuracy": domain_accuracy,
-        "domain_labels": list(GENDERS),
+        "domain": domain,
+        "domain_labels": list(domain_values),
         "n_test_utterances": len(test_utts),
         "n_test_segments": scored["n_segments"],
         "n_train_utterances": len(train_utts),
@@ -343,14 +408,15 @@ def train_and_evaluate(config: ExperimentConfig, corpus, fold, out_dir, verbose=
         "versions": _versions(),
         "finished_at": datetime.datetime.now(datetime.timezone.utc).isoformat(),
     }
-    _write_test_features(fold_dir / "test_features.npz", test_utts, y_true, y_pred, scored)
+    _write_test_features(fold_dir / "test_features.npz", test_utts, y_true, y_pred, scored,
+                         emotions)
     if monitoring is not None:
         probe_scored = monitor.last_probe if monitor is not None and \
             monitor.last_probe is not None \
             else predict_utterances(model, probe, config, train_cfg.batch_size)
         monitoring.write_fold_end(
             log_dir, monitoring.hparams_of(config, fold, test_speaker), results,
-            _projector_points(test_utts, scored, y_pred, probe, probe_scored))
+            _projector_points(test_utts, scored, y_pred, probe, probe_scored, emotions))
     # results.json last: its presence with every epoch is what marks the fold
     # complete (`checkpoints.fold_status`), so everything else must be on disk before it.
     files.write_json(fold_dir / "results.json", results)
@@ -365,7 +431,7 @@ def train_and_evaluate(config: ExperimentConfig, corpus, fold, out_dir, verbose=
     return dict(results, y_true=y_true, y_pred=y_pred)
 
 
-def _write_test_features(path, utterances, y_true, y_pred, scored):
+def _write_test_features(path, utterances, y_true, y_pred, scored, emotions):
     """`test_features.npz`: per test utterance, the deep feature and labels (for the report).
 
     The deep feature is the mean of the utterance's segments' 64-d features;
@@ -377,7 +443,7 @@ def _write_test_features(path, utterances, y_true, y_pred, scored):
         "genders": np.array([u.gender for u in utterances]),
         "labels": np.asarray(y_true, "int32"),
         "predictions": np.asarray(y_pred, "int32"),
-        "label_names": np.array(EMOTIONS),
+        "label_names": np.array(emotions),
         "deep_features": np.asarray(scored[model_lib.DEEP_FEATURES], "float32"),
     }
     if model_lib.ATTENTION in scored:
@@ -386,14 +452,14 @@ def _write_test_features(path, utterances, y_true, y_pred, scored):
         np.savez_compressed(tmp, **arrays)
 
 
-def _projector_points(test_utts, scored, y_pred, probe, probe_scored):
+def _projector_points(test_utts, scored, y_pred, probe, probe_scored, emotions):
     """Deep features with metadata: the test utterances and the training sample."""
     probe_pred = probe_scored["emotion_probs"].argmax(-1)
     rows = [{"name": u.name, "split": "test", "speaker": u.speaker, "gender": u.gender,
-             "emotion": u.label, "prediction": EMOTIONS[p]}
+             "emotion": u.label, "prediction": emotions[p]}
             for u, p in zip(test_utts, y_pred)]
     rows += [{"name": u.name, "split": "train sample", "speaker": u.speaker,
-              "gender": u.gender, "emotion": u.label, "prediction": EMOTIONS[p]}
+              "gender": u.gender, "emotion": u.label, "prediction": emotions[p]}
              for u, p in zip(probe, probe_pred)]
     features = np.concatenate([scored[model_lib.DEEP_FEATURES],
                                probe_scored[model_lib.DEEP_FEATURES]])
@@ -408,15 +474,17 @@ def write_summary(fold_results, out_dir, missing_folds=()):
     """
     stats = evaluation.pooled_and_mean(fold_results)
     corpus = fold_results[0]["corpus"]
-    folds = [{k: r[k] for k in ("fold", "test_speaker", "wa", "ua", "domain_accuracy",
-                                "n_test_utterances", "epochs_completed")}
+    protocol = fold_results[0].get("protocol", "leave-one-speaker-out")
+    folds = [dict({k: r[k] for k in ("fold", "test_speaker", "wa", "ua", "domain_accuracy",
+                                     "n_test_utterances", "epochs_completed")},
+                  test_speakers=r.get("test_speakers", [r["test_speaker"]]))
              for r in fold_results]
-    summary = {"corpus": corpus, "protocol": "leave-one-speaker-out",
+    summary = {"corpus": corpus, "protocol": protocol,
                "variant": fold_results[0]["variant"], "n_folds": len(folds),
                "folds": folds, "missing_folds": list(missing_folds), **stats}
     out_dir = pathlib.Path(out_dir)
     files.write_json(out_dir / "summary.json", summary)
-    lines = [f"# {summary['variant']} on the {corpus}, leave-one-speaker-out", "",
+    lines = [f"# {summary['variant']} on the {corpus}, {protocol}", "",
              "Utterance-level; the last epoch's model, never an epoch chosen on the test speaker.",
              "", "| fold | test speaker | utterances | WA | UA | domain acc. |",
              "|---|---|---|---|---|---|"]

@@ -56,9 +56,10 @@ def _corpus(data, data_dir=None):
     from adarl_tf.corpora.load import load_corpus
     if data_dir is not None:
         data = dataclasses.replace(data, data_dir=str(data_dir))
-    if data.data_dir is not None and not pathlib.Path(data.data_dir).is_dir():
+    missing = [d for d in (data.data_dir or "").split(",") if d and not pathlib.Path(d).exists()]
+    if missing:
         raise ExportError(
-            f"the fold was trained on data in {data.data_dir}, which does not exist on this "
+            f"the fold was trained on data in {', '.join(missing)}, which does not exist on this "
             f"machine; pass --data_dir=<the {data.dataset} corpus here> to the exporter")
     return load_corpus(data)
 
@@ -89,7 +90,8 @@ def representative_segments(utterances, config, n_segments, seed):
     return np.stack(chosen[:n_segments])
 
 
-def parity(runners_by_format, waveforms, labels, min_tail_samples, reference="keras"):
+def parity(runners_by_format, waveforms, labels, min_tail_samples, reference="keras",
+           n_classes=len(EMOTIONS)):
     """Scores every format on the same utterances and compares with `reference`.
 
     Args:
@@ -98,6 +100,7 @@ def parity(runners_by_format, waveforms, labels, min_tail_samples, reference="ke
         labels: int array, the utterances' emotion indices.
         min_tail_samples: int. The fold's tail policy.
         reference: str. The format compared against.
+        n_classes: int. Emotion classes of the model.
 
     Returns:
         ({format: figures}, {format: (n_utterances, n_emotions) probabilities}).
@@ -110,10 +113,10 @@ def parity(runners_by_format, waveforms, labels, min_tail_samples, reference="ke
             "emotion_probs"] for w in waveforms])
         seconds[name] = time.perf_counter() - start
     ref = probs[reference]
-    ref_scores = evaluation.classification_scores(labels, ref, len(EMOTIONS))
+    ref_scores = evaluation.classification_scores(labels, ref, n_classes)
     figures = {}
     for name, p in probs.items():
-        scores = evaluation.classification_scores(labels, p, len(EMOTIONS))
+        scores = evaluation.classification_scores(labels, p, n_classes)
         figures[name] = {
             "max_abs_prob_diff": float(np.abs(p - ref).max()),
             "same_class_share": float(np.mean(p.argmax(-1) == ref.argmax(-1))),
@@ -219,13 +222,15 @@ def export_fold(run_dir, formats=FORMATS, out_dir=None, data_dir=None,
     # Parity on the test speaker's utterances.
     from adarl_tf.audio import load_audio
     waveforms = [load_audio(u.path, frontend.sample_rate_hz) for u in test_utts]
-    labels = np.array([EMOTIONS.index(u.label) for u in test_utts])
+    # The fold's class names (IEMOCAP's four for runs from before they were recorded).
+    class_names = list(results.get("labels", EMOTIONS))
+    labels = np.array([class_names.index(u.label) for u in test_utts])
     to_run = {"keras": runners.KerasRunner(model)}
     for fmt, name in written.items():
         to_run[fmt] = runners.load_runner(out_dir / name)
     if scratch:
         to_run["_saved_model"] = runners.SavedModelRunner(saved_model_dir)
-    figures, probs = parity(to_run, waveforms, labels, min_tail)
+    figures, probs = parity(to_run, waveforms, labels, min_tail, n_classes=len(class_names))
     # The utterance signature must give what the segment signature + mean gives.
     utterance_check = _check_utterance_signature(saved_model_dir, waveforms[:8],
                                                  probs["keras"][:8])
@@ -259,7 +264,7 @@ def export_fold(run_dir, formats=FORMATS, out_dir=None, data_dir=None,
     card = _model_card(results, config, corpus.name, written, out_dir, figures,
                        int8_float_scopes)
     files.write_json(out_dir / "model_card.json", card)
-    files.write_text(out_dir / "labels.txt", "\n".join(EMOTIONS) + "\n")
+    files.write_text(out_dir / "labels.txt", "\n".join(card["labels"]) + "\n")
     _make_readable(out_dir)
     logging.info("Wrote %s", ", ".join(sorted(written.values())))
     return card
@@ -294,8 +299,9 @@ def _model_card(results, config, corpus_name, written, out_dir, figures, int8_fl
         files_info[fmt] = {"path": name, "bytes": size}
     return {
         "model": f"ADARL ({config.model.variant}) speech emotion recognition",
-        "labels": list(EMOTIONS),
-        "domain_labels": list(GENDERS),
+        "labels": list(results.get("labels", EMOTIONS)),
+        "domain": results.get("domain", "gender"),
+        "domain_labels": list(results.get("domain_labels", GENDERS)),
         "sample_rate_hz": frontend.sample_rate_hz,
         "segment_samples": frontend.segment_samples,
         "segment_s": frontend.segment_s,
@@ -304,7 +310,7 @@ def _model_card(results, config, corpus_name, written, out_dir, figures, int8_fl
         "input": {"name": "waveform", "dtype": "float32",
                   "shape": ["batch", frontend.segment_samples],
                   "range": [-1.0, 1.0], "mono": True},
-        "outputs": dict({"emotion_probs": ["batch", len(EMOTIONS)]},
+        "outputs": dict({"emotion_probs": ["batch", config.model.n_emotions]},
                         **({"domain_probs": ["batch", config.model.n_domains]}
                            if config.model.variant == "adarl" else {})),
         "signatures": {"serving_default": "waveform [batch, segment_samples] -> outputs",

@@ -18,45 +18,43 @@ import numpy as np
 
 from adarl_tf import audio
 from adarl_tf.pipelines.rules import (count_segments, cut_segments,  # noqa: F401
-                                      epoch_seed, segments_per_utterance, steps_per_epoch,
-                                      utterance_labels)
+                                      epoch_seed, labels_of, segments_per_utterance,
+                                      steps_per_epoch, utterance_labels)
 
 # Decoded waveforms by (path, rate), for the life of the process: the test
 # speaker is scored every epoch, the training set cut every epoch.
 _DECODED = {}
 
 
-def decode(path, sample_rate_hz):
-    """float32 (samples,) of `path` at `sample_rate_hz`, decoded once per process."""
-    key = (str(path), int(sample_rate_hz))
+def decode(utterance, sample_rate_hz):
+    """float32 (samples,) of one utterance, decoded once per process.
+
+    Cut or zero-padded to `Utterance.samples_16k`, as the tf.data pipeline
+    does (`audio_io.fit_length`), so the segment counts always agree with
+    `segments_per_utterance`.
+    """
+    key = (str(utterance.path), int(sample_rate_hz))
     if key not in _DECODED:
-        _DECODED[key] = audio.load_audio(path, target_rate=sample_rate_hz)
+        waveform = audio.load_audio(utterance.path, target_rate=sample_rate_hz)
+        n = utterance.samples_16k
+        _DECODED[key] = np.pad(waveform[:n], (0, max(n - len(waveform), 0)))
     return _DECODED[key]
 
 
 def _cut_all(utterances, frontend, min_tail_s):
     """Per utterance: its (k, segment_samples) segments."""
     min_tail_samples = round(min_tail_s * frontend.sample_rate_hz)
-    return [cut_segments(decode(u.path, frontend.sample_rate_hz), frontend.segment_samples,
+    return [cut_segments(decode(u, frontend.sample_rate_hz), frontend.segment_samples,
                          min_tail_samples) for u in utterances]
 
 
-def _check_counts(utterances, cut, frontend, min_tail_s):
-    """The header durations (step counts) must agree with the decoded audio."""
-    expected = segments_per_utterance(utterances, frontend, min_tail_s)
-    for u, segs, k in zip(utterances, cut, expected):
-        if len(segs) != k:
-            raise ValueError(f"{u.path}: the header says {u.duration_s:.3f} s ({k} segments) "
-                             f"but {len(segs)} segments were decoded; the file is damaged "
-                             "or was changed after the corpus was loaded: restore it, or "
-                             "remove it and rerun")
+def epoch_arrays(utterances, frontend, min_tail_s, seed, epoch, corpus=None):
+    """One training epoch, shuffled: (segments (n, samples), emotion (n,), domain (n,)).
 
-
-def epoch_arrays(utterances, frontend, min_tail_s, seed, epoch):
-    """One training epoch, shuffled: (segments (n, samples), emotion (n,), domain (n,))."""
+    `corpus` supplies the class and domain sets of the targets (`labels_of`).
+    """
     cut = _cut_all(utterances, frontend, min_tail_s)
-    _check_counts(utterances, cut, frontend, min_tail_s)
-    emotion, domain = utterance_labels(utterances)
+    emotion, domain = labels_of(utterances, corpus)
     order = np.random.default_rng(epoch_seed(seed, epoch, 0)).permutation(len(utterances))
     segments = np.concatenate([cut[i] for i in order])
     counts = np.array([len(cut[i]) for i in order])
@@ -66,7 +64,7 @@ def epoch_arrays(utterances, frontend, min_tail_s, seed, epoch):
 
 
 def training_dataset(utterances, frontend, min_tail_s, batch_size, shuffle_buffer=1024,
-                     seed=0, first_epoch=0, epochs=None):
+                     seed=0, first_epoch=0, epochs=None, corpus=None):
     """A generator of `(waveforms, {"emotion": ..., "domain": ...})` batches.
 
     Epochs `first_epoch` ... `epochs - 1` back to back (one epoch without
@@ -81,7 +79,7 @@ def training_dataset(utterances, frontend, min_tail_s, batch_size, shuffle_buffe
 
     def batches():
         for epoch in range(first_epoch, last):
-            x, e, d = epoch_arrays(utterances, frontend, min_tail_s, seed, epoch)
+            x, e, d = epoch_arrays(utterances, frontend, min_tail_s, seed, epoch, corpus)
             for start in range(0, len(x), batch_size):
                 end = start + batch_size
                 yield x[start:end], {"emotion": e[start:end], "domain": d[start:end]}
@@ -96,6 +94,4 @@ def evaluation_dataset(utterances, frontend, min_tail_s, batch_size):
     predictions back into utterances with `segments_per_utterance`.
     """
     del batch_size  # `predict` batches the array.
-    cut = _cut_all(utterances, frontend, min_tail_s)
-    _check_counts(utterances, cut, frontend, min_tail_s)
-    return np.concatenate(cut)
+    return np.concatenate(_cut_all(utterances, frontend, min_tail_s))

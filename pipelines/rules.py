@@ -33,10 +33,11 @@ def cut_segments(waveform, segment_samples, min_tail_samples):
 
 
 def segments_per_utterance(utterances, frontend, min_tail_s):
-    """`count_segments` for each utterance (from its header duration), as an array."""
+    """`count_segments` for each utterance (from its 16 kHz length), as an array."""
     rate = frontend.sample_rate_hz
-    return np.array([count_segments(round(u.duration_s * rate), frontend.segment_samples,
-                                    round(min_tail_s * rate)) for u in utterances])
+    return np.array([count_segments(u.samples_16k, frontend.segment_samples,
+                                    round(min_tail_s * rate)) for u in utterances],
+                    dtype="int64")
 
 
 def steps_per_epoch(utterances, frontend, min_tail_s, batch_size):
@@ -45,12 +46,25 @@ def steps_per_epoch(utterances, frontend, min_tail_s, batch_size):
     return -(-n_segments // batch_size)
 
 
-def utterance_labels(utterances):
-    """(emotion index or -1, gender index) arrays, in `EMOTIONS`/`GENDERS` order."""
-    emotion = np.array([EMOTIONS.index(u.label) if u.label is not None else -1
+def utterance_labels(utterances, emotions=EMOTIONS, domain="gender", domain_values=GENDERS):
+    """(emotion index or -1, domain index) arrays, in the given class and domain order.
+
+    Pass a corpus's `emotions`, `domain` and `domain_values` (see `labels_of`);
+    the defaults are the paper's four classes and gender.
+    """
+    emotion = np.array([emotions.index(u.label) if u.label is not None else -1
                         for u in utterances], dtype="int32")
-    domain = np.array([GENDERS.index(u.gender) for u in utterances], dtype="int32")
-    return emotion, domain
+    domain_index = np.array([u.domain_index(domain, tuple(domain_values))
+                             for u in utterances], dtype="int32")
+    return emotion, domain_index
+
+
+def labels_of(utterances, corpus=None):
+    """`utterance_labels` with a corpus's class and domain sets (defaults without one)."""
+    if corpus is None:
+        return utterance_labels(utterances)
+    return utterance_labels(utterances, tuple(corpus.emotions), corpus.domain,
+                            tuple(corpus.domain_values))
 
 
 def epoch_seed(seed, epoch, stream):

@@ -9,13 +9,23 @@ zero-padded segment when it is at least `min_tail_samples` long, otherwise it
 is dropped; an utterance shorter than one segment always gives one padded
 segment. `rules.count_segments` states the same rule in plain Python, so that step
 counts and the grouping of segment scores into utterances agree with the graph.
+
+Audio of any format, rate and channel count (`pipelines/audio_io.py`): a
+16 kHz mono 16-bit WAV is decoded in the graph (`tf.audio.decode_wav`);
+others with tensorflow-io where its ops load, else through
+`adarl_tf.audio.load_audio` (scipy's polyphase resampler, channel mix-down)
+inside `tf.numpy_function`. Either way the waveform is then cut or padded to
+`Utterance.samples_16k`, the length the plain-Python counting uses, so the
+two can never disagree.
 """
 
 import numpy as np
 import tensorflow as tf
 
-# The TF-free rule and seeds, re-exported so that callers keep one import.
-from adarl_tf.pipelines.rules import (count_segments, epoch_seed,  # noqa: F401
+from adarl_tf.pipelines import audio_io
+# The TF-free rule, labels and seeds (shared with the numpy pipeline), re-exported
+# so that callers keep one import.
+from adarl_tf.pipelines.rules import (count_segments, epoch_seed, labels_of,  # noqa: F401
                                       segments_per_utterance, steps_per_epoch,
                                       utterance_labels)
 
@@ -34,26 +44,26 @@ def segment_waveform(waveform, segment_samples, min_tail_samples):
     return tf.reshape(padded, [k, segment_samples])
 
 
-def decode_wav(path):
-    """Reads a 16-bit PCM WAV file into a (samples,) float32 tensor in [-1, 1].
-
-    Files were checked (rate, channels, sample width) when the corpus was
-    loaded; several channels would still be averaged here.
-    """
-    audio, _ = tf.audio.decode_wav(tf.io.read_file(path))
-    return tf.reduce_mean(audio, axis=-1)
+# Kept under its earlier name: a 16-bit PCM WAV to (samples,) float32, channels averaged.
+decode_wav = audio_io.decode_wav
+fit_length = audio_io.fit_length
 
 
-def _decoded(utterances):
+def _decoded(utterances, corpus=None, with_labels=True):
     paths = [u.path for u in utterances]
-    emotion, domain = utterance_labels(utterances)
-    ds = tf.data.Dataset.from_tensor_slices((paths, emotion, domain))
-    return ds.map(lambda p, e, d: (decode_wav(p), e, d), num_parallel_calls=AUTOTUNE,
-                  deterministic=True)
+    lengths, kinds, rates, delays = audio_io.decoder_arrays(utterances)
+    if with_labels:
+        emotion, domain = labels_of(utterances, corpus)
+    else:  # Scoring needs no targets (and may hold labels of another class set).
+        emotion = domain = np.zeros(len(utterances), "int32")
+    ds = tf.data.Dataset.from_tensor_slices((paths, lengths, kinds, rates, delays, emotion,
+                                             domain))
+    return ds.map(lambda p, n, k, r, t, e, d: (audio_io.decode(p, n, k, r, t), e, d),
+                  num_parallel_calls=AUTOTUNE, deterministic=True)
 
 
 def training_dataset(utterances, frontend, min_tail_s, batch_size, shuffle_buffer=1024,
-                     seed=0, first_epoch=0, epochs=None):
+                     seed=0, first_epoch=0, epochs=None, corpus=None):
     """Shuffled batches of `(waveforms, {"emotion": ..., "domain": ...})`.
 
     Order, and why:
@@ -71,6 +81,9 @@ def training_dataset(utterances, frontend, min_tail_s, batch_size, shuffle_buffe
     same whether training started at epoch 0 or resumed at `first_epoch`;
     give Keras `steps_per_epoch=steps_per_epoch(...)`. Without `epochs`, one
     epoch that reshuffles on every iteration (seeded by `seed`).
+
+    `corpus` supplies the class and domain sets of the targets (default: the
+    paper's four classes and gender).
     """
     segment_samples = frontend.segment_samples
     min_tail_samples = round(min_tail_s * frontend.sample_rate_hz)
@@ -84,7 +97,7 @@ def training_dataset(utterances, frontend, min_tail_s, batch_size, shuffle_buffe
     # bar and knows where an epoch ends without running dry.
     steps = steps_per_epoch(utterances, frontend, min_tail_s, batch_size)
     # One cache shared by every epoch's pipeline: files are decoded once.
-    cached = _decoded(utterances).cache()
+    cached = _decoded(utterances, corpus).cache()
 
     def one_epoch(utterance_seed, segment_seed):
         ds = cached.shuffle(len(utterances), seed=utterance_seed,
@@ -114,7 +127,7 @@ def evaluation_dataset(utterances, frontend, min_tail_s, batch_size):
     """
     segment_samples = frontend.segment_samples
     min_tail_samples = round(min_tail_s * frontend.sample_rate_hz)
-    ds = _decoded(utterances).cache()
+    ds = _decoded(utterances, with_labels=False).cache()
     ds = ds.map(lambda w, e, d: segment_waveform(w, segment_samples, min_tail_samples),
                 num_parallel_calls=AUTOTUNE, deterministic=True).unbatch()
     n_segments = int(segments_per_utterance(utterances, frontend, min_tail_s).sum())

@@ -9,11 +9,11 @@ counts) are in tests/corpora/test_iemocap.py.
 
 | case | what the user sees |
 |---|---|
-| truncated WAV header | skipped: "not a readable PCM WAV file (...); re-encode ... or copy it again" |
+| truncated WAV header | skipped: "not a readable WAV or FLAC file (...); re-encode ... or copy it again" |
 | WAV cut short after its header | skipped: "truncated: the header promises X s of audio but ..." |
 | zero-length file | skipped: "empty file (0 bytes), probably an interrupted copy; copy it again" |
-| text file named .wav | skipped: "not a readable PCM WAV file (file does not start with RIFF id)" |
-| NaN / infinite samples (float WAV) | skipped: "32-bit float WAV (it may hold NaN or infinite samples) ... sox" |
+| text file named .wav | skipped: "not a readable WAV or FLAC file (not a WAV file (no RIFF/WAVE header) ...)" |
+| NaN / infinite samples (float WAV) | skipped: "32-bit float WAV with NaN or infinite samples ...; re-export ..." |
 | all-silent file | skipped: "silent: every sample is within 1 step(s) of 0 ..." |
 | 0.05 s file | kept: one zero-padded segment, finite outputs; `duration_s.min` in the report |
 | 10-minute file | kept: 200 segments of 3 s, streamed (about 40 MB decoded) |
@@ -23,7 +23,7 @@ counts) are in tests/corpora/test_iemocap.py.
 | unknown label code | skipped: "unknown label 'Happy' for X; IEMOCAP's codes are ...: correct the label line" |
 | --data_dir at Session1 | error: "... is a single session folder; point --data_dir at the folder that holds Session1 ... Session5 (here probably ...)" |
 | no EmoEvaluation folder | error: ".../dialog/EmoEvaluation not found ...; re-extract SessionN ..." |
-| fold index out of range | error: "--fold=10: [10] out of range; this corpus has 10 speakers, folds 0..9" |
+| fold index out of range | error: "--fold=10: [10] out of range; this corpus has 10 folds, 0..9" |
 | fold emptied by the filters | dry run: `empty_folds` and a warning; training it: error naming data_report.json and --fold |
 | unwritable --out_dir | error: "--out_dir=... is not writable (...); choose another folder with --out_dir" |
 """
@@ -144,15 +144,15 @@ def test_broken_audio_files_are_skipped_with_the_file_and_the_fix(root, clean, t
     report = _run(root, tmp_path / "out")
     reason = {k: _skip_reason(report, p) for k, p in damaged.items()}
     assert _kept(report) == len(clean.utterances) - len(damaged)
-    assert "not a readable PCM WAV file" in reason["header"]
+    assert "not a readable WAV or FLAC file" in reason["header"]
     assert "copy it again" in reason["header"]
     assert reason["data"].startswith("truncated: the header promises")
     assert "copy it again" in reason["data"]
     assert reason["empty"].startswith("empty file (0 bytes)")
-    assert "file does not start with RIFF id" in reason["text"]
+    assert "no RIFF/WAVE header" in reason["text"]
     assert "re-encode it as 16-bit PCM WAV" in reason["text"]
-    assert "32-bit float WAV" in reason["float"] and "NaN" in reason["float"]
-    assert "sox" in reason["float"]
+    assert "32-bit float WAV with NaN or infinite samples" in reason["float"]
+    assert "re-export the recording" in reason["float"]
     assert reason["silent"].startswith("silent:") and reason["dither"].startswith("silent:")
     # The reason also says which label line wanted the file.
     assert all(".txt line" in r for r in reason.values())
@@ -261,7 +261,7 @@ def test_missing_emoevaluation_folder(root, tmp_path):
 
 def test_fold_index_out_of_range(root, tmp_path):
     with pytest.raises(app.UsageError, match=r"--fold=10: \[10\] out of range; this corpus "
-                                             r"has 10 speakers, folds 0\.\.9"):
+                                             r"has 10 folds, 0\.\.9"):
         _run(root, tmp_path / "out", fold="10")
     with pytest.raises(app.UsageError, match="expected an index, a comma list or 'all'"):
         _run(root, tmp_path / "out", fold="first")

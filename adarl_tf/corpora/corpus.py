@@ -1,34 +1,54 @@
-"""What every corpus loader returns: utterances with speaker, gender and label.
+"""What every corpus loader returns: utterances with speaker, domain metadata and label.
 
 Loaders never import TensorFlow: they read folder trees and label files and
 hand a `Corpus` to the input pipeline (`adarl_tf.pipelines`) or to tests.
+A corpus carries its own class set (`Corpus.emotions`) and domain
+(`Corpus.domain`, `Corpus.domain_values`); class and domain indices are
+positions in those tuples everywhere (logits, confusion matrices,
+predictions.csv columns).
 """
 
 import dataclasses
 import os
-import wave
 from typing import Optional
 
 import numpy as np
 
-# The paper's four classes, in the order used for class indices everywhere
-# (logits, confusion matrices, predictions.csv columns).
+from adarl_tf import audio
+
+# The paper's four classes in index order: IEMOCAP's set, and the "default"
+# class set of every corpus (`--emotions=default`), so results compare.
 EMOTIONS = ("neutral", "happy", "sad", "angry")
 # Domain values for the paper's domain, gender, in index order.
 GENDERS = ("F", "M")
+# The model's input rate; every file is resampled to it.
+TARGET_RATE = 16000
 
 
 @dataclasses.dataclass(frozen=True)
 class Utterance:
-    """One labelled recording.
+    """One recording, labelled or domain-only.
 
     Attributes:
         name: utterance id, unique within the corpus (e.g. `Ses01F_impro01_F000`).
-        path: absolute path of the 16 kHz mono WAV file.
+        path: absolute path of the audio file (WAV or FLAC, any rate).
         speaker: speaker id (e.g. `Ses01F`); folds are built from it.
         gender: `"F"` or `"M"`, the domain label of the paper.
-        label: emotion name from `EMOTIONS`, or None for domain-only data.
-        duration_s: length in seconds, read from the WAV header.
+        label: emotion name from the corpus's `emotions`, or None for
+            domain-only data.
+        duration_s: length in seconds, read from the file header.
+        meta: further metadata columns usable as a domain (`--domain`), e.g.
+            `{"corpus": "RAVDESS", "session": "1"}`. Values are strings.
+        n_samples: samples at 16 kHz the pipeline decodes for this file (after
+            resampling: `audio.resampled_length`); None = `duration_s` x 16 kHz.
+            Segment counts in plain Python and in the graph both use it.
+        fast_decode: True for 16 kHz mono 16-bit PCM WAV, which
+            `tf.audio.decode_wav` reads in the graph; anything else goes
+            through `audio.load_audio` (or tensorflow-io).
+        source_rate: the file's sample rate in hertz.
+        encoding: `<container>/<encoding>` of the file, e.g. "wav/pcm16",
+            "wav/float32", "flac/pcm_16" (`audio.AudioInfo`); the pipeline picks
+            its decoder by it.
     """
 
     name: str
@@ -37,17 +57,47 @@ class Utterance:
     gender: str
     label: Optional[str]
     duration_s: float
+    meta: dict = dataclasses.field(default_factory=dict, hash=False, compare=False)
+    n_samples: Optional[int] = None
+    fast_decode: bool = True
+    source_rate: int = TARGET_RATE
+    encoding: str = "wav/pcm16"
+
+    @property
+    def samples_16k(self):
+        """The 16 kHz sample count the pipeline decodes (see `n_samples`)."""
+        if self.n_samples is not None:
+            return int(self.n_samples)
+        return int(round(self.duration_s * TARGET_RATE))
+
+    def domain_value(self, domain="gender"):
+        """The value of metadata column `domain` (`gender` is the field), or None."""
+        if domain == "gender":
+            return self.gender
+        value = self.meta.get(domain)
+        return None if value in (None, "") else str(value)
+
+    def domain_index(self, domain, values):
+        """Index of this utterance's `domain` value in `values`."""
+        value = self.domain_value(domain)
+        try:
+            return values.index(value)
+        except ValueError:
+            raise ValueError(f"utterance {self.name} ({self.path}) has {domain}={value!r}, "
+                             f"not one of the domain values {list(values)}") from None
 
 
 @dataclasses.dataclass
 class Corpus:
-    """Utterances kept, what was left out and why, and the speaker order.
+    """Utterances kept, what was left out and why, the class set, domain and folds.
 
     Attributes:
         name: human-readable corpus name; reports print it verbatim (the demo
             corpus calls itself "synthetic demo corpus").
         utterances: the utterances kept, in a stable order.
-        speakers: speaker ids in fold order (fold `i` tests `speakers[i]`).
+        speakers: speaker ids of the emotion-labelled data, in fold order
+            (with LOSO, fold `i` tests `speakers[i]`). Speakers of domain-only
+            data are not listed: they are never tested.
         skipped: `{"path": ..., "reason": ...}` for every file or label line that
             was not used, so nothing disappears silently.
         excluded_labels: counts of labelled utterances outside the class set
@@ -57,6 +107,12 @@ class Corpus:
             errors (nothing to train on), counted in the report.
         speaker_genders: {speaker: gender} for speakers that may have no
             utterance left (a fold emptied by the filters keeps its index).
+        emotions: class names in index order.
+        domain: the metadata column that is the domain ("gender" by default).
+        domain_values: the domain's values in index order.
+        folds: lists of test speakers, one per fold; None = one fold per
+            speaker in `speakers` order (leave one speaker out).
+        protocol: how `folds` was built ("loso", "loso_session", "speaker_kfold").
     """
 
     name: str
@@ -66,6 +122,11 @@ class Corpus:
     excluded_labels: dict = dataclasses.field(default_factory=dict)
     unlabelled_wavs: list = dataclasses.field(default_factory=list)
     speaker_genders: dict = dataclasses.field(default_factory=dict)
+    emotions: tuple = EMOTIONS
+    domain: str = "gender"
+    domain_values: tuple = GENDERS
+    folds: Optional[list] = None
+    protocol: str = "loso"
 
     def gender_of(self, speaker):
         if speaker in self.speaker_genders:
@@ -75,34 +136,67 @@ class Corpus:
                 return utt.gender
         raise KeyError(speaker)
 
+    def fold_list(self):
+        """Test speakers of every fold, as lists (LOSO when `folds` is None)."""
+        if self.folds is None:
+            return [[s] for s in self.speakers]
+        return [list(f) for f in self.folds]
+
+    def domain_index(self, utterance):
+        """The utterance's index in `domain_values`."""
+        return utterance.domain_index(self.domain, self.domain_values)
+
     def empty_speakers(self):
         """Speakers in the fold order with no emotion-labelled utterance left."""
         labelled = {u.speaker for u in self.utterances if u.label is not None}
         return [s for s in self.speakers if s not in labelled]
 
+    def empty_folds(self):
+        """Indices of folds whose test speakers have no labelled utterance left."""
+        empty = set(self.empty_speakers())
+        return [i for i, f in enumerate(self.fold_list()) if all(s in empty for s in f)]
+
     def counts(self):
-        """{speaker: {label: n}} over the kept utterances, labels in EMOTIONS order."""
-        counts = {s: {e: 0 for e in EMOTIONS} for s in self.speakers}
+        """{speaker: {label: n}} over the kept labelled utterances, labels in class order."""
+        counts = {s: {e: 0 for e in self.emotions} for s in self.speakers}
         for utt in self.utterances:
             if utt.label is not None:
+                counts.setdefault(utt.speaker, {e: 0 for e in self.emotions})
                 counts[utt.speaker][utt.label] += 1
         return counts
 
     def report(self):
         """The JSON-ready data report (`data_report.json`)."""
+        fold_of = {s: i for i, f in enumerate(self.fold_list()) for s in f}
+        labelled = [u for u in self.utterances if u.label is not None]
+        domain_only = [u for u in self.utterances if u.label is None]
+        domain_counts = {v: 0 for v in self.domain_values}
+        for u in self.utterances:
+            v = u.domain_value(self.domain)
+            domain_counts[v] = domain_counts.get(v, 0) + 1
         return {
                 "corpus": self.name,
                 "n_utterances": len(self.utterances),
+                "n_labelled": len(labelled),
+                "n_domain_only": len(domain_only),
+                "emotions": list(self.emotions),
                 "counts": self.counts(),
                 "label_totals": {
-                        e: sum(1 for u in self.utterances if u.label == e) for e in EMOTIONS
+                        e: sum(1 for u in labelled if u.label == e) for e in self.emotions
                 },
+                "domain": self.domain,
+                "domain_values": list(self.domain_values),
+                "domain_counts": domain_counts,
+                "protocol": self.protocol,
                 "speakers": [
-                        {"id": s, "gender": self.gender_of(s), "fold": i,
+                        {"id": s, "gender": self.gender_of(s), "fold": fold_of.get(s),
                          "n_utterances": sum(1 for u in self.utterances if u.speaker == s)}
-                        for i, s in enumerate(self.speakers)
+                        for s in self.speakers
                 ],
-                "empty_folds": [self.speakers.index(s) for s in self.empty_speakers()],
+                "folds": [{"fold": i, "test_speakers": f}
+                          for i, f in enumerate(self.fold_list())],
+                "domain_only_speakers": sorted({u.speaker for u in domain_only}),
+                "empty_folds": self.empty_folds(),
                 "duration_s": _duration_stats(self.utterances),
                 "excluded_labels": dict(sorted(self.excluded_labels.items())),
                 # Not errors: audio that no label line names (first few listed).
@@ -129,30 +223,35 @@ def _duration_stats(utterances):
             "total_hours": round(float(durations.sum()) / 3600, 3)}
 
 
-# A file whose every sample is within this many steps of 0 (16-bit: -90 dBFS)
+# A file whose every sample is within this many 16-bit steps of 0 (-90 dBFS)
 # is silent: its spectrogram is all floor, so a label on it is noise.
 SILENCE_PEAK = 1
-# The smallest header a PCM WAV can have: RIFF (12) + fmt (24) + data (8) bytes.
-_MIN_HEADER_BYTES = 44
-# IEEE-float WAVs (format 3) are what NaN or infinite samples come in.
-_FLOAT_FORMAT = "unknown format: 3"
 
 
-def check_wav(path, sample_rate=16000, check_silence=True):
-    """Checks one WAV file; returns (duration_s, None) or (None, reason).
+@dataclasses.dataclass(frozen=True)
+class AudioCheck:
+    """What `check_audio` found out about a usable file."""
 
-    Reads the header, compares the file size with what the header promises
-    (a copy cut short), and, with `check_silence`, reads samples until the
-    first one that is not silent: a normal file costs a few kilobytes, only a
-    silent one is read to its end. The reason names the problem and the fix,
-    so that it can go straight into `data_report.json` and the warning
-    printed for skipped files.
+    duration_s: float
+    n_samples: int  # At 16 kHz, after resampling (`audio.resampled_length`).
+    fast_decode: bool  # 16 kHz mono 16-bit PCM WAV (`tf.audio.decode_wav`).
+    info: audio.AudioInfo
+
+
+def check_audio(path, check_silence=True, target_rate=TARGET_RATE):
+    """Checks one audio file; returns (`AudioCheck`, None) or (None, reason).
+
+    Any readable WAV (8/16/24/32-bit integer, 32/64-bit float, any rate and
+    channel count) or FLAC is accepted. Reads the header, compares the file
+    size with what the header promises (a copy cut short) and, with
+    `check_silence`, the samples: a 16-bit file is read until the first
+    sample that is not silent (a few kilobytes for a normal file); any other
+    file is read whole, also for NaN or infinite samples (float WAV). The
+    reason names the problem and the fix, so that it can go straight into
+    `data_report.json` and the warning printed for skipped files.
 
     What is accepted on purpose: very short files (one zero-padded segment,
-    see `DataConfig.min_tail_s`) and very long ones (cut into segments; a
-    10-minute file is 19 MB). NaN or infinite samples cannot occur in the
-    16-bit PCM accepted here; float WAVs, which can hold them, are rejected
-    with the conversion to use.
+    see `DataConfig.min_tail_s`) and very long ones (cut into segments).
     """
     path = str(path)
     try:
@@ -164,55 +263,91 @@ def check_wav(path, sample_rate=16000, check_silence=True):
     if size == 0:
         return None, "empty file (0 bytes), probably an interrupted copy; copy it again"
     try:
-        with wave.open(path, "rb") as f:
-            rate, channels = f.getframerate(), f.getnchannels()
-            width, frames = f.getsampwidth(), f.getnframes()
-            if (rate, channels, width) == (sample_rate, 1, 2) and frames and check_silence \
-                    and size >= _MIN_HEADER_BYTES + 2 * frames:
-                silent = _is_silent(f)
-            else:
-                silent = False
-    except (wave.Error, EOFError, OSError) as e:
-        detail = str(e) or "the header is cut short"
-        if detail == _FLOAT_FORMAT:
-            return None, ("32-bit float WAV (it may hold NaN or infinite samples), expected "
-                          "16-bit PCM; convert it (e.g. `sox in.wav -b 16 -e signed-integer "
-                          "out.wav`)")
-        return None, (f"not a readable PCM WAV file ({detail}); re-encode it as 16-bit PCM "
+        info = audio.audio_info(path)
+    except audio.AudioError as e:
+        return None, (f"not a readable WAV or FLAC file ({e}); re-encode it as 16-bit PCM "
                       "WAV (e.g. `sox in -b 16 -e signed-integer out.wav`) or copy it again")
-    if rate != sample_rate:
-        return None, (f"sample rate {rate} Hz, expected {sample_rate} Hz; resample it "
-                      f"(e.g. `sox in.wav -r {sample_rate} out.wav`)")
-    if channels != 1:
-        return None, (f"{channels} channels, expected mono; mix it down "
-                      "(e.g. `sox in.wav -c 1 out.wav`)")
-    if width != 2:
-        return None, (f"{8 * width}-bit samples, expected 16-bit PCM; convert it "
-                      "(e.g. `sox in.wav -b 16 out.wav`)")
-    if frames == 0:
+    except OSError as e:
+        return None, f"cannot be read ({e.strerror}); check the file's permissions"
+    rate = info.sample_rate
+    if info.frames == 0:
         return None, "no audio samples (empty data chunk); export the recording again"
-    if size < _MIN_HEADER_BYTES + 2 * frames:
-        held = max(size - _MIN_HEADER_BYTES, 0) / (2 * rate)
-        return None, (f"truncated: the header promises {frames / rate:.2f} s of audio but the "
-                      f"file ends after at most {held:.2f} s; copy it again")
-    if silent:
-        return None, (f"silent: every sample is within {SILENCE_PEAK} step(s) of 0, so there "
-                      "is nothing to learn from; check the recording or remove its label line")
-    return frames / rate, None
+    if info.available_frames < info.frames:
+        return None, (f"truncated: the header promises {info.frames / rate:.2f} s of audio but "
+                      f"the file ends after {info.available_frames / rate:.2f} s; copy it again")
+    if check_silence:
+        reason = _sample_problem(path, info)
+        if reason is not None:
+            return None, reason
+    n_samples = audio.resampled_length(info.frames, rate, target_rate)
+    return AudioCheck(info.frames / rate, n_samples, info.fast(target_rate), info), None
 
 
-def _is_silent(wav_file):
-    """True if no 16-bit sample of an open `wave` reader exceeds `SILENCE_PEAK`.
+def check_wav(path, check_silence=True):
+    """`check_audio` as (duration_s, None) or (None, reason), the earlier interface."""
+    checked, reason = check_audio(path, check_silence=check_silence)
+    return (None, reason) if checked is None else (checked.duration_s, None)
 
-    Reads growing blocks and stops at the first loud one: normal recordings
-    are decided by their first 1,024 samples.
+
+_SILENT_REASON = (f"silent: every sample is within {SILENCE_PEAK} step(s) of 0, so there "
+                  "is nothing to learn from; check the recording or remove its label line")
+
+
+def _sample_problem(path, info):
+    """Reason for NaN/inf or all-silent samples, or None."""
+    if info.container == "wav" and info.encoding == "pcm16":
+        return _SILENT_REASON if _is_silent_pcm16(path, info) else None
+    try:
+        samples, _ = audio.read_audio(path, info)
+    except audio.AudioError as e:
+        return (f"not a readable WAV or FLAC file ({e}); re-encode it as 16-bit PCM WAV "
+                "or copy it again")
+    nonfinite, silent = audio.nonfinite_or_silent(samples, SILENCE_PEAK / 32768.0)
+    if nonfinite:
+        bits = info.encoding.replace("float", "")
+        return (f"{bits}-bit float WAV with NaN or infinite samples, which would poison "
+                "training; re-export the recording from its source, or remove it")
+    return _SILENT_REASON if silent else None
+
+
+def _is_silent_pcm16(path, info):
+    """True if no 16-bit sample exceeds `SILENCE_PEAK`, reading growing blocks.
+
+    Stops at the first loud block: normal recordings are decided by their
+    first 1,024 samples.
     """
     block = 1024
-    while True:
-        data = wav_file.readframes(block)
-        if not data:
-            return True
-        samples = np.frombuffer(data[:len(data) // 2 * 2], dtype="<i2")
-        if np.any((samples > SILENCE_PEAK) | (samples < -SILENCE_PEAK)):
-            return False
-        block = min(block * 4, 1 << 20)
+    remaining = info.frames * info.channels
+    with open(path, "rb") as f:
+        f.seek(info.data_offset)
+        while remaining > 0:
+            samples = np.frombuffer(f.read(2 * min(block, remaining)), dtype="<i2")
+            if not len(samples):
+                break
+            remaining -= len(samples)
+            if np.any((samples > SILENCE_PEAK) | (samples < -SILENCE_PEAK)):
+                return False
+            block = min(block * 4, 1 << 20)
+    return True
+
+
+def utterance_from_check(name, path, speaker, gender, label, checked, meta=None):
+    """An `Utterance` with the duration, 16 kHz length and decode path of a check."""
+    return Utterance(name=name, path=str(path), speaker=speaker, gender=gender, label=label,
+                     duration_s=checked.duration_s, meta=dict(meta or {}),
+                     n_samples=checked.n_samples, fast_decode=checked.fast_decode,
+                     source_rate=checked.info.sample_rate,
+                     encoding=f"{checked.info.container}/{checked.info.encoding}")
+
+
+def checked_utterance(skipped, name, path, speaker, gender, label, meta=None, context=""):
+    """`check_audio` then `utterance_from_check`; None (and a `skipped` entry) if unusable.
+
+    `context` (e.g. "manifest line 12") is added to the reason.
+    """
+    checked, reason = check_audio(path)
+    if reason is not None:
+        skipped.append({"path": str(path), "reason": f"{reason} ({context})" if context
+                        else reason})
+        return None
+    return utterance_from_check(name, path, speaker, gender, label, checked, meta)

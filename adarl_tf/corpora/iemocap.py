@@ -25,7 +25,8 @@ import re
 from adarl_tf.corpora.corpus import EMOTIONS
 from adarl_tf.corpora.corpus import Corpus
 from adarl_tf.corpora.corpus import Utterance
-from adarl_tf.corpora.corpus import check_wav
+from adarl_tf.corpora.corpus import check_audio as check_audio_file
+from adarl_tf.corpora.corpus import utterance_from_check
 
 # LOSO fold order: session-major, the female speaker of a session before the
 # male one. Fold `i` tests `SPEAKER_ORDER[i]` and trains on the other nine.
@@ -41,6 +42,11 @@ LABEL_CODES = {"neu": "neutral", "hap": "happy", "sad": "sad", "ang": "angry"}
 # corpus's labels and are reported as skipped, not silently excluded.
 KNOWN_CODES = ("ang", "dis", "exc", "fea", "fru", "hap", "neu", "oth", "sad", "sur", "xxx")
 SUBSETS = ("improvised", "scripted", "all")
+# Every code as a class name of `labels.CANONICAL` (`--emotions=all` and
+# custom sets); `xxx` (no majority) is never a class.
+CODE_NAMES = {"neu": "neutral", "hap": "happy", "exc": "excited", "sad": "sad",
+              "ang": "angry", "fru": "frustrated", "fea": "fearful", "dis": "disgust",
+              "sur": "surprised", "oth": "other"}
 
 # `Ses{SS}{D}_{impro|script}{NN}[a|b][_{k}[b]]_{S}{III}`, e.g.
 # `Ses01F_impro01_F000`, `Ses03M_impro05a_F000`, `Ses05M_script01_1b_M011`.
@@ -159,7 +165,7 @@ def _label_lines(labels_dir):
 
 
 def load_iemocap(data_dir, subset="improvised", merge_excited=False, name="IEMOCAP",
-                 check_audio=True):
+                 check_audio=True, codes=None):
     """Reads IEMOCAP's majority labels and WAV headers into a `Corpus`.
 
     Args:
@@ -174,6 +180,10 @@ def load_iemocap(data_dir, subset="improvised", merge_excited=False, name="IEMOC
         check_audio: bool. Read every WAV header with `check_wav`; a missing or
             unusable file goes to `Corpus.skipped`. With False no audio file is
             touched and `duration_s` is 0.0. Defaults to True.
+        codes: dict or None. {label code: class name} of the codes kept, e.g.
+            `CODE_NAMES` for every label; overrides the four classes and
+            `merge_excited`. The corpus's `emotions` are its class names in
+            first-seen order.
 
     Returns:
         A `Corpus`: utterances sorted by (SPEAKER_ORDER, name), `speakers` in
@@ -192,7 +202,11 @@ def load_iemocap(data_dir, subset="improvised", merge_excited=False, name="IEMOC
     if subset not in SUBSETS:
         raise ValueError(f"subset={subset!r} is not one of {', '.join(SUBSETS)}")
     data_dir = pathlib.Path(os.path.abspath(os.path.expanduser(str(data_dir))))
-    codes = dict(LABEL_CODES, exc="happy") if merge_excited else LABEL_CODES
+    if codes is None:
+        codes = dict(LABEL_CODES, exc="happy") if merge_excited else LABEL_CODES
+        classes = EMOTIONS
+    else:
+        classes = tuple(dict.fromkeys(codes.values()))
 
     kept = {}  # utterance name -> Utterance
     first_seen = {}  # utterance name -> label file that labelled it first
@@ -238,21 +252,25 @@ def load_iemocap(data_dir, subset="improvised", merge_excited=False, name="IEMOC
                 excluded[code] = excluded.get(code, 0) + 1
                 continue
             wav = session_dir / "sentences" / "wav" / info["dialog"] / f"{utt_name}.wav"
-            duration = 0.0
+            meta = {"corpus": name, "session": str(info["session"])}
             if check_audio:
-                duration, reason = check_wav(wav)
+                checked, reason = check_audio_file(wav)
                 if reason is not None:
                     skipped.append({"path": str(wav), "reason": (
                             f"{reason} (labelled {code} in {where})")})
                     continue
-            kept[utt_name] = Utterance(
-                    name=utt_name, path=str(wav), speaker=info["speaker"],
-                    gender=info["gender"], label=codes[code], duration_s=duration)
+                kept[utt_name] = utterance_from_check(
+                        utt_name, wav, info["speaker"], info["gender"], codes[code], checked,
+                        meta)
+            else:
+                kept[utt_name] = Utterance(
+                        name=utt_name, path=str(wav), speaker=info["speaker"],
+                        gender=info["gender"], label=codes[code], duration_s=0.0, meta=meta)
 
     if not kept:
         first = f"; first skipped: {skipped[0]['path']}: {skipped[0]['reason']}" if skipped else ""
         raise ValueError(
-                f"no {subset} utterances with labels {', '.join(EMOTIONS)} left in IEMOCAP "
+                f"no {subset} utterances with labels {', '.join(classes)} left in IEMOCAP "
                 f"data_dir {data_dir} ({n_lines} labelled in the subset, excluded labels "
                 f"{dict(sorted(excluded.items()))}, {len(skipped)} skipped{first}); check "
                 "the subset (--iemocap_subset) and that sentences/wav/ holds the WAV files")
@@ -274,6 +292,7 @@ def load_iemocap(data_dir, subset="improvised", merge_excited=False, name="IEMOC
             excluded_labels=excluded,
             unlabelled_wavs=unlabelled,
             speaker_genders={s: s[-1] for s in speakers},
+            emotions=classes,
     )
 
 

@@ -1,28 +1,197 @@
-"""`--dataset` to a `Corpus`: the one place that knows every corpus by name."""
+"""`--dataset` to a `Corpus`: the one place that knows every corpus by name.
 
-from adarl_tf.corpora import demo, iemocap
+Loading is three steps, each visible in `data_report.json`:
+  1. each corpus's loader reads its layout with its full label set;
+  2. `--emotions` picks and maps the classes (labels.resolve); utterances
+     outside the set are counted in `excluded_labels`;
+  3. several corpora are merged (speaker ids prefixed with the corpus),
+     domain-only data is added, the domain (`--domain`) gets its values, and
+     the protocol (`--protocol`) its folds.
+"""
 
-DATASETS = ("demo", "iemocap")
+import dataclasses
+
+from adarl_tf.corpora import (cremad, demo, emodb, iemocap, labels, manifest, protocols,
+                              ravdess)
+from adarl_tf.corpora.corpus import EMOTIONS, GENDERS, Corpus
+
+DATASETS = ("demo", "iemocap", "ravdess", "emodb", "cremad", "manifest")
+# What --data_dir must point at, per dataset (for error messages).
+_DATA_DIR_HINT = {
+        "iemocap": "IEMOCAP_full_release, the folder that holds Session1 ... Session5",
+        "ravdess": "the folder that holds Actor_01 ... Actor_24",
+        "emodb": "the EmoDB folder (with wav/) or the folder of its .wav files",
+        "cremad": "the CREMA-D folder that holds AudioWAV/ and VideoDemographics.csv",
+        "manifest": "the CSV or TSV manifest file",
+}
+
+
+def _split(text):
+    return [t.strip() for t in str(text).split(",")] if text else []
+
+
+def _load_one(name, data_dir, data, cache_dir, codes):
+    """One corpus with its full labels (IEMOCAP: the codes asked for)."""
+    if name == "demo":
+        root = data_dir or demo.ensure_demo_corpus(cache_dir)
+        return iemocap.load_iemocap(root, subset=data.iemocap_subset,
+                                    merge_excited=data.merge_excited,
+                                    name=demo.DEMO_CORPUS_NAME, codes=codes)
+    if name in _DATA_DIR_HINT and not data_dir:
+        raise ValueError(f"--dataset={name} needs --data_dir=<{_DATA_DIR_HINT[name]}>")
+    if name == "iemocap":
+        return iemocap.load_iemocap(data_dir, subset=data.iemocap_subset,
+                                    merge_excited=data.merge_excited, name="IEMOCAP",
+                                    codes=codes)
+    if name == "ravdess":
+        return ravdess.load_ravdess(data_dir, include_song=data.include_song)
+    if name == "emodb":
+        return emodb.load_emodb(data_dir)
+    if name == "cremad":
+        return cremad.load_cremad(data_dir)
+    if name == "manifest":
+        return manifest.load_manifest(data_dir)
+    raise ValueError(f"--dataset={name!r}; expected one of {', '.join(DATASETS)} "
+                     "(or a comma list of them)")
+
+
+def _static_labels(name):
+    """Label names a built-in corpus can have, before reading it."""
+    if name in ("demo", "iemocap"):
+        return tuple(iemocap.CODE_NAMES.values())
+    return {"ravdess": ravdess.LABELS, "emodb": emodb.LABELS,
+            "cremad": cremad.LABELS}.get(name, ())
 
 
 def load_corpus(data, cache_dir=None):
-    """Loads the corpus a `DataConfig` names.
+    """Loads the corpus (or corpora) a `DataConfig` names.
 
     "demo" generates the synthetic demo corpus on first use (into `cache_dir`,
     default `$ADARL_TF_CACHE` or `~/.cache/adarl_tf`) and reads it with the
     IEMOCAP loader, since it is written in IEMOCAP's layout. With `data_dir`
-    set, "demo" reads a demo corpus already generated there (another seed or
-    size, from `demo.generate_demo_corpus`).
+    set, "demo" reads a demo corpus already generated there.
+
+    Returns:
+        A `Corpus` with `emotions`, `domain`, `domain_values`, `folds` and
+        `protocol` set.
+
+    Raises:
+        ValueError, FileNotFoundError: with the flag or file to fix.
     """
-    if data.dataset == "demo":
-        root = data.data_dir or demo.ensure_demo_corpus(cache_dir)
-        return iemocap.load_iemocap(root, subset=data.iemocap_subset,
-                                    merge_excited=data.merge_excited,
-                                    name=demo.DEMO_CORPUS_NAME)
-    if data.dataset == "iemocap":
-        if not data.data_dir:
-            raise ValueError("--dataset=iemocap needs --data_dir=<path to "
-                             "IEMOCAP_full_release, the folder that holds Session1 ... Session5>")
-        return iemocap.load_iemocap(data.data_dir, subset=data.iemocap_subset,
-                                    merge_excited=data.merge_excited, name="IEMOCAP")
-    raise ValueError(f"--dataset={data.dataset!r}; expected one of {DATASETS}")
+    names = _split(data.dataset) or ["demo"]
+    dirs = _split(data.data_dir)
+    if not dirs:
+        dirs = [None] * len(names)
+    if len(dirs) != len(names):
+        raise ValueError(f"--dataset lists {len(names)} corpora ({', '.join(names)}) but "
+                         f"--data_dir lists {len(dirs)} folders; give one folder per corpus, "
+                         "in the same order")
+    if len(set(names)) != len(names) and "manifest" not in names:
+        raise ValueError(f"--dataset={data.dataset}: a corpus is listed twice")
+    spec = (data.emotions or "default").strip()
+    if data.merge_excited and spec != "default":
+        raise ValueError("--merge_excited applies to --emotions=default only; write "
+                         "happy=happy+excited in --emotions instead")
+
+    # IEMOCAP excludes by code while reading (its report counts codes such as
+    # 'fru'); with the default set it keeps its own four classes.
+    iemocap_codes = None
+    if spec != "default":
+        iemocap_codes = dict(iemocap.CODE_NAMES)
+    corpora = [_load_one(n, d, data, cache_dir, iemocap_codes) for n, d in zip(names, dirs)]
+    present = [u.label for c in corpora for u in c.utterances if u.label is not None]
+    known = set(present) | {l for n in names for l in _static_labels(n)}
+    default = EMOTIONS
+    classes, mapping = labels.resolve(spec, known, default)
+    if spec == "default" and data.merge_excited:
+        mapping = dict(mapping, excited="happy")
+    selected = []
+    for c in corpora:
+        kept, excluded = labels.apply(c.utterances, mapping)
+        c.utterances = kept
+        for label, n in excluded.items():
+            c.excluded_labels[label] = c.excluded_labels.get(label, 0) + n
+        selected.append(c)
+    corpus = selected[0] if len(selected) == 1 else merge(selected)
+    corpus.emotions = classes
+    if data.extra_domain_data:
+        add_domain_only(corpus, _load_extra(data.extra_domain_data))
+    set_domain(corpus, data.domain)
+    corpus.protocol = data.protocol
+    corpus.folds = protocols.make_folds(corpus, data.protocol, data.n_folds, seed=0)
+    return corpus
+
+
+def _load_extra(path):
+    if "," in str(path):
+        raise ValueError("--extra_domain_data takes one manifest file; list every extra "
+                         "utterance in it")
+    return manifest.load_manifest(path, domain_only=True)
+
+
+def merge(corpora):
+    """Several corpora in one: speaker ids prefixed `<corpus>/`, every utterance's
+    `meta["corpus"]` set, speakers in corpus order."""
+    utterances, speakers, skipped, excluded, other, genders = [], [], [], {}, [], {}
+    for c in corpora:
+        prefix = f"{c.name}/"
+        for u in c.utterances:
+            utterances.append(dataclasses.replace(
+                    u, speaker=prefix + u.speaker, name=prefix + u.name,
+                    meta={"corpus": c.name, **u.meta}))
+        speakers += [prefix + s for s in c.speakers]
+        genders.update({prefix + s: c.gender_of(s) for s in c.speakers})
+        skipped += c.skipped
+        excluded.update({f"{c.name}:{k}": v for k, v in c.excluded_labels.items()})
+        other += c.unlabelled_wavs
+    return Corpus(name=" + ".join(c.name for c in corpora), utterances=utterances,
+                  speakers=speakers, skipped=skipped, excluded_labels=excluded,
+                  unlabelled_wavs=other, speaker_genders=genders)
+
+
+def add_domain_only(corpus, extra):
+    """Adds `extra`'s utterances as domain-only training data (labels dropped)."""
+    for u in extra.utterances:
+        corpus.utterances.append(dataclasses.replace(
+                u, label=None, speaker=f"extra/{u.speaker}", name=f"extra/{u.name}"))
+    corpus.skipped += extra.skipped
+
+
+def set_domain(corpus, domain):
+    """Sets `corpus.domain` and its values; utterances without a value are skipped.
+
+    "gender" keeps the paper's two values (F, M) whatever the data holds, so
+    the head matches the paper's. Any other column takes the sorted values
+    found; fewer than two is an error (nothing to tell apart).
+    """
+    domain = (domain or "gender").strip()
+    kept = []
+    for u in corpus.utterances:
+        value = u.domain_value(domain)
+        if value is None or (domain == "gender" and value not in GENDERS):
+            corpus.skipped.append({"path": u.path, "reason": (
+                    f"no {domain} value ({value!r}) for utterance {u.name}; give it one in "
+                    f"the data (manifest column '{domain}'), or choose another --domain")})
+            continue
+        kept.append(u)
+    if not kept:
+        raise ValueError(f"--domain={domain}: no utterance of {corpus.name} has a {domain} "
+                         f"value; columns available: {', '.join(_columns(corpus))}")
+    corpus.utterances = kept
+    if domain == "gender":
+        values = GENDERS
+    else:
+        values = tuple(sorted({u.domain_value(domain) for u in kept}))
+        if len(values) < 2:
+            raise ValueError(f"--domain={domain}: every utterance of {corpus.name} has "
+                             f"{domain}={values[0]!r}; a domain needs at least two values "
+                             f"(columns available: {', '.join(_columns(corpus))})")
+    corpus.domain, corpus.domain_values = domain, values
+    return corpus
+
+
+def _columns(corpus):
+    cols = {"gender"}
+    for u in corpus.utterances:
+        cols.update(u.meta)
+    return sorted(cols)

@@ -256,14 +256,19 @@ def test_missing_and_corrupt_wavs_are_skipped(session1):
         f.write((8000).to_bytes(4, "little"))
     after = load_iemocap(session1)
     reasons = {entry["path"]: entry["reason"] for entry in after.skipped}
-    assert reasons.keys() == {str(_wav(session1, n)) for n in (missing, corrupt, resampled)}
+    assert reasons.keys() == {str(_wav(session1, n)) for n in (missing, corrupt)}
     assert "not found" in reasons[str(_wav(session1, missing))]
-    assert "not a readable PCM WAV" in reasons[str(_wav(session1, corrupt))]
-    assert "sample rate 8000 Hz" in reasons[str(_wav(session1, resampled))]
+    assert "not a readable WAV or FLAC file" in reasons[str(_wav(session1, corrupt))]
     assert all("Ses01" in r and "line" in r for r in reasons.values())
-    kept = {u.name for u in after.utterances}
-    assert not kept & {missing, corrupt, resampled}
-    assert len(after.utterances) == len(before.utterances) - 3
+    kept = {u.name: u for u in after.utterances}
+    assert not kept.keys() & {missing, corrupt}
+    assert len(after.utterances) == len(before.utterances) - 2
+    # Another rate is no longer an error: the file is kept, twice as long at
+    # 8 kHz, and decoded through the resampler (2x the samples at 16 kHz).
+    old = {u.name: u for u in before.utterances}[resampled]
+    new = kept[resampled]
+    assert new.duration_s == pytest.approx(2 * old.duration_s)
+    assert not new.fast_decode and new.n_samples == 2 * old.n_samples
 
 
 def test_duplicate_name_keeps_the_first(session1):

@@ -89,3 +89,33 @@ def test_evaluation_dataset_keeps_utterance_order(tmp_path):
     np.testing.assert_allclose(segments[0], first[:S])
     np.testing.assert_allclose(segments[1][:S // 2], first[S:])
     assert not segments[1][S // 2:].any()
+
+
+def test_any_format_decodes_to_the_counted_length(tmp_path):
+    """The graph's waveform is `samples_16k` long for every format, so the
+    plain-Python segment counts (which group scores into utterances) match."""
+    from adarl_tf import audio
+    from adarl_tf.corpora.corpus import check_audio, utterance_from_check
+    from tests.audio_files import tone, write_flac, write_float, write_pcm
+
+    files = [write_pcm(tmp_path / "a.wav", tone(0.77, 48000, 2), 48000),
+             write_pcm(tmp_path / "b.wav", tone(1.31, 22050), 22050, 3),
+             write_pcm(tmp_path / "c.wav", tone(0.4, 8000), 8000, 1),
+             write_float(tmp_path / "d.wav", tone(1.03, 44100), 44100),
+             write_flac(tmp_path / "e.flac", tone(0.61, 32000, 2), 32000),
+             write_pcm(tmp_path / "f.wav", tone(1.2, 16000), 16000)]
+    utts = []
+    for i, path in enumerate(files):
+        checked, reason = check_audio(path)
+        assert reason is None, reason
+        utts.append(utterance_from_check(f"u{i}", path, "s", "F", "sad", checked))
+    assert [u.fast_decode for u in utts] == [False] * 5 + [True]
+    decoded = [w.numpy() for w, _, _ in seg._decoded(utts)]
+    assert [len(w) for w in decoded] == [u.samples_16k for u in utts]
+    for u, w in zip(utts, decoded):  # Not padding: the resampler gives that length.
+        assert len(audio.load_audio(u.path)) == u.samples_16k
+        assert np.abs(w[-50:]).max() > 0
+    counts = seg.segments_per_utterance(utts, FRONTEND, 0.1)
+    ds = seg.evaluation_dataset(utts, FRONTEND, 0.1, batch_size=4)
+    assert sum(int(b.shape[0]) for b in ds) == counts.sum()
+    assert list(counts) == [seg.count_segments(u.samples_16k, S, 1600) for u in utts]
