@@ -95,7 +95,11 @@ def expected_folds(out_dir):
     """Fold indices the run's corpus has (from `data_report.json`), or None if absent."""
     try:
         report = json.loads((pathlib.Path(out_dir) / "data_report.json").read_text())
-        return [s["fold"] for s in report["speakers"] if s["fold"] not in report["empty_folds"]]
+        if "folds" in report:  # The protocol's folds (one or several test speakers each).
+            folds = [f["fold"] for f in report["folds"]]
+        else:  # Older reports: one fold per speaker.
+            folds = [s["fold"] for s in report["speakers"]]
+        return [f for f in folds if f is not None and f not in report["empty_folds"]]
     except (OSError, ValueError, KeyError, TypeError):
         return None
 

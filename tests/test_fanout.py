@@ -24,7 +24,9 @@ def _fake_fold(out_dir, fold, labels, predictions, config=None):
 
 def _report(out_dir, n):
     files.write_json(out_dir / "data_report.json", {
-        "speakers": [{"id": f"S{i}", "fold": i} for i in range(n)], "empty_folds": []})
+        "speakers": [{"id": f"S{i}", "fold": i} for i in range(n)],
+        "folds": [{"fold": i, "test_speakers": [f"S{i}"]} for i in range(n)],
+        "empty_folds": []})
 
 
 def test_summary_of_folds_written_elsewhere_lists_the_missing(tmp_path):
@@ -62,3 +64,15 @@ def test_run_folds_starts_one_process_per_fold_with_its_log(tmp_path, small_demo
     for fold in (0, 3):
         log = (checkpoints.fold_dir_of(tmp_path, fold) / fanout.LOG_NAME).read_text()
         assert "Dry run" in log
+
+
+def test_summarize_flag_merges_the_folds_on_disk(tmp_path):
+    import subprocess
+    import sys
+    _report(tmp_path, 3)
+    _fake_fold(tmp_path, 1, [0, 1, 2, 3], [0, 1, 2, 2])
+    out = subprocess.run([sys.executable, "-m", "adarl_tf.main", "--summarize",
+                          f"--out_dir={tmp_path}"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "1 folds" in out.stdout and "missing folds 0, 2" in out.stdout
+    assert json.loads((tmp_path / "summary.json").read_text())["missing_folds"] == [0, 2]
