@@ -3,7 +3,10 @@
 Three decoders, chosen per file from what the loader read in its header
 (`Utterance.fast_decode`, `encoding`, `source_rate`):
 
-  fast: 16 kHz mono 16-bit PCM WAV -> `tf.audio.decode_wav` (core TensorFlow).
+  fast: 16 kHz mono 16-bit PCM WAV -> `tf.audio.decode_wav` (core TensorFlow),
+      unless the file has an odd-sized chunk, which that decoder trips over
+      (`audio.AudioInfo.plain_chunks`; half of RAVDESS's files): those go to
+      tfio or scipy below.
   tfio: 16-bit PCM WAV at another rate or channel count, and 16-bit FLAC ->
       `tf.audio.decode_wav` / `tfio.audio.decode_flac`, channel mean, then
       `tfio.audio.resample`, all in the graph. Only where tensorflow-io's
@@ -67,7 +70,7 @@ def decoder_of(utterance):
         return FAST
     tfio, _ = tfio_status()
     if tfio is not None:
-        if utterance.encoding == "wav/pcm16":
+        if utterance.encoding == "wav/pcm16" and utterance.tf_decodable:
             return TFIO_WAV
         if utterance.encoding == "flac/pcm_16":
             return TFIO_FLAC
