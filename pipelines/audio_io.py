@@ -57,10 +57,10 @@ def tfio_status():
 _announced = set()
 
 
-def _announce(message, level=logging.INFO):
-    """Logs `message` once per process."""
-    if message not in _announced:
-        _announced.add(message)
+def _announce(key, message, level=logging.INFO):
+    """Logs `message` the first time `key` is announced in this process."""
+    if key not in _announced:
+        _announced.add(key)
         logging.log(level, message)
 
 
@@ -85,14 +85,16 @@ def describe_decoders(utterances):
         return kinds
     tfio, reason = tfio_status()
     if tfio is None:
-        _announce(f"Audio: {slow} files are not 16 kHz mono 16-bit WAV; decoding them with "
-                  f"scipy (tf.numpy_function), since {reason}. In-graph decoding needs "
-                  "requirements-tfio.txt (TensorFlow 2.16 + tensorflow-io 0.37.1).")
+        _announce("scipy", f"Audio: files that are not 16 kHz mono 16-bit WAV (here {slow} of "
+                  f"{len(kinds)}) are decoded with scipy in tf.numpy_function, since {reason}. "
+                  "In-graph decoding needs requirements-tfio.txt (TensorFlow 2.16 + "
+                  "tensorflow-io 0.37.1).")
     else:
-        _announce(f"Audio: decoding in the graph with {reason}: "
+        _announce("tfio", f"Audio: decoding in the graph with {reason} (here "
                   f"{sum(k == TFIO_WAV for k in kinds)} WAV and "
                   f"{sum(k == TFIO_FLAC for k in kinds)} FLAC files resampled by "
-                  f"tfio.audio.resample; {sum(k == SCIPY for k in kinds)} other files via scipy.")
+                  f"tfio.audio.resample; {sum(k == SCIPY for k in kinds)} other files via "
+                  "scipy).")
     return kinds
 
 

@@ -89,3 +89,19 @@ def test_odd_sized_chunk_avoids_tf_decode_wav(tmp_path):
     assert [audio_io.decoder_of(u) for u in utts] == [audio_io.FAST, audio_io.SCIPY]
     plain_w, odd_w = _decode_all(utts)
     np.testing.assert_allclose(odd_w, plain_w, atol=1e-6)
+
+
+def test_the_decoder_choice_is_logged_once(tmp_path, monkeypatch):
+    utts = _utterances(tmp_path)
+    logged = []
+    monkeypatch.setattr(audio_io, "_announced", set())
+    monkeypatch.setattr(audio_io.logging, "log", lambda level, msg: logged.append(msg))
+    audio_io.decoder_arrays(utts)
+    audio_io.decoder_arrays(utts[1:])
+    audio_io.decoder_arrays(utts[:1])  # Only the fast path: nothing to say.
+    assert len(logged) == 1
+    assert "tensorflow-io" in logged[0]
+    if audio_io.tfio_status()[0] is None:
+        assert "here 4 of 5" in logged[0]
+    else:
+        assert "here 1 WAV and 1 FLAC files resampled by tfio.audio.resample" in logged[0]
