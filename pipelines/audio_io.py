@@ -3,7 +3,10 @@
 Three decoders, chosen per file from what the loader read in its header
 (`Utterance.fast_decode`, `encoding`, `source_rate`):
 
-  fast: 16 kHz mono 16-bit PCM WAV -> `tf.audio.decode_wav` (core TensorFlow).
+  fast: 16 kHz mono 16-bit PCM WAV -> `tf.audio.decode_wav` (core TensorFlow),
+      unless the file has an odd-sized chunk, which that decoder trips over
+      (`audio.AudioInfo.plain_chunks`; half of RAVDESS's files): those go to
+      tfio or scipy below.
   tfio: 16-bit PCM WAV at another rate or channel count, and 16-bit FLAC ->
       `tf.audio.decode_wav` / `tfio.audio.decode_flac`, channel mean, then
       `tfio.audio.resample`, all in the graph. Only where tensorflow-io's
@@ -54,10 +57,10 @@ def tfio_status():
 _announced = set()
 
 
-def _announce(message, level=logging.INFO):
-    """Logs `message` once per process."""
-    if message not in _announced:
-        _announced.add(message)
+def _announce(key, message, level=logging.INFO):
+    """Logs `message` the first time `key` is announced in this process."""
+    if key not in _announced:
+        _announced.add(key)
         logging.log(level, message)
 
 
@@ -67,7 +70,7 @@ def decoder_of(utterance):
         return FAST
     tfio, _ = tfio_status()
     if tfio is not None:
-        if utterance.encoding == "wav/pcm16":
+        if utterance.encoding == "wav/pcm16" and utterance.tf_decodable:
             return TFIO_WAV
         if utterance.encoding == "flac/pcm_16":
             return TFIO_FLAC
@@ -82,14 +85,16 @@ def describe_decoders(utterances):
         return kinds
     tfio, reason = tfio_status()
     if tfio is None:
-        _announce(f"Audio: {slow} files are not 16 kHz mono 16-bit WAV; decoding them with "
-                  f"scipy (tf.numpy_function), since {reason}. In-graph decoding needs "
-                  "requirements-tfio.txt (TensorFlow 2.16 + tensorflow-io 0.37.1).")
+        _announce("scipy", f"Audio: files that are not 16 kHz mono 16-bit WAV (here {slow} of "
+                  f"{len(kinds)}) are decoded with scipy in tf.numpy_function, since {reason}. "
+                  "In-graph decoding needs requirements-tfio.txt (TensorFlow 2.16 + "
+                  "tensorflow-io 0.37.1).")
     else:
-        _announce(f"Audio: decoding in the graph with {reason}: "
+        _announce("tfio", f"Audio: decoding in the graph with {reason} (here "
                   f"{sum(k == TFIO_WAV for k in kinds)} WAV and "
                   f"{sum(k == TFIO_FLAC for k in kinds)} FLAC files resampled by "
-                  f"tfio.audio.resample; {sum(k == SCIPY for k in kinds)} other files via scipy.")
+                  f"tfio.audio.resample; {sum(k == SCIPY for k in kinds)} other files via "
+                  "scipy).")
     return kinds
 
 

@@ -70,3 +70,38 @@ def test_without_tfio_everything_goes_through_scipy(tmp_path, monkeypatch):
     assert [audio_io.decoder_of(u) for u in utts] == [audio_io.FAST] + [audio_io.SCIPY] * 4
     decoded = _decode_all(utts)
     np.testing.assert_allclose(decoded[1], audio.load_audio(utts[1].path), atol=1e-6)
+
+
+def test_odd_sized_chunk_avoids_tf_decode_wav(tmp_path):
+    """tf.audio.decode_wav fails on a file with an odd-sized chunk (RAVDESS has
+    158 of 312 in its dev subset); such a file takes the scipy decoder."""
+    from tests.audio_files import append_chunk
+    plain = write_pcm(tmp_path / "plain.wav", tone(0.5, 16000), 16000)
+    odd = append_chunk(write_pcm(tmp_path / "odd.wav", tone(0.5, 16000), 16000), b"_PMX",
+                       b"xml")
+    with pytest.raises(tf.errors.InvalidArgumentError):
+        tf.audio.decode_wav(tf.io.read_file(str(odd)))
+    utts = []
+    for i, path in enumerate((plain, odd)):
+        checked, _ = check_audio(path)
+        utts.append(utterance_from_check(f"u{i}", path, "s", "F", "sad", checked))
+    assert [(u.fast_decode, u.tf_decodable) for u in utts] == [(True, True), (False, False)]
+    assert [audio_io.decoder_of(u) for u in utts] == [audio_io.FAST, audio_io.SCIPY]
+    plain_w, odd_w = _decode_all(utts)
+    np.testing.assert_allclose(odd_w, plain_w, atol=1e-6)
+
+
+def test_the_decoder_choice_is_logged_once(tmp_path, monkeypatch):
+    utts = _utterances(tmp_path)
+    logged = []
+    monkeypatch.setattr(audio_io, "_announced", set())
+    monkeypatch.setattr(audio_io.logging, "log", lambda level, msg: logged.append(msg))
+    audio_io.decoder_arrays(utts)
+    audio_io.decoder_arrays(utts[1:])
+    audio_io.decoder_arrays(utts[:1])  # Only the fast path: nothing to say.
+    assert len(logged) == 1
+    assert "tensorflow-io" in logged[0]
+    if audio_io.tfio_status()[0] is None:
+        assert "here 4 of 5" in logged[0]
+    else:
+        assert "here 1 WAV and 1 FLAC files resampled by tfio.audio.resample" in logged[0]
