@@ -109,6 +109,28 @@ def scale_loss_for_replicas(loss):
     return loss if replicas_in_sync == 1 else loss * (1.0 / replicas_in_sync)
 
 
+def logs_for_reduction(logs):
+    """The step's logs, shaped so that Keras can reduce them over workers.
+
+    Keras 3.15's TensorFlow trainer reduces each step's logs with
+    `strategy.reduce("MEAN", value, axis=0)` under MultiWorkerMirroredStrategy,
+    which fails on the scalars every metric returns ("Invalid reduction
+    dimension 0 for input with 0 dimensions", tensorflow/tensorflow#72388).
+    Inside such a step each value becomes shape (1,), which that reduction
+    turns back into the scalar mean over the replicas; everywhere else the
+    logs are returned unchanged.
+    """
+    tf = sys.modules.get("tensorflow")
+    if tf is None or keras.backend.backend() != "tensorflow":
+        return logs
+    strategy = tf.distribute.get_strategy()
+    if not (isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+            and tf.distribute.in_cross_replica_context() is False
+            and tf.distribute.has_strategy()):
+        return logs
+    return {k: tf.reshape(v, [1]) for k, v in logs.items()}
+
+
 def prepare_model(model, strategy):
     """Works around Keras 3's multi-worker `fit` (call after `compile`, in the scope).
 

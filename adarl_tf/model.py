@@ -22,7 +22,7 @@ import keras
 from keras import ops
 
 from adarl_tf.config import ModelConfig
-from adarl_tf.distribute import scale_loss_for_replicas
+from adarl_tf.distribute import logs_for_reduction, scale_loss_for_replicas
 from adarl_tf.metrics import BalancedAccuracy
 from adarl_tf.layers import (CenterLoss, ChannelwiseFC, DomainFrequencyAttention,
                              GradientReversal, MultiScaleConv, Spectrogram)
@@ -177,7 +177,7 @@ class ADARLModel(keras.Model):
         if self.has_domain_head:
             hit, mask = _correct(y["domain"], y_pred[DOMAIN_PROBS])
             self.domain_accuracy.update_state(hit, sample_weight=mask)
-        return self.get_metrics_result()
+        return logs_for_reduction(self.get_metrics_result())
 
     def get_config(self):
         return {"config": self.model_config.to_dict(), "name": self.name}

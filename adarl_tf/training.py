@@ -299,9 +299,9 @@ def train_and_evaluate(config: ExperimentConfig, corpus, fold, out_dir, verbose=
             raise ValueError(f"{ckpt_dir / state['weights']} cannot be loaded ({e}); add "
                              "--overwrite to start the fold again") from e
         initial_epoch = int(state["epoch"])
-        if int(model.optimizer.iterations) != initial_epoch * steps_per_epoch:
+        if int(keras.ops.convert_to_numpy(model.optimizer.iterations)) != initial_epoch * steps_per_epoch:
             raise ValueError(
-                f"{ckpt_dir}: the optimizer has taken {int(model.optimizer.iterations)} steps, "
+                f"{ckpt_dir}: the optimizer has taken {int(keras.ops.convert_to_numpy(model.optimizer.iterations))} steps, "
                 f"not {initial_epoch} x {steps_per_epoch}; add --overwrite to start the fold "
                 "again")
         history_before = state.get("history", {})

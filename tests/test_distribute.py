@@ -117,12 +117,6 @@ def _free_ports(n):
     return ports
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Keras 3.15 + TF 2.21: MultiWorkerMirroredStrategy fit fails in Keras' own reduction "
-    "of the step's logs (reduce_per_replica: strategy.reduce('MEAN', v, axis=0) on scalars, "
-    "reduction hard-coded 'auto'; 'Invalid reduction dimension 0 for input with 0 "
-    "dimensions', tensorflow/tensorflow#72388), after distribute.prepare_model works around "
-    "its symbolic build; strict, so this test reports when a Keras release fixes it"))
 def test_two_multi_worker_processes_complete_an_epoch(small_demo_corpus, tmp_path):
     workers = [f"127.0.0.1:{p}" for p in _free_ports(2)]
     procs = []
