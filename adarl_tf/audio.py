@@ -49,6 +49,11 @@ class AudioInfo:
         available_frames: whole frames the file actually holds (WAV: fewer
             than `frames` when the copy was cut short).
         data_offset: byte offset of the WAV data chunk's samples (0 for FLAC).
+        plain_chunks: WAV whose chunks all have even sizes and end exactly at
+            the end of the file. `tf.audio.decode_wav` fails on the others
+            ("Data too short when trying to read string"): its chunk walk does
+            not skip the pad byte after an odd-sized chunk, as in about half
+            of RAVDESS's files (a 53,801-byte `_PMX` chunk at the end).
     """
 
     container: str
@@ -58,15 +63,20 @@ class AudioInfo:
     frames: int
     available_frames: int
     data_offset: int = 0
+    plain_chunks: bool = False
 
     @property
     def duration_s(self):
         return self.frames / self.sample_rate
 
+    @property
+    def tf_decodable(self):
+        """True if `tf.audio.decode_wav` reads the file (any rate, any channels)."""
+        return self.container == "wav" and self.encoding == FAST_ENCODING and self.plain_chunks
+
     def fast(self, target_rate=16000):
         """True if `tf.audio.decode_wav` reads the file as the model needs it."""
-        return (self.container, self.encoding, self.sample_rate, self.channels) == (
-            "wav", FAST_ENCODING, target_rate, 1)
+        return self.tf_decodable and (self.sample_rate, self.channels) == (target_rate, 1)
 
 
 def _wav_info(f, size):
@@ -76,12 +86,14 @@ def _wav_info(f, size):
         raise AudioError("not a WAV file (no RIFF/WAVE header); convert it to WAV or FLAC, "
                          "e.g. `ffmpeg -i in.mp3 out.wav`")
     fmt = None
+    odd = False
     while True:
         chunk = f.read(8)
         if len(chunk) < 8:
             raise AudioError("the WAV header is cut short (no data chunk)" if fmt is not None
                              else "the WAV header is cut short (no fmt chunk)")
         chunk_id, chunk_size = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+        odd |= bool(chunk_size & 1)
         if chunk_id == b"data":
             if fmt is None:
                 raise AudioError("WAV data chunk before the fmt chunk")
@@ -110,8 +122,16 @@ def _wav_info(f, size):
     if block_align and block_align != frame_bytes:
         raise AudioError(f"inconsistent header (block align {block_align}, expected "
                          f"{frame_bytes}); re-encode the file")
+    # The chunks after the samples (LIST, bext, ...): headers only, by seeking.
+    end = data_offset + chunk_size + (chunk_size & 1)
+    while end + 8 <= size:
+        f.seek(end)
+        tail_size = struct.unpack("<I", f.read(8)[4:])[0]
+        odd |= bool(tail_size & 1)
+        end += 8 + tail_size + (tail_size & 1)
     return AudioInfo("wav", encoding, rate, channels, chunk_size // frame_bytes,
-                     max(size - data_offset, 0) // frame_bytes, data_offset)
+                     max(size - data_offset, 0) // frame_bytes, data_offset,
+                     plain_chunks=not odd and end == size)
 
 
 def audio_info(path):

@@ -216,7 +216,7 @@ class EpochCheckpoint(keras.callbacks.Callback):
         files.write_json(self.directory / STATE_FILE, {
             "epoch": epoch + 1,
             "weights": name,
-            "optimizer_iterations": int(optimizer.iterations),
+            "optimizer_iterations": int(keras.ops.convert_to_numpy(optimizer.iterations)),
             "next_learning_rate": float(optimizer.learning_rate),
             "seed": self.config.train.seed,
             "shuffle_seeds": "pipelines.segments.epoch_seed(seed, epoch, 0 | 1)",

@@ -21,7 +21,7 @@ CLASS_BALANCES = ("none", "weighted_loss", "sampler")
 class FrontendConfig:
     """The spectrogram frontend (paper §2.4, SPEC §2)."""
 
-    sample_rate_hz: int = 16000  # Input audio rate; the loaders reject others.
+    sample_rate_hz: int = 16000  # Model input rate; files at other rates are resampled to it.
     segment_s: float = 3.0  # Segment length fed to the network (300 frames).
     hop_ms: float = 10.0  # Frame step.
     bin_spacing_hz: float = 10.0  # DFT resolution: 16 kHz / 10 Hz = 1600-point DFT.
@@ -165,7 +165,7 @@ class TrainConfig:
     warmup_fraction: float = 0.0  # cosine: linear warm-up over this share of all steps.
     # UA-oriented class balance: none | weighted_loss (cross-entropy weighted by
     # n / (k n_c) from the training segments' counts) | sampler (each batch
-    # element's class drawn uniformly, pipelines/segments.py).
+    # element's class drawn uniformly, pipelines/augment.py).
     class_balance: str = "none"
     # K training speakers held out to choose the epoch (best utterance UA), never the
     # test speaker; 0: the paper's protocol, the last epoch. See validation.py.
@@ -173,7 +173,7 @@ class TrainConfig:
     # With validation speakers: stop after this many epochs without a better
     # validation UA (0: train every epoch, still keep the best).
     early_stopping_patience: int = 0
-    # Training-time augmentation (pipelines/segments.py); never at evaluation.
+    # Training-time augmentation (pipelines/augment.py); never at evaluation.
     # 0: segments do not overlap (paper); else training segments start this far apart.
     train_hop_s: float = 0.0
     random_crop: bool = False  # Shift the segments by a random offset per utterance and epoch.
@@ -185,6 +185,14 @@ class TrainConfig:
     monitor_test: bool = True  # Test-speaker WA/UA each epoch, for monitoring only.
     # TensorFlow op determinism (bit-identical reruns; slower on GPU).
     deterministic: bool = False
+    # Keras dtype policy: float32 | mixed_float16 | mixed_bfloat16 (precision.py).
+    precision: str = "float32"
+    # Input pipeline: auto (tf.data where TensorFlow is installed, else numpy) |
+    # tf.data | numpy. The two shuffle differently (pipelines/arrays.py).
+    pipeline: str = "auto"
+    # Under a tf.distribute strategy: batch_size per replica (global batch =
+    # batch_size x replicas) instead of the global batch (distribute.py).
+    batch_per_replica: bool = False
 
     def __post_init__(self):
         for name, value, allowed in (("optimizer", self.optimizer, OPTIMIZERS),

@@ -7,6 +7,8 @@ r"""Trains and evaluates ADARL, one fold of the protocol (leave one speaker out 
   python -m adarl_tf.main --dry_run --dataset=iemocap --data_dir=...   # data report only
   python -m adarl_tf.main --fold=0 --dataset=ravdess --data_dir=/data/RAVDESS --emotions=all
   python -m adarl_tf.main --fold=all --dataset=iemocap,emodb --data_dir=A,B --domain=corpus
+  python -m adarl_tf.main --fold=all --parallel_folds=4       # one process per fold (GPU)
+  python -m adarl_tf.main --summarize --out_dir=runs/x        # summary of the folds on disk
 
 Writes `<out_dir>/data_report.json`, `config.json`, one `fold_NN/` per fold
 (results.json, predictions.csv, model.keras, TensorBoard logs) and, for
@@ -24,7 +26,8 @@ import pathlib
 from absl import app, flags, logging
 
 from adarl_tf import config as config_lib
-from adarl_tf import files
+from adarl_tf import distribute, files, precision
+from adarl_tf.pipelines import PIPELINES
 from adarl_tf.corpora.load import DATASETS, load_corpus
 from adarl_tf.corpora.protocols import PROTOCOLS, protocol_name
 
@@ -142,6 +145,23 @@ flags.DEFINE_bool("deterministic", _D.TrainConfig.deterministic, "Fix every seed
                   "metrics. Slower on GPU; an op without a deterministic kernel then fails.")
 flags.DEFINE_bool("monitor_test", _D.TrainConfig.monitor_test, "Log the test speaker's "
                   "WA/UA every epoch to TensorBoard (monitoring only; never selects an epoch).")
+# Speed and scale (README "Speed and scale").
+flags.DEFINE_enum("precision", _D.TrainConfig.precision, list(precision.PRECISIONS),
+                  "Keras dtype policy; the frontend, center loss, outputs and losses stay "
+                  "float32, float16 gets loss scaling.")
+flags.DEFINE_enum("pipeline", _D.TrainConfig.pipeline, list(PIPELINES), "Input pipeline: "
+                  "tf.data where TensorFlow is installed (auto), else numpy batches.")
+flags.DEFINE_enum("strategy", "default", list(distribute.STRATEGIES), "tf.distribute "
+                  "strategy (TensorFlow backend): mirrored = all local GPUs, multi_worker = "
+                  "the machines of TF_CONFIG.")
+flags.DEFINE_bool("batch_per_replica", _D.TrainConfig.batch_per_replica, "With --strategy: "
+                  "--batch_size is per replica (global batch = batch_size x replicas) instead "
+                  "of global.")
+flags.DEFINE_integer("parallel_folds", 1, "With several folds: train up to this many folds at "
+                     "once, each in its own process (one GPU each, round-robin); logs in "
+                     "fold_NN/train.log.")
+flags.DEFINE_bool("summarize", False, "Only write summary.json/summary.md of --out_dir from "
+                  "its fold_NN/results.json (folds trained anywhere), listing missing folds.")
 # Monitoring (changes no result, so not part of the config).
 flags.DEFINE_string("profile_batch", "0", "TensorBoard profiler: a training step such as 5, "
                     "or a range 5,8 (1-based, per fold); 0 = off. The trace lands in "
@@ -203,7 +223,9 @@ def config_from_flags():
         validation_speakers=FLAGS.validation_speakers,
         early_stopping_patience=FLAGS.early_stopping_patience, train_hop_s=FLAGS.train_hop_s,
         random_crop=FLAGS.random_crop, speed_factors=_speed_factors(FLAGS.speed_factors),
-        gain_db=FLAGS.gain_db, noise_snr_db=FLAGS.noise_snr_db)
+        gain_db=FLAGS.gain_db, noise_snr_db=FLAGS.noise_snr_db,
+        precision=FLAGS.precision, pipeline=FLAGS.pipeline,
+        batch_per_replica=FLAGS.batch_per_replica)
     data = _D.DataConfig(dataset=FLAGS.dataset, data_dir=FLAGS.data_dir,
                          iemocap_subset=FLAGS.iemocap_subset,
                          merge_excited=FLAGS.merge_excited, min_tail_s=FLAGS.min_tail_s,
@@ -252,6 +274,8 @@ def _prepare_out_dir(path):
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+    if FLAGS.summarize:
+        return _summarize()
     if FLAGS.fold is None and not FLAGS.dry_run:
         raise app.UsageError("--fold is required: an index such as --fold=0, a list "
                              "--fold=0,3, or --fold=all (or use --dry_run)")
@@ -306,7 +330,14 @@ def main(argv):
     profile_batch = _profile_batch(FLAGS.profile_batch)
 
     # TensorFlow only now, so that --help and --dry_run stay fast.
-    from adarl_tf import checkpoints, monitoring, training
+    from adarl_tf import checkpoints, training
+    try:
+        strategy = distribute.make_strategy(FLAGS.strategy)
+    except ValueError as e:
+        raise app.UsageError(str(e))
+    if FLAGS.strategy == "multi_worker" and not distribute.is_chief():
+        # Every worker trains; only worker 0 writes the run folder.
+        out_dir = _prepare_out_dir(out_dir / f"worker_{os.getpid()}")
 
     # Every fold is checked before the first one trains: an empty fold or a
     # folder of another run should stop the run now, not hours into it.
@@ -327,7 +358,22 @@ def main(argv):
                      "not trained again; add --overwrite to train them anew",
                      ", ".join(map(str, done)), out_dir, config.train.epochs)
     to_train = [f for f in folds if status[f] != "complete"]
-    progress = monitoring.RunProgress(len(to_train), config.train.epochs)
+    if FLAGS.parallel_folds > 1 and len(to_train) > 1:
+        from adarl_tf import fanout
+        codes = fanout.run_folds(to_train, out_dir, _child_flags(out_dir), FLAGS.parallel_folds)
+        failed = [f for f, code in codes.items() if code]
+        summary = fanout.summarize(out_dir, folds)
+        print(f"{corpus.name}, {config.model.variant}, {summary['n_folds']} folds: "
+              f"WA {summary['wa_mean']:.4f} +- {summary['wa_std']:.4f}, "
+              f"UA {summary['ua_mean']:.4f} +- {summary['ua_std']:.4f} "
+              f"(see {out_dir / 'summary.md'})")
+        if failed:
+            raise app.UsageError(f"folds {failed} failed; see their fold_NN/train.log, then "
+                                 "rerun the same command to retry them")
+        return 0
+    progress = None
+    if training.monitoring is not None:  # The console clock lives beside TensorBoard's code.
+        progress = training.monitoring.RunProgress(len(to_train), config.train.epochs)
     results = []
     for fold in folds:
         if status[fold] == "complete":
@@ -338,7 +384,8 @@ def main(argv):
         try:
             results.append(training.train_and_evaluate(config, corpus, fold, out_dir,
                                                        progress=progress,
-                                                       profile_batch=profile_batch))
+                                                       profile_batch=profile_batch,
+                                                       strategy=strategy))
         except ValueError as e:
             raise app.UsageError(str(e))
     if len(results) > 1:
@@ -354,6 +401,31 @@ def main(argv):
         print(f"{corpus.name}, {config.model.variant}, fold {r['fold']} "
               f"(test speaker {r['test_speaker']}): WA {r['wa']:.4f} UA {r['ua']:.4f} "
               f"after {r['epochs_completed']} epochs (see {fold_dir})")
+    return 0
+
+
+def _child_flags(out_dir):
+    """This module's flags as set, for a child process that trains one fold."""
+    skip = {"fold", "parallel_folds", "overwrite", "out_dir", "summarize"}
+    args = [flag.serialize() for flag in FLAGS.get_flags_for_module(__name__)
+            if flag.name not in skip and flag.present]
+    return args + [f"--out_dir={out_dir}"]
+
+
+def _summarize():
+    """--summarize: the summary of the folds in --out_dir."""
+    from adarl_tf import fanout
+    if not FLAGS.out_dir:
+        raise app.UsageError("--summarize needs --out_dir, the run folder holding fold_NN/")
+    try:
+        summary = fanout.summarize(FLAGS.out_dir)
+    except ValueError as e:
+        raise app.UsageError(str(e))
+    missing = summary["missing_folds"]
+    print(f"{summary['n_folds']} folds in {FLAGS.out_dir}: WA {summary['wa_mean']:.4f} "
+          f"+- {summary['wa_std']:.4f}, UA {summary['ua_mean']:.4f} +- {summary['ua_std']:.4f}"
+          f"{'; missing folds ' + ', '.join(map(str, missing)) if missing else ''} "
+          f"(see {pathlib.Path(FLAGS.out_dir) / 'summary.md'})")
     return 0
 
 

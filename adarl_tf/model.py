@@ -22,6 +22,7 @@ import keras
 from keras import ops
 
 from adarl_tf.config import ModelConfig
+from adarl_tf.distribute import logs_for_reduction, scale_loss_for_replicas
 from adarl_tf.metrics import BalancedAccuracy
 from adarl_tf.layers import (CenterLoss, ChannelwiseFC, DomainFrequencyAttention,
                              GradientReversal, MultiScaleConv, SpecAugment, Spectrogram)
@@ -192,7 +193,8 @@ class ADARLModel(keras.Model):
             self.get_layer("center_loss").update_centers(y_pred[DEEP_FEATURES], emotion)
         if self.losses:
             total = total + ops.sum(self.losses)
-        return total
+        # Each replica's share under tf.distribute (gradients are summed over them).
+        return scale_loss_for_replicas(total)
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
         hit, mask = _correct(y["emotion"], y_pred[EMOTION_PROBS])
@@ -201,7 +203,7 @@ class ADARLModel(keras.Model):
         if self.has_domain_head:
             hit, mask = _correct(y["domain"], y_pred[DOMAIN_PROBS])
             self.domain_accuracy.update_state(hit, sample_weight=mask)
-        return self.get_metrics_result()
+        return logs_for_reduction(self.get_metrics_result())
 
     def get_config(self):
         return {"config": self.model_config.to_dict(), "name": self.name}

@@ -106,6 +106,7 @@ def hparams_of(config, fold, test_speaker):
     return {
         "variant": m.variant, "dataset": d.dataset, "fold": fold, "test_speaker": test_speaker,
         "iemocap_subset": d.iemocap_subset, "merge_excited": d.merge_excited,
+        "emotions": d.emotions, "domain": d.domain, "protocol": d.protocol,
         "channel_mode": m.frontend.channel_mode, "segment_s": m.frontend.segment_s,
         "max_freq_hz": m.frontend.max_freq_hz,
         "trunk_filters": ",".join(str(f) for f in m.trunk_filters),

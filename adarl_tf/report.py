@@ -44,6 +44,28 @@ PAPER_ORDER = ("angry", "happy", "sad", "neutral")  # The paper's confusion-matr
 EMOTION_COLOURS = {"angry": "tab:red", "happy": "tab:orange", "sad": "tab:blue",
                    "neutral": "tab:gray"}
 GENDER_NAMES = {"F": "female", "M": "male"}
+_OTHER_COLOURS = ("tab:green", "tab:purple", "tab:brown", "tab:pink", "tab:olive", "tab:cyan")
+
+
+def class_order(runs):
+    """The paper's class order for runs on its four classes; else the runs' own class set.
+
+    Runs with different class sets cannot share the per-class tables.
+    """
+    sets = {tuple(r["labels"]) for r in runs}
+    if all(set(s) == set(PAPER_ORDER) for s in sets):
+        return PAPER_ORDER
+    if len(sets) > 1:
+        raise ValueError("the runs have different class sets (" + "; ".join(
+            ", ".join(s) for s in sorted(sets)) + "); report them separately")
+    return tuple(runs[0]["labels"])
+
+
+def _colour(label, order):
+    if label in EMOTION_COLOURS:
+        return EMOTION_COLOURS[label]
+    others = [l for l in order if l not in EMOTION_COLOURS]
+    return _OTHER_COLOURS[others.index(label) % len(_OTHER_COLOURS)]
 NOT_COMPARABLE = "synthetic demo corpus — not comparable to the paper's IEMOCAP figures"
 
 
@@ -68,8 +90,13 @@ def load_run(run_dir):
         raise ValueError(f"{run_dir}: no fold_NN/results.json; is it a run folder of "
                          "adarl_tf.main, and has a fold finished?")
     data_report = _read_json(run_dir / "data_report.json")
-    speakers = ([s["id"] for s in data_report["speakers"]] if data_report
-                else [f["test_speaker"] for f in folds])
+    # The protocol's folds (one speaker each with LOSO); older reports have speakers only.
+    if data_report and "folds" in data_report:
+        speakers = ["+".join(f["test_speakers"]) for f in data_report["folds"]]
+    elif data_report:
+        speakers = [s["id"] for s in data_report["speakers"]]
+    else:
+        speakers = [f["test_speaker"] for f in folds]
     done = {f["fold"] for f in folds}
     config = folds[0]["config"]
     return {"dir": run_dir, "name": run_dir.name, "folds": folds,
@@ -191,7 +218,7 @@ def wa_ua_figure(runs):
     return fig
 
 
-def tsne_figure(pooled, title, seed=0):
+def tsne_figure(pooled, title, seed=0, order=PAPER_ORDER):
     """t-SNE of the deep features, one panel per gender, class centres marked.
 
     One embedding for all points (so the panels share coordinates); a centre is
@@ -205,11 +232,11 @@ def tsne_figure(pooled, title, seed=0):
     fig = Figure(figsize=(4.2 * max(len(genders), 1) + 0.8, 4.8), dpi=100, layout="constrained")
     axes = fig.subplots(1, max(len(genders), 1), sharex=True, sharey=True, squeeze=False)[0]
     for ax, g in zip(axes, genders):
-        for label in PAPER_ORDER:
+        for label in order:
             mask = (pooled["genders"] == g) & (pooled["labels"] == label)
             if not mask.any():
                 continue
-            colour = EMOTION_COLOURS[label]
+            colour = _colour(label, order)
             ax.scatter(xy[mask, 0], xy[mask, 1], s=12, alpha=0.6, color=colour,
                        label=f"{label} ({int(mask.sum())})")
             cx, cy = xy[mask].mean(axis=0)
@@ -227,19 +254,20 @@ def tsne_figure(pooled, title, seed=0):
     return fig
 
 
-def centre_distance_figure(runs):
+def centre_distance_figure(runs, order=PAPER_ORDER):
     fig = Figure(figsize=(6.5, 3.4), dpi=100, layout="constrained")
     ax = fig.add_subplot()
     series = [(r["label"], r["distances"]) for r in runs if r.get("distances")]
-    series += [(f"paper: {PAPER[k]['name']} (IEMOCAP)", PAPER[k]["distance"])
-               for k in ("backbone", "adarl")]
-    width = 0.8 / len(series)
-    x = np.arange(len(PAPER_ORDER))
+    if tuple(order) == PAPER_ORDER:
+        series += [(f"paper: {PAPER[k]['name']} (IEMOCAP)", PAPER[k]["distance"])
+                   for k in ("backbone", "adarl")]
+    width = 0.8 / max(len(series), 1)
+    x = np.arange(len(order))
     for i, (name, distances) in enumerate(series):
-        values = [np.nan if distances.get(l) is None else distances[l] for l in PAPER_ORDER]
+        values = [np.nan if distances.get(l) is None else distances[l] for l in order]
         ax.bar(x - 0.4 + width * (i + 0.5), values, width, label=name,
                hatch="//" if name.startswith("paper") else "")
-    ax.set_xticks(x, PAPER_ORDER)
+    ax.set_xticks(x, order)
     ax.set_ylabel("L2 distance, male vs female centre")
     ax.legend(fontsize=7)
     ax.set_title("Male/female class-centre distance of the deep feature (paper Table 4)",
@@ -280,6 +308,8 @@ def _slug(text):
 def build_report(run_dirs, out_dir, seed=0):
     """Writes `report.md` and the figures into `out_dir`; returns the written paths."""
     runs = [load_run(d) for d in run_dirs]
+    order = class_order(runs)
+    paper_classes = order == PAPER_ORDER
     labels_seen = {}
     for run in runs:  # Unique labels: two run folders may share a name.
         base = run["name"]
@@ -336,21 +366,21 @@ def build_report(run_dirs, out_dir, seed=0):
               "example of a class does not count for that row); rows truth.", ""]
     diag_rows = []
     for run in runs:
-        percent = averaged_confusion(run)
+        percent = averaged_confusion(run, order)
         name = f"confusion_{_slug(run['label'])}.png"
         written.append(_save(confusion_figure(
-            percent, list(PAPER_ORDER),
+            percent, list(order),
             f"{run['label']}: mean of {len(run['folds'])} folds, % of row"), out_dir / name))
         lines += [f"![{run['label']}]({name})", ""]
-        diag_rows.append((run["label"], dict(zip(PAPER_ORDER, np.diag(percent)))))
-    for key in ("adarl", "backbone"):
+        diag_rows.append((run["label"], dict(zip(order, np.diag(percent)))))
+    for key in ("adarl", "backbone") if paper_classes else ():
         diag_rows.append((f"paper: {PAPER[key]['name']} (IEMOCAP)", PAPER[key]["recall"]))
     lines += ["Recall per class (the diagonal), %:", "",
-              "| model | " + " | ".join(PAPER_ORDER) + " |",
-              "|---|" + "---|" * len(PAPER_ORDER)]
+              "| model | " + " | ".join(order) + " |",
+              "|---|" + "---|" * len(order)]
     for name, diag in diag_rows:
         lines.append(f"| {name} | " + " | ".join(
-            "n/a" if np.isnan(diag[l]) else f"{diag[l]:.2f}" for l in PAPER_ORDER) + " |")
+            "n/a" if np.isnan(diag[l]) else f"{diag[l]:.2f}" for l in order) + " |")
 
     lines += ["", "## Deep features (paper Fig. 5 and Table 4)", "",
               "The 64-d deep feature of each test utterance (mean over its segments), pooled "
@@ -364,24 +394,24 @@ def build_report(run_dirs, out_dir, seed=0):
                       "were written); no t-SNE or centre distances.", ""]
             continue
         name = f"tsne_{_slug(run['label'])}.png"
-        written.append(_save(tsne_figure(pooled, run["label"], seed), out_dir / name))
+        written.append(_save(tsne_figure(pooled, run["label"], seed, order), out_dir / name))
         lines += [f"![t-SNE {run['label']}]({name})", ""]
-        run["distances"] = centre_distances(pooled)
+        run["distances"] = centre_distances(pooled, order)
         if not all(g in set(pooled["genders"]) for g in ("F", "M")):
             lines += [f"{run['label']}: test speakers of one gender only, so no male/female "
                       "centre distance.", ""]
-    written.append(_save(centre_distance_figure(runs), out_dir / "centre_distances.png"))
+    written.append(_save(centre_distance_figure(runs, order), out_dir / "centre_distances.png"))
     lines += ["L2 distance between the male and female centres of each class "
               "(smaller: more gender-invariant):", "", "![centre distances](centre_distances.png)",
-              "", "| model | " + " | ".join(PAPER_ORDER) + " |",
-              "|---|" + "---|" * len(PAPER_ORDER)]
+              "", "| model | " + " | ".join(order) + " |",
+              "|---|" + "---|" * len(order)]
     for run in runs:
         d = run.get("distances") or {}
         lines.append(f"| {run['label']} | " + " | ".join(
-            "n/a" if d.get(l) is None else f"{d[l]:.2f}" for l in PAPER_ORDER) + " |")
-    for key in ("backbone", "adarl"):
+            "n/a" if d.get(l) is None else f"{d[l]:.2f}" for l in order) + " |")
+    for key in ("backbone", "adarl") if paper_classes else ():
         lines.append(f"| paper: {PAPER[key]['name']} (IEMOCAP) | " + " | ".join(
-            f"{PAPER[key]['distance'][l]:.2f}" for l in PAPER_ORDER) + " |")
+            f"{PAPER[key]['distance'][l]:.2f}" for l in order) + " |")
 
     written.append(_save(domain_accuracy_figure(runs), out_dir / "domain_accuracy.png"))
     lines += ["", "## Domain (gender) accuracy", "",

@@ -30,12 +30,21 @@ import keras
 import numpy as np
 from absl import logging
 
-from adarl_tf import checkpoints, evaluation, files, model as model_lib, monitoring
+from adarl_tf import checkpoints, distribute, evaluation, files, model as model_lib
 from adarl_tf import optim, validation
+from adarl_tf import precision as precision_lib
 from adarl_tf.config import ExperimentConfig
 from adarl_tf.corpora import protocols
 from adarl_tf.corpora.corpus import EMOTIONS, GENDERS
-from adarl_tf.pipelines import augment, segments as seg
+from adarl_tf.pipelines import crops, pipeline_module, tensorflow_available
+from adarl_tf.pipelines import rules as seg
+
+# TensorBoard (monitoring.py, keras.callbacks.TensorBoard) needs TensorFlow;
+# without it (JAX-only installs) a fold trains, checkpoints and scores alike,
+# with no event files (said once in the log).
+monitoring = None
+if tensorflow_available():
+    from adarl_tf import monitoring
 
 
 def fold_speakers(corpus, fold):
@@ -97,16 +106,20 @@ def predict_utterances(model, utterances, config, batch_size):
     utterance) and their sum `n_segments`.
     """
     frontend = config.model.frontend
-    ds = seg.evaluation_dataset(utterances, frontend, config.data.min_tail_s, batch_size)
-    out = model.predict(ds, verbose=0)
+    pipe = pipeline_module(config.train.pipeline)
+    ds = pipe.evaluation_dataset(utterances, frontend, config.data.min_tail_s, batch_size)
+    # A numpy array (numpy pipeline) is batched by predict; a tf.data set is batched.
+    kwargs = {"batch_size": batch_size} if isinstance(ds, np.ndarray) else {}
+    out = model.predict(ds, verbose=0, **kwargs)
     counts = seg.segments_per_utterance(utterances, frontend, config.data.min_tail_s)
     result = {"n_segments": int(counts.sum()), "segment_counts": counts}
     for key in (model_lib.EMOTION_PROBS, model_lib.DOMAIN_PROBS, model_lib.DEEP_FEATURES,
                 model_lib.ATTENTION):
         if key in out:
-            result[key] = evaluation.group_mean(out[key], counts)
+            # float32 whatever the precision policy (bfloat16 outputs otherwise).
+            result[key] = evaluation.group_mean(np.asarray(out[key], "float32"), counts)
     if model_lib.ATTENTION in out:
-        result["segment_attention"] = np.asarray(out[model_lib.ATTENTION])
+        result["segment_attention"] = np.asarray(out[model_lib.ATTENTION], "float32")
     return result
 
 
@@ -208,7 +221,7 @@ def _versions():
 
 
 def train_and_evaluate(config: ExperimentConfig, corpus, fold, out_dir, verbose=None,
-                       progress=None, profile_batch=0):
+                       progress=None, profile_batch=0, strategy=None):
     """Trains fold `fold` of `corpus` and writes `<out_dir>/fold_NN/`.
 
     Args:
@@ -223,6 +236,8 @@ def train_and_evaluate(config: ExperimentConfig, corpus, fold, out_dir, verbose=
             run's time left before every epoch.
         profile_batch: int or (first, last) steps for the TensorBoard profiler
             (0: off). Not part of the config: it changes no result.
+        strategy: a `tf.distribute.Strategy` (`distribute.make_strategy`) or
+            None: the model is built and compiled in its scope.
 
     Returns:
         The fold's results dict (as written to `results.json`, plus the
@@ -241,6 +256,9 @@ def train_and_evaluate(config: ExperimentConfig, corpus, fold, out_dir, verbose=
     fold_dir = checkpoints.fold_dir_of(out_dir, fold)
     fold_dir.mkdir(parents=True, exist_ok=True)
     frontend, train_cfg = config.model.frontend, config.train
+    pipe = pipeline_module(train_cfg.pipeline)
+    batch_size = distribute.global_batch_size(train_cfg.batch_size, strategy,
+                                              train_cfg.batch_per_replica)
     # Validation speakers come out of the emotion-labelled training speakers (not
     # domain-only data), never the test speakers.
     labelled = {u.speaker for u in train_utts if u.label is not None} | set(test_speakers)
@@ -249,10 +267,17 @@ def train_and_evaluate(config: ExperimentConfig, corpus, fold, out_dir, verbose=
         candidates, {s: corpus.gender_of(s) for s in candidates}, test_speakers,
         train_cfg.validation_speakers)
     train_utts, val_utts = validation.split_validation(train_utts, val_speakers)
-    n_train_segments = int(augment.segment_counts(train_utts, frontend,
-                                                  config.data.min_tail_s, train_cfg).sum())
-    steps_per_epoch = augment.steps_per_epoch(train_utts, frontend, config.data.min_tail_s,
-                                              train_cfg.batch_size, train_cfg)
+    augmented = train_cfg.augments or train_cfg.class_balance == "sampler"
+    if augmented and pipe.__name__.rsplit(".", 1)[-1] != "segments":
+        raise ValueError("the robust recipe's augmentation and class-balanced sampler run "
+                         "in the tf.data pipeline (pipelines/augment.py); use "
+                         "--pipeline=tf.data, or turn them off (--train_hop_s=0 "
+                         "--norandom_crop --speed_factors= --gain_db=0 --noise_snr_db= "
+                         "--class_balance=none|weighted_loss)")
+    n_train_segments = int(crops.segment_counts(train_utts, frontend,
+                                                config.data.min_tail_s, train_cfg).sum())
+    steps_per_epoch = crops.steps_per_epoch(train_utts, frontend, config.data.min_tail_s,
+                                            batch_size, train_cfg)
     if val_speakers:
         logging.info("Fold %d: validation speakers %s (%d utterances) choose the epoch",
                      fold, ", ".join(val_speakers), len(val_utts))
@@ -266,12 +291,22 @@ def train_and_evaluate(config: ExperimentConfig, corpus, fold, out_dir, verbose=
     state = checkpoints.resume_state(ckpt_dir, config, fingerprint)
 
     checkpoints.configure_determinism(config)
-    model = model_lib.build_model(config.model)
-    if train_cfg.class_balance == "weighted_loss":
-        model.set_class_weights(augment.class_weights(
-            train_utts, frontend, config.data.min_tail_s, train_cfg, config.model.n_emotions,
-            corpus=corpus))
-    model.compile(optimizer=optim.build_optimizer(train_cfg, steps_per_epoch))
+    logging.info("Fold %d: %s pipeline, precision %s, %d replica(s), global batch %d",
+                 fold, pipe.__name__.rsplit(".", 1)[-1], train_cfg.precision,
+                 distribute.replicas(strategy), batch_size)
+    # Layers take the dtype policy in force when built (precision.py); variables
+    # made in the strategy's scope are mirrored over its replicas.
+    with precision_lib.dtype_policy(train_cfg.precision), distribute.scope(strategy):
+        model = model_lib.build_model(config.model)
+        if train_cfg.class_balance == "weighted_loss":
+            model.set_class_weights(crops.class_weights(
+                train_utts, frontend, config.data.min_tail_s, train_cfg,
+                config.model.n_emotions, corpus=corpus))
+        # The paper's SGD and x lr_decay per epoch, or AdamW / warm-up + cosine (optim.py).
+        # A mixed_float16 model gets a LossScaleOptimizer here (auto_scale_loss).
+        model.compile(optimizer=optim.build_optimizer(train_cfg, steps_per_epoch))
+        if strategy is not None:
+            distribute.prepare_model(model, strategy)
 
     initial_epoch, history_before, seconds_before = 0, {}, 0.0
     if state is not None:
@@ -283,9 +318,9 @@ def train_and_evaluate(config: ExperimentConfig, corpus, fold, out_dir, verbose=
             raise ValueError(f"{ckpt_dir / state['weights']} cannot be loaded ({e}); add "
                              "--overwrite to start the fold again") from e
         initial_epoch = int(state["epoch"])
-        if int(model.optimizer.iterations) != initial_epoch * steps_per_epoch:
+        if int(keras.ops.convert_to_numpy(model.optimizer.iterations)) != initial_epoch * steps_per_epoch:
             raise ValueError(
-                f"{ckpt_dir}: the optimizer has taken {int(model.optimizer.iterations)} steps, "
+                f"{ckpt_dir}: the optimizer has taken {int(keras.ops.convert_to_numpy(model.optimizer.iterations))} steps, "
                 f"not {initial_epoch} x {steps_per_epoch}; add --overwrite to start the fold "
                 "again")
         history_before = state.get("history", {})
@@ -312,11 +347,17 @@ def train_and_evaluate(config: ExperimentConfig, corpus, fold, out_dir, verbose=
     if train_cfg.monitor_test:
         monitor = TestSpeakerMonitor(test_utts, config, train_cfg.batch_size, probe=probe,
                                      corpus=corpus)
-        callbacks += [monitor, monitoring.EpochSummaries(log_dir, monitor.summary_data)]
+        callbacks.append(monitor)
+        if monitoring is not None:
+            callbacks.append(monitoring.EpochSummaries(log_dir, monitor.summary_data))
     # On a resumed fold TensorBoard adds a new event file; its steps go on from
     # `initial_epoch`.
-    callbacks.append(keras.callbacks.TensorBoard(log_dir=str(log_dir), write_graph=False,
-                                                 profile_batch=profile_batch))
+    if monitoring is not None:
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(log_dir), write_graph=False,
+                                                     profile_batch=profile_batch))
+    else:
+        logging.info("TensorFlow is not installed: no TensorBoard logs (fold_NN/logs); "
+                     "the history is in results.json")
     fold_progress = None
     if progress is not None:
         fold_progress = progress.callback(fold, test_speaker)
@@ -332,18 +373,21 @@ def train_and_evaluate(config: ExperimentConfig, corpus, fold, out_dir, verbose=
     if initial_epoch < train_cfg.epochs and not stopped_before:
         # Every remaining epoch back to back, each shuffled by its own seed; with
         # `steps_per_epoch` Keras keeps one iterator across the epochs.
-        if train_cfg.augments or train_cfg.class_balance == "sampler":
+        if augmented:
+            from adarl_tf.pipelines import augment  # TensorFlow: imported only here.
             train_ds = augment.training_dataset(train_utts, frontend, config.data.min_tail_s,
                                                 train_cfg, train_cfg.shuffle_buffer,
-                                                first_epoch=initial_epoch, corpus=corpus)
+                                                first_epoch=initial_epoch, corpus=corpus,
+                                                batch_size=batch_size)
         else:
-            train_ds = seg.training_dataset(train_utts, frontend, config.data.min_tail_s,
-                                            train_cfg.batch_size, train_cfg.shuffle_buffer,
-                                            seed=train_cfg.seed, first_epoch=initial_epoch,
-                                            epochs=train_cfg.epochs, corpus=corpus)
-        model.fit(train_ds, epochs=train_cfg.epochs, initial_epoch=initial_epoch,
-                  steps_per_epoch=steps_per_epoch, callbacks=callbacks, verbose=verbose,
-                  shuffle=False)  # The pipeline shuffles.
+            train_ds = pipe.training_dataset(train_utts, frontend, config.data.min_tail_s,
+                                             batch_size, train_cfg.shuffle_buffer,
+                                             seed=train_cfg.seed, first_epoch=initial_epoch,
+                                             epochs=train_cfg.epochs, corpus=corpus)
+        with distribute.scope(strategy):  # See distribute.prepare_model.
+            model.fit(train_ds, epochs=train_cfg.epochs, initial_epoch=initial_epoch,
+                      steps_per_epoch=steps_per_epoch, callbacks=callbacks,
+                      verbose=verbose, shuffle=False)  # The pipeline shuffles.
     train_seconds = seconds_before + time.time() - start
     history = checkpoint.history
     epochs_completed = len(history.get("loss", []))
@@ -414,17 +458,21 @@ def train_and_evaluate(config: ExperimentConfig, corpus, fold, out_dir, verbose=
         "history": history,
         "resumed_after_epoch": initial_epoch if state is not None else None,
         "deterministic": train_cfg.deterministic,
+        "pipeline": pipe.__name__.rsplit(".", 1)[-1],
+        "replicas": distribute.replicas(strategy),
+        "global_batch_size": batch_size,
         "config": config.to_dict(),
         "versions": _versions(),
         "finished_at": datetime.datetime.now(datetime.timezone.utc).isoformat(),
     }
     _write_test_features(fold_dir / "test_features.npz", test_utts, y_true, y_pred, scored,
                          emotions)
-    probe_scored = monitor_probe if monitor_probe is not None \
-        else predict_utterances(model, probe, config, train_cfg.batch_size)
-    monitoring.write_fold_end(
-        log_dir, monitoring.hparams_of(config, fold, test_speaker), results,
-        _projector_points(test_utts, scored, y_pred, probe, probe_scored, emotions))
+    if monitoring is not None:
+        probe_scored = monitor_probe if monitor_probe is not None \
+            else predict_utterances(model, probe, config, train_cfg.batch_size)
+        monitoring.write_fold_end(
+            log_dir, monitoring.hparams_of(config, fold, test_speaker), results,
+            _projector_points(test_utts, scored, y_pred, probe, probe_scored, emotions))
     # results.json last: its presence with every epoch is what marks the fold
     # complete (`checkpoints.fold_status`), so everything else must be on disk before it.
     files.write_json(fold_dir / "results.json", results)
@@ -474,8 +522,12 @@ def _projector_points(test_utts, scored, y_pred, probe, probe_scored, emotions):
     return features, rows
 
 
-def write_summary(fold_results, out_dir):
-    """`summary.json` and `summary.md`: per fold, mean +- std, and pooled WA/UA."""
+def write_summary(fold_results, out_dir, missing_folds=()):
+    """`summary.json` and `summary.md`: per fold, mean +- std, and pooled WA/UA.
+
+    `missing_folds` (folds of the run without results, `fanout.summarize`)
+    are listed in both files.
+    """
     stats = evaluation.pooled_and_mean(fold_results)
     corpus = fold_results[0]["corpus"]
     protocol = fold_results[0].get("protocol", "leave-one-speaker-out")
@@ -485,7 +537,7 @@ def write_summary(fold_results, out_dir):
              for r in fold_results]
     summary = {"corpus": corpus, "protocol": protocol,
                "variant": fold_results[0]["variant"], "n_folds": len(folds),
-               "folds": folds, **stats}
+               "folds": folds, "missing_folds": list(missing_folds), **stats}
     out_dir = pathlib.Path(out_dir)
     files.write_json(out_dir / "summary.json", summary)
     lines = [f"# {summary['variant']} on the {corpus}, {protocol}", "",
@@ -501,5 +553,8 @@ def write_summary(fold_results, out_dir):
               f"+- {stats['wa_std']:.4f}, UA {stats['ua_mean']:.4f} +- {stats['ua_std']:.4f} (std, ddof=1).",
               f"Pooled over {stats['n_utterances_pooled']} utterances: "
               f"WA {stats['wa_pooled']:.4f}, UA {stats['ua_pooled']:.4f}.", ""]
+    if missing_folds:
+        lines += [f"Missing folds (no results.json): {', '.join(map(str, missing_folds))}; "
+                  "the figures above are over the folds present only.", ""]
     files.write_text(out_dir / "summary.md", "\n".join(lines))
     return summary

@@ -13,7 +13,7 @@ Segments (per utterance of n samples, segment L, hop h = `train_hop_s` or L):
   * n < L: one window; with `random_crop` the utterance sits at a random
     position inside it (zeros around), else at the start (as in the paper).
   Without `random_crop` and `train_hop_s`, the paper's cut (`segments`) is used.
-  The counts are plain Python (`segment_counts`), so steps per epoch are exact.
+  The counts are plain Python (`crops.segment_counts`), so steps per epoch are exact.
 
 Per segment, then: speed perturbation (the window is read at rate f, one of
 `speed_factors`, by linear interpolation of the utterance: f > 1 is faster and
@@ -37,45 +37,14 @@ import numpy as np
 import tensorflow as tf
 
 from adarl_tf.pipelines import segments as seg
+# The TF-free counting (shared with training.py, which must import without
+# TensorFlow), re-exported so that callers keep one import.
+from adarl_tf.pipelines.crops import (_crops, _hop_samples, class_weights,  # noqa: F401
+                                      count_crops, segment_counts, steps_per_epoch)
 
 AUTOTUNE = tf.data.AUTOTUNE
 _CROP_STREAM, _SAMPLER_STREAM = 2, 3
 _MAX_SNR_DB = 40.0
-
-
-def _crops(train):
-    return bool(train.train_hop_s or train.random_crop)
-
-
-def count_crops(n_samples, segment_samples, hop_samples, min_tail_samples):
-    """Training windows of an utterance of `n_samples` (the rule above)."""
-    n = int(n_samples)
-    if n < segment_samples:
-        return 1
-    regular = 1 + (n - segment_samples) // hop_samples
-    rest = n - ((regular - 1) * hop_samples + segment_samples)
-    return regular + int(rest > 0 and rest >= min_tail_samples)
-
-
-def segment_counts(utterances, frontend, min_tail_s, train):
-    """Training segments per utterance under `train`'s augmentation, as an array."""
-    if not _crops(train):
-        return seg.segments_per_utterance(utterances, frontend, min_tail_s)
-    rate = frontend.sample_rate_hz
-    hop = _hop_samples(frontend, train)
-    return np.array([count_crops(u.samples_16k, frontend.segment_samples, hop,
-                                 round(min_tail_s * rate)) for u in utterances], dtype="int64")
-
-
-def steps_per_epoch(utterances, frontend, min_tail_s, batch_size, train):
-    """Batches per training epoch (the last one may be short)."""
-    return -(-int(segment_counts(utterances, frontend, min_tail_s, train).sum()) // batch_size)
-
-
-def _hop_samples(frontend, train):
-    if not train.train_hop_s:
-        return frontend.segment_samples
-    return max(int(round(train.train_hop_s * frontend.sample_rate_hz)), 1)
 
 
 def window_starts(n, segment_samples, hop_samples, min_tail_samples, random_crop, u):
@@ -158,17 +127,19 @@ def augment_utterance(waveform, index, epoch_seed_value, frontend, min_tail_s, t
 
 
 def training_dataset(utterances, frontend, min_tail_s, train, shuffle_buffer=1024,
-                     first_epoch=0, corpus=None):
+                     first_epoch=0, corpus=None, batch_size=None):
     """Batches of epochs `first_epoch` ... `train.epochs - 1`, as `segments.training_dataset`.
 
-    Give Keras `steps_per_epoch=steps_per_epoch(..., train)`. `corpus` supplies
-    the class and domain sets of the targets (`segments.labels_of`).
+    Give Keras `steps_per_epoch=steps_per_epoch(..., batch_size, train)`. `corpus`
+    supplies the class and domain sets of the targets (`segments.labels_of`);
+    `batch_size` (the global batch under a strategy) defaults to `train.batch_size`.
     """
+    batch_size = batch_size or train.batch_size
     if not 0 <= first_epoch < train.epochs:
         raise ValueError(f"first_epoch={first_epoch} must be in 0..{train.epochs - 1}")
     counts = segment_counts(utterances, frontend, min_tail_s, train)
     n_segments = int(counts.sum())
-    steps = -(-n_segments // train.batch_size)
+    steps = -(-n_segments // batch_size)
     labels, _ = seg.labels_of(utterances, corpus)
     sampler = train.class_balance == "sampler"
     if sampler:
@@ -208,7 +179,7 @@ def training_dataset(utterances, frontend, min_tail_s, train, shuffle_buffer=102
             choice = tf.data.Dataset.from_tensor_slices(
                 rng.integers(0, len(groups), n_segments).astype("int64"))
             ds = tf.data.Dataset.choose_from_datasets(per_class, choice)
-        ds = ds.batch(train.batch_size)
+        ds = ds.batch(batch_size)
         return ds.apply(tf.data.experimental.assert_cardinality(steps))
 
     ds = None
@@ -216,19 +187,3 @@ def training_dataset(utterances, frontend, min_tail_s, train, shuffle_buffer=102
         part = one_epoch(epoch)
         ds = part if ds is None else ds.concatenate(part)
     return ds.prefetch(AUTOTUNE)
-
-
-def class_weights(utterances, frontend, min_tail_s, train, n_classes, corpus=None):
-    """Per-class loss weights n / (k n_c) over the training segments (scikit-learn's
-    "balanced"); a class absent from the training fold gets weight 0.
-
-    Returns a float32 array of length `n_classes`.
-    """
-    from sklearn.utils.class_weight import compute_class_weight
-    labels, _ = seg.labels_of(utterances, corpus)
-    per_segment = np.repeat(labels, segment_counts(utterances, frontend, min_tail_s, train))
-    per_segment = per_segment[per_segment >= 0]
-    present = np.unique(per_segment)
-    weights = np.zeros(n_classes, "float32")
-    weights[present] = compute_class_weight("balanced", classes=present, y=per_segment)
-    return weights

@@ -7,11 +7,12 @@ Segmentation (SPEC §2): an utterance is cut into non-overlapping segments of
 `segment_samples`; the tail left after the last full segment becomes one more
 zero-padded segment when it is at least `min_tail_samples` long, otherwise it
 is dropped; an utterance shorter than one segment always gives one padded
-segment. `count_segments` states the same rule in plain Python, so that step
+segment. `rules.count_segments` states the same rule in plain Python, so that step
 counts and the grouping of segment scores into utterances agree with the graph.
 
-Audio of any format, rate and channel count: a 16 kHz mono 16-bit WAV is
-decoded in the graph (`tf.audio.decode_wav`); anything else through
+Audio of any format, rate and channel count (`pipelines/audio_io.py`): a
+16 kHz mono 16-bit WAV is decoded in the graph (`tf.audio.decode_wav`);
+others with tensorflow-io where its ops load, else through
 `adarl_tf.audio.load_audio` (scipy's polyphase resampler, channel mix-down)
 inside `tf.numpy_function`. Either way the waveform is then cut or padded to
 `Utterance.samples_16k`, the length the plain-Python counting uses, so the
@@ -21,25 +22,14 @@ two can never disagree.
 import numpy as np
 import tensorflow as tf
 
-from adarl_tf import audio
-from adarl_tf.corpora.corpus import EMOTIONS, GENDERS, TARGET_RATE
+from adarl_tf.pipelines import audio_io
+# The TF-free rule, labels and seeds (shared with the numpy pipeline), re-exported
+# so that callers keep one import.
+from adarl_tf.pipelines.rules import (count_segments, epoch_seed, labels_of,  # noqa: F401
+                                      segments_per_utterance, steps_per_epoch,
+                                      utterance_labels)
 
 AUTOTUNE = tf.data.AUTOTUNE
-
-
-def count_segments(n_samples, segment_samples, min_tail_samples):
-    """Number of segments an utterance of `n_samples` gives (at least 1)."""
-    full, tail = divmod(int(n_samples), segment_samples)
-    keep_tail = tail > 0 and (tail >= min_tail_samples or full == 0)
-    return max(full + int(keep_tail), 1)
-
-
-def segments_per_utterance(utterances, frontend, min_tail_s):
-    """`count_segments` for each utterance (from its header duration), as an array."""
-    rate = frontend.sample_rate_hz
-    return np.array([count_segments(u.samples_16k, frontend.segment_samples,
-                                    round(min_tail_s * rate)) for u in utterances],
-                    dtype="int64")
 
 
 def segment_waveform(waveform, segment_samples, min_tail_samples):
@@ -54,79 +44,22 @@ def segment_waveform(waveform, segment_samples, min_tail_samples):
     return tf.reshape(padded, [k, segment_samples])
 
 
-def decode_wav(path):
-    """Reads a 16-bit PCM WAV file into a (samples,) float32 tensor in [-1, 1].
-
-    Several channels would be averaged here; the rate is not checked (the
-    loader sent only 16 kHz files this way).
-    """
-    samples, _ = tf.audio.decode_wav(tf.io.read_file(path))
-    return tf.reduce_mean(samples, axis=-1)
-
-
-def _load_any(path):
-    return audio.load_audio(path.decode("utf-8"), TARGET_RATE)
-
-
-def decode_any(path):
-    """Any WAV or FLAC, mixed down and resampled to 16 kHz (scipy, via numpy_function)."""
-    waveform = tf.numpy_function(_load_any, [path], tf.float32, stateful=False)
-    return tf.reshape(waveform, [-1])
-
-
-def fit_length(waveform, n_samples):
-    """Cuts or zero-pads a waveform to exactly `n_samples`."""
-    waveform = waveform[:n_samples]
-    return tf.pad(waveform, [[0, n_samples - tf.shape(waveform)[0]]])
-
-
-def decode_utterance(path, n_samples, fast):
-    """The 16 kHz mono waveform of one file, exactly `n_samples` long."""
-    waveform = tf.cond(fast, lambda: decode_wav(path), lambda: decode_any(path))
-    return fit_length(waveform, n_samples)
-
-
-def utterance_labels(utterances, emotions=EMOTIONS, domain="gender", domain_values=GENDERS):
-    """(emotion index or -1, domain index) arrays, in the given class and domain order.
-
-    Pass a corpus's `emotions`, `domain` and `domain_values` (see `labels_of`);
-    the defaults are the paper's four classes and gender.
-    """
-    emotion = np.array([emotions.index(u.label) if u.label is not None else -1
-                        for u in utterances], dtype="int32")
-    domain_index = np.array([u.domain_index(domain, tuple(domain_values))
-                             for u in utterances], dtype="int32")
-    return emotion, domain_index
-
-
-def labels_of(utterances, corpus=None):
-    """`utterance_labels` with a corpus's class and domain sets (defaults without one)."""
-    if corpus is None:
-        return utterance_labels(utterances)
-    return utterance_labels(utterances, tuple(corpus.emotions), corpus.domain,
-                            tuple(corpus.domain_values))
+# Kept under its earlier name: a 16-bit PCM WAV to (samples,) float32, channels averaged.
+decode_wav = audio_io.decode_wav
+fit_length = audio_io.fit_length
 
 
 def _decoded(utterances, corpus=None, with_labels=True):
     paths = [u.path for u in utterances]
-    lengths = np.array([u.samples_16k for u in utterances], dtype="int32")
-    fast = np.array([u.fast_decode for u in utterances], dtype=bool)
+    lengths, kinds, rates, delays = audio_io.decoder_arrays(utterances)
     if with_labels:
         emotion, domain = labels_of(utterances, corpus)
     else:  # Scoring needs no targets (and may hold labels of another class set).
         emotion = domain = np.zeros(len(utterances), "int32")
-    ds = tf.data.Dataset.from_tensor_slices((paths, lengths, fast, emotion, domain))
-    return ds.map(lambda p, n, f, e, d: (decode_utterance(p, n, f), e, d),
+    ds = tf.data.Dataset.from_tensor_slices((paths, lengths, kinds, rates, delays, emotion,
+                                             domain))
+    return ds.map(lambda p, n, k, r, t, e, d: (audio_io.decode(p, n, k, r, t), e, d),
                   num_parallel_calls=AUTOTUNE, deterministic=True)
-
-
-def epoch_seed(seed, epoch, stream):
-    """The shuffle seed of one epoch: a function of (run seed, epoch, which shuffle) only.
-
-    Resuming at epoch k must replay epoch k's order, not the first epoch's, so
-    the order cannot depend on how many epochs this process has iterated.
-    """
-    return int(np.random.SeedSequence([seed, epoch, stream]).generate_state(1)[0])
 
 
 def training_dataset(utterances, frontend, min_tail_s, batch_size, shuffle_buffer=1024,
@@ -183,12 +116,6 @@ def training_dataset(utterances, frontend, min_tail_s, batch_size, shuffle_buffe
         part = one_epoch(epoch_seed(seed, epoch, 0), epoch_seed(seed, epoch, 1))
         ds = part if ds is None else ds.concatenate(part)
     return ds.prefetch(AUTOTUNE)
-
-
-def steps_per_epoch(utterances, frontend, min_tail_s, batch_size):
-    """Batches per training epoch (the last one may be short)."""
-    n_segments = int(segments_per_utterance(utterances, frontend, min_tail_s).sum())
-    return -(-n_segments // batch_size)
 
 
 def evaluation_dataset(utterances, frontend, min_tail_s, batch_size):

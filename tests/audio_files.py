@@ -68,3 +68,13 @@ def write_speech_like(path, seconds=1.2, rate=16000, channels=1, seed=0, freq=22
     """A 16-bit PCM file: the default for corpus layouts."""
     path.parent.mkdir(parents=True, exist_ok=True)
     return write_pcm(path, tone(seconds, rate, channels, freq=freq, seed=seed), rate)
+
+
+def append_chunk(path, chunk_id, payload):
+    """Appends a RIFF chunk (padded to an even size, as the format requires) and fixes
+    the RIFF size; an odd-sized payload makes a file like half of RAVDESS's."""
+    data = bytearray(path.read_bytes())
+    data += chunk_id + struct.pack("<I", len(payload)) + payload + b"\0" * (len(payload) & 1)
+    data[4:8] = struct.pack("<I", len(data) - 8)
+    path.write_bytes(bytes(data))
+    return path

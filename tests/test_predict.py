@@ -91,7 +91,7 @@ def test_cli_reports_bad_files_and_scores_the_rest(models, stereo_44k, tmp_path)
     assert errors == [f"error: {empty}: empty file (0 bytes)",
                       f"error: {missing}: file not found",
                       f"error: {text}: not a WAV file (no RIFF/WAVE header); convert it to "
-                      "WAV, e.g. `ffmpeg -i in.mp3 out.wav`"]
+                      "WAV or FLAC, e.g. `ffmpeg -i in.mp3 out.wav`"]
     scored = json.loads(proc.stdout)
     assert [r["file"] for r in scored] == [str(empty), str(stereo_44k), str(missing),
                                            str(text)]

@@ -45,6 +45,13 @@ class Utterance:
         fast_decode: True for 16 kHz mono 16-bit PCM WAV, which
             `tf.audio.decode_wav` reads in the graph; anything else goes
             through `audio.load_audio` (or tensorflow-io).
+        tf_decodable: `tf.audio.decode_wav` reads the file (16-bit PCM WAV
+            without odd-sized chunks, see `audio.AudioInfo.plain_chunks`), at
+            whatever rate and channel count.
+        source_rate: the file's sample rate in hertz.
+        encoding: `<container>/<encoding>` of the file, e.g. "wav/pcm16",
+            "wav/float32", "flac/pcm_16" (`audio.AudioInfo`); the pipeline picks
+            its decoder by it.
     """
 
     name: str
@@ -56,6 +63,9 @@ class Utterance:
     meta: dict = dataclasses.field(default_factory=dict, hash=False, compare=False)
     n_samples: Optional[int] = None
     fast_decode: bool = True
+    tf_decodable: bool = True
+    source_rate: int = TARGET_RATE
+    encoding: str = "wav/pcm16"
 
     @property
     def samples_16k(self):
@@ -228,7 +238,7 @@ class AudioCheck:
 
     duration_s: float
     n_samples: int  # At 16 kHz, after resampling (`audio.resampled_length`).
-    fast_decode: bool  # 16 kHz mono 16-bit PCM WAV (`tf.audio.decode_wav`).
+    fast_decode: bool  # 16 kHz mono 16-bit PCM WAV that `tf.audio.decode_wav` reads.
     info: audio.AudioInfo
 
 
@@ -329,4 +339,20 @@ def utterance_from_check(name, path, speaker, gender, label, checked, meta=None)
     """An `Utterance` with the duration, 16 kHz length and decode path of a check."""
     return Utterance(name=name, path=str(path), speaker=speaker, gender=gender, label=label,
                      duration_s=checked.duration_s, meta=dict(meta or {}),
-                     n_samples=checked.n_samples, fast_decode=checked.fast_decode)
+                     n_samples=checked.n_samples, fast_decode=checked.fast_decode,
+                     tf_decodable=checked.info.tf_decodable,
+                     source_rate=checked.info.sample_rate,
+                     encoding=f"{checked.info.container}/{checked.info.encoding}")
+
+
+def checked_utterance(skipped, name, path, speaker, gender, label, meta=None, context=""):
+    """`check_audio` then `utterance_from_check`; None (and a `skipped` entry) if unusable.
+
+    `context` (e.g. "manifest line 12") is added to the reason.
+    """
+    checked, reason = check_audio(path)
+    if reason is not None:
+        skipped.append({"path": str(path), "reason": f"{reason} ({context})" if context
+                        else reason})
+        return None
+    return utterance_from_check(name, path, speaker, gender, label, checked, meta)

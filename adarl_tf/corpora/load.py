@@ -11,10 +11,19 @@ Loading is three steps, each visible in `data_report.json`:
 
 import dataclasses
 
-from adarl_tf.corpora import demo, iemocap, labels, protocols, ravdess
+from adarl_tf.corpora import (cremad, demo, emodb, iemocap, labels, manifest, protocols,
+                              ravdess)
 from adarl_tf.corpora.corpus import EMOTIONS, GENDERS, Corpus
 
-DATASETS = ("demo", "iemocap", "ravdess")
+DATASETS = ("demo", "iemocap", "ravdess", "emodb", "cremad", "manifest")
+# What --data_dir must point at, per dataset (for error messages).
+_DATA_DIR_HINT = {
+        "iemocap": "IEMOCAP_full_release, the folder that holds Session1 ... Session5",
+        "ravdess": "the folder that holds Actor_01 ... Actor_24",
+        "emodb": "the EmoDB folder (with wav/) or the folder of its .wav files",
+        "cremad": "the CREMA-D folder that holds AudioWAV/ and VideoDemographics.csv",
+        "manifest": "the CSV or TSV manifest file",
+}
 
 
 def _split(text):
@@ -28,18 +37,20 @@ def _load_one(name, data_dir, data, cache_dir, codes):
         return iemocap.load_iemocap(root, subset=data.iemocap_subset,
                                     merge_excited=data.merge_excited,
                                     name=demo.DEMO_CORPUS_NAME, codes=codes)
+    if name in _DATA_DIR_HINT and not data_dir:
+        raise ValueError(f"--dataset={name} needs --data_dir=<{_DATA_DIR_HINT[name]}>")
     if name == "iemocap":
-        if not data_dir:
-            raise ValueError("--dataset=iemocap needs --data_dir=<path to "
-                             "IEMOCAP_full_release, the folder that holds Session1 ... Session5>")
         return iemocap.load_iemocap(data_dir, subset=data.iemocap_subset,
                                     merge_excited=data.merge_excited, name="IEMOCAP",
                                     codes=codes)
     if name == "ravdess":
-        if not data_dir:
-            raise ValueError("--dataset=ravdess needs --data_dir=<the folder that holds "
-                             "Actor_01 ... Actor_24>")
         return ravdess.load_ravdess(data_dir, include_song=data.include_song)
+    if name == "emodb":
+        return emodb.load_emodb(data_dir)
+    if name == "cremad":
+        return cremad.load_cremad(data_dir)
+    if name == "manifest":
+        return manifest.load_manifest(data_dir)
     raise ValueError(f"--dataset={name!r}; expected one of {', '.join(DATASETS)} "
                      "(or a comma list of them)")
 
@@ -48,9 +59,8 @@ def _static_labels(name):
     """Label names a built-in corpus can have, before reading it."""
     if name in ("demo", "iemocap"):
         return tuple(iemocap.CODE_NAMES.values())
-    if name == "ravdess":
-        return ravdess.LABELS
-    return ()
+    return {"ravdess": ravdess.LABELS, "emodb": emodb.LABELS,
+            "cremad": cremad.LABELS}.get(name, ())
 
 
 def load_corpus(data, cache_dir=None):
@@ -113,7 +123,10 @@ def load_corpus(data, cache_dir=None):
 
 
 def _load_extra(path):
-    raise ValueError("--extra_domain_data needs the manifest loader")  # Stage 2.
+    if "," in str(path):
+        raise ValueError("--extra_domain_data takes one manifest file; list every extra "
+                         "utterance in it")
+    return manifest.load_manifest(path, domain_only=True)
 
 
 def merge(corpora):
@@ -125,7 +138,7 @@ def merge(corpora):
         for u in c.utterances:
             utterances.append(dataclasses.replace(
                     u, speaker=prefix + u.speaker, name=prefix + u.name,
-                    meta=dict(u.meta, corpus=c.name)))
+                    meta={"corpus": c.name, **u.meta}))
         speakers += [prefix + s for s in c.speakers]
         genders.update({prefix + s: c.gender_of(s) for s in c.speakers})
         skipped += c.skipped

@@ -3,6 +3,8 @@
 import keras
 from keras import ops
 
+from adarl_tf.distribute import cross_replica_sum
+
 
 @keras.saving.register_keras_serializable(package="adarl_tf")
 class CenterLoss(keras.layers.Layer):
@@ -41,6 +43,9 @@ class CenterLoss(keras.layers.Layer):
     """
 
     def __init__(self, n_classes, alpha=0.5, **kwargs):
+        # Distances, the loss and the centre update stay float32 under a
+        # mixed-precision policy (squared distances of 64-d features).
+        kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
         if int(n_classes) < 1:
             raise ValueError(f"n_classes must be positive; got {n_classes!r}")
@@ -50,9 +55,13 @@ class CenterLoss(keras.layers.Layer):
         self.alpha = float(alpha)
 
     def build(self, input_shape):
+        # "mean" aggregation: under a tf.distribute strategy every replica
+        # computes the same new centres from the whole global batch
+        # (`update_centers` sums the class counts and sums over replicas), so
+        # the mean of the replicas' values is that value.
         self.centers = self.add_weight(
             name="centers", shape=(self.n_classes, input_shape[-1]),
-            initializer="glorot_uniform", trainable=False)
+            initializer="glorot_uniform", trainable=False, aggregation="mean")
 
     def call(self, features):
         diff = features[:, None, :] - ops.cast(self.centers, features.dtype)[None]
@@ -81,6 +90,8 @@ class CenterLoss(keras.layers.Layer):
         onehot = onehot * ops.cast(labels >= 0, "float32")[:, None]
         counts = ops.sum(onehot, axis=0)[:, None]  # (classes, 1)
         sums = ops.matmul(ops.transpose(onehot), features)  # (classes, dim)
+        # Over the global batch under tf.distribute (a no-op otherwise).
+        counts, sums = cross_replica_sum(counts, sums)
         centers = ops.convert_to_tensor(self.centers)
         delta = (counts * centers - sums) / (1.0 + counts)
         self.centers.assign(centers - self.alpha * delta)

@@ -35,14 +35,6 @@ def _utterances(tmp_path, lengths, labels):
     return utts
 
 
-@pytest.mark.parametrize("n,hop,min_tail,expected", [
-    (L, L, 0, 1), (L - 1, L, 0, 1), (2 * L, L, 0, 2), (2 * L + 10, L, 100, 2),
-    (2 * L + 100, L, 100, 3), (2 * L, L // 2, 0, 3), (2 * L + 1, L // 2, 0, 4),
-    (2 * L + 1, L // 2, 2, 3)])
-def test_count_crops(n, hop, min_tail, expected):
-    assert augment.count_crops(n, L, hop, min_tail) == expected
-
-
 @pytest.mark.parametrize("n", [L - 300, L, L + 1, 2 * L + 37, 3 * L + L // 3, 5 * L - 1])
 def test_crops_stay_inside_the_utterance_and_their_count_is_fixed(n):
     hop, min_tail = L // 2, L // 4
@@ -110,14 +102,6 @@ def test_sampler_balances_the_classes(tmp_path):
     assert len(drawn) == len(utts)  # As many segments as without the sampler.
     counts = np.bincount(drawn, minlength=3)
     assert counts[0] < 12 and counts[1] > 2 and counts[2] > 2
-
-
-def test_class_weights_are_balanced_over_training_segments(tmp_path):
-    labels = ["neutral"] * 6 + ["happy"] * 2 + [None]
-    utts = _utterances(tmp_path, [L] * 8 + [2 * L], labels)
-    weights = augment.class_weights(utts, FRONTEND, 0.2, TrainConfig(), n_classes=4)
-    # n / (k n_c) with n = 8 labelled segments, k = 2 classes present; absent: 0.
-    np.testing.assert_allclose(weights, [8 / (2 * 6), 8 / (2 * 2), 0.0, 0.0], rtol=1e-6)
 
 
 def test_evaluation_segments_ignore_the_training_augmentation(tmp_path):

@@ -1,0 +1,56 @@
+"""Each benchmark script runs with tiny flags and prints JSON lines with its keys.
+
+Behaviour only: the figures are not checked (speed is never a test).
+"""
+
+import json
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+BENCHMARKS = pathlib.Path(__file__).resolve().parents[2] / "benchmarks"
+TINY_MODEL = ["--segment_s=1", "--max_freq_hz=2000", "--trunk_filters=4,4,4,8"]
+
+
+def _run(name, argv):
+    """Runs benchmarks/<name>.py in a subprocess (each script defines its own absl
+    flags, which would collide in one process); returns its JSON lines, parsed."""
+    out = subprocess.run([sys.executable, str(BENCHMARKS / f"{name}.py"), *argv],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    table = [line for line in out.stdout.splitlines() if line and not line.startswith("{")]
+    assert len(table) >= 2 and "seg" in table[0]  # Header and a row at least.
+    return [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
+
+
+def test_train_throughput():
+    rows = _run("train_throughput", ["--batch_size=4", "--steps=1", "--warmup=1",
+                                     "--precision=float32,mixed_bfloat16"] + TINY_MODEL)
+    assert [r["precision"] for r in rows] == ["float32", "mixed_bfloat16"]
+    for r in rows:
+        assert {"backend", "device", "segments_per_s", "step_ms", "peak_rss_mb",
+                "device_peak_mb", "batch_size"} <= set(r)
+        assert r["batch_size"] == 4 and r["segments_per_s"] > 0 and r["loss_finite"]
+
+
+def test_frontend_throughput():
+    rows = _run("frontend_throughput", ["--batch_size=2", "--steps=1", "--warmup=1",
+                                        "--segment_s=1", "--max_freq_hz=2000"])
+    (r,) = rows
+    assert r["audio_hours_per_s"] > 0 and r["output_dtype"] == "float32"
+    assert r["output_shape"] == [2, 200, 100, 3]
+
+
+def test_pipeline_throughput(small_demo_corpus):
+    pytest.importorskip("tensorflow")
+    rows = _run("pipeline_throughput", [f"--data_dir={small_demo_corpus}", "--batch_size=8",
+                                        "--pipelines=tf.data,numpy", "--train_rate=1e9",
+                                        "--segment_s=1"])
+    assert [r["pipeline"] for r in rows] == ["tf.data", "numpy"]
+    for r in rows:
+        assert r["segments_per_epoch"] > 0 and r["cold_segments_per_s"] > 0
+        # Nothing on this machine delivers 1e9 segments/s.
+        assert r["verdict"] == "input-bound" and r["train_rate_source"] == "--train_rate"
+    assert rows[0]["segments_per_epoch"] == rows[1]["segments_per_epoch"]
