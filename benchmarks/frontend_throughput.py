@@ -67,10 +67,7 @@ def main(argv):
             r = measure(frontend, int(batch), precision, FLAGS.steps, FLAGS.warmup)
             print(json.dumps(r), flush=True)
             results.append(r)
-    if FLAGS.json_out:
-        with open(FLAGS.json_out, "w") as f:
-            json.dump(results, f, indent=2)
-    print()
+    tt.save_json(results, FLAGS.json_out)
     print(f"{'backend':10s} {'precision':15s} {'batch':>5s} {'audio h/s':>10s} "
           f"{'segments/s':>11s}  device")
     for r in results:

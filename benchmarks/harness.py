@@ -102,3 +102,12 @@ def measure_train(config, batch_size, precision="float32", steps=10, warmup=2, j
     }
 
 
+
+
+def save_json(results, path):
+    """Writes the measurements to `path` (if given) and ends the JSON-lines part."""
+    if path:
+        import json
+        with open(path, "w") as f:
+            json.dump(results, f, indent=2)
+    print()

@@ -100,10 +100,7 @@ def main(argv):
         r["verdict"] = verdict(r["cached_segments_per_s"], train["segments_per_s"])
         r["verdict_cold"] = verdict(r["cold_segments_per_s"], train["segments_per_s"])
         print(json.dumps(r), flush=True)
-    if FLAGS.json_out:
-        with open(FLAGS.json_out, "w") as f:
-            json.dump(results, f, indent=2)
-    print()
+    tt.save_json(results, FLAGS.json_out)
     print(f"{'pipeline':9s} {'segments':>8s} {'cold seg/s':>11s} {'cached seg/s':>13s} "
           f"{'train seg/s':>12s}  verdict (cached; cold)")
     for r in results:

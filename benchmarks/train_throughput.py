@@ -23,7 +23,8 @@ import sys
 
 from absl import app, flags
 
-from harness import measure_train, model_config  # Same folder.
+import harness  # Same folder.
+from harness import measure_train, model_config
 
 FLAGS = flags.FLAGS
 flags.DEFINE_list("batch_size", ["32"], "Batch sizes to measure.")
@@ -51,10 +52,7 @@ def main(argv):
                         FLAGS.jit_compile)
             print(json.dumps(r), flush=True)
             results.append(r)
-    if FLAGS.json_out:
-        with open(FLAGS.json_out, "w") as f:
-            json.dump(results, f, indent=2)
-    print()
+    harness.save_json(results, FLAGS.json_out)
     print(f"{'backend':10s} {'precision':15s} {'batch':>5s} {'segments/s':>11s} "
           f"{'ms/step':>9s} {'host MB':>8s} {'device MB':>9s}  device")
     for r in results:

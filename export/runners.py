@@ -14,29 +14,14 @@ import pathlib
 import numpy as np
 
 from adarl_tf import model as model_lib
-from adarl_tf.pipelines.segments import count_segments
+from adarl_tf.pipelines.rules import cut_segments
 
 SERVING_SIGNATURE = "serving_default"
 OUTPUTS = (model_lib.EMOTION_PROBS, model_lib.DOMAIN_PROBS)
 
 
-def segment_array(waveform, segment_samples, min_tail_samples):
-    """NumPy twin of `pipelines.segments.segment_waveform`.
-
-    Args:
-        waveform: float32 `(n,)` array.
-        segment_samples: int. Samples per segment.
-        min_tail_samples: int. Shortest tail kept as a padded segment.
-
-    Returns:
-        float32 `(k, segment_samples)`, `k = count_segments(n, ...)`.
-    """
-    waveform = np.asarray(waveform, np.float32)
-    k = count_segments(len(waveform), segment_samples, min_tail_samples)
-    out = np.zeros((k * segment_samples,), np.float32)
-    kept = waveform[:k * segment_samples]
-    out[:len(kept)] = kept
-    return out.reshape(k, segment_samples)
+# NumPy twin of `pipelines.segments.segment_waveform`, shared with the numpy pipeline.
+segment_array = cut_segments
 
 
 def serving_model(model):
