@@ -71,6 +71,12 @@ def read_window(waveform, start, factor, segment_samples):
     arithmetic of `augment.read_windows` (float32 positions).
     """
     n = len(waveform)
+    if factor == 1.0:  # Every weight is 0 or 1: a zero-padded slice, several times faster.
+        start, window = int(start), np.zeros(segment_samples, "float32")
+        lo, hi = max(start, 0), min(start + segment_samples, n)
+        if hi > lo:
+            window[lo - start:hi - start] = waveform[lo:hi]
+        return window
     pos = np.float32(start) + np.arange(segment_samples, dtype="float32") * np.float32(factor)
     i0 = np.floor(pos)
     frac = pos - i0

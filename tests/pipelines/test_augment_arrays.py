@@ -200,7 +200,8 @@ def test_window_starts_and_reading_agree_with_tf_data():
             np.testing.assert_array_equal(crops.window_starts(n, L, hop, min_tail, True, u),
                                           graph)
     waveform = np.random.default_rng(1).standard_normal(2 * L).astype("float32")
-    starts, factors = np.array([-100, 0, L + 7]), np.array([0.9, 1.1, 1.1], "float32")
+    starts = np.array([-100, 0, L + 7, -100, L + 7, 2 * L + 1])
+    factors = np.array([0.9, 1.1, 1.1, 1.0, 1.0, 1.0], "float32")
     graph = augment.read_windows(tf.constant(waveform), tf.constant(starts, tf.int32),
                                  tf.constant(factors), L).numpy()
     ours = np.stack([aug.read_window(waveform, s, f, L) for s, f in zip(starts, factors)])
