@@ -36,7 +36,8 @@ from adarl_tf import precision as precision_lib
 from adarl_tf.config import ExperimentConfig
 from adarl_tf.corpora import protocols
 from adarl_tf.corpora.corpus import EMOTIONS, GENDERS
-from adarl_tf.pipelines import crops, pipeline_module, tensorflow_available
+from adarl_tf.pipelines import (augment_module, crops, pipeline_module,
+                                tensorflow_available)
 from adarl_tf.pipelines import rules as seg
 
 # TensorBoard (monitoring.py, keras.callbacks.TensorBoard) needs TensorFlow;
@@ -268,12 +269,6 @@ def train_and_evaluate(config: ExperimentConfig, corpus, fold, out_dir, verbose=
         train_cfg.validation_speakers)
     train_utts, val_utts = validation.split_validation(train_utts, val_speakers)
     augmented = train_cfg.augments or train_cfg.class_balance == "sampler"
-    if augmented and pipe.__name__.rsplit(".", 1)[-1] != "segments":
-        raise ValueError("the robust recipe's augmentation and class-balanced sampler run "
-                         "in the tf.data pipeline (pipelines/augment.py); use "
-                         "--pipeline=tf.data, or turn them off (--train_hop_s=0 "
-                         "--norandom_crop --speed_factors= --gain_db=0 --noise_snr_db= "
-                         "--class_balance=none|weighted_loss)")
     n_train_segments = int(crops.segment_counts(train_utts, frontend,
                                                 config.data.min_tail_s, train_cfg).sum())
     steps_per_epoch = crops.steps_per_epoch(train_utts, frontend, config.data.min_tail_s,
@@ -374,7 +369,8 @@ def train_and_evaluate(config: ExperimentConfig, corpus, fold, out_dir, verbose=
         # Every remaining epoch back to back, each shuffled by its own seed; with
         # `steps_per_epoch` Keras keeps one iterator across the epochs.
         if augmented:
-            from adarl_tf.pipelines import augment  # TensorFlow: imported only here.
+            # tf.data's (TensorFlow, imported only here) or its numpy twin (JAX).
+            augment = augment_module(train_cfg.pipeline)
             train_ds = augment.training_dataset(train_utts, frontend, config.data.min_tail_s,
                                                 train_cfg, train_cfg.shuffle_buffer,
                                                 first_epoch=initial_epoch, corpus=corpus,

@@ -1,4 +1,4 @@
-"""tf.data input pipelines; installed as `adarl_tf.pipelines` (see BUILD.md)."""
+"""Input pipelines (tf.data, and numpy where TensorFlow is absent); installed as `adarl_tf.pipelines` (see BUILD.md)."""
 
 PIPELINES = ("auto", "tf.data", "numpy")
 
@@ -28,3 +28,16 @@ def pipeline_module(name="auto"):
         return segments
     from adarl_tf.pipelines import arrays
     return arrays
+
+
+def augment_module(name="auto"):
+    """The robust recipe's training pipeline beside `pipeline_module(name)`.
+
+    `augment` (tf.data) or `augment_arrays` (numpy): the same augmentation and
+    class-balanced sampler, with the same `training_dataset` signature.
+    """
+    if pipeline_module(name).__name__.endswith(".segments"):
+        from adarl_tf.pipelines import augment
+        return augment
+    from adarl_tf.pipelines import augment_arrays
+    return augment_arrays

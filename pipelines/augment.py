@@ -39,19 +39,20 @@ import tensorflow as tf
 from adarl_tf.pipelines import segments as seg
 # The TF-free counting (shared with training.py, which must import without
 # TensorFlow), re-exported so that callers keep one import.
+from adarl_tf.pipelines import crops
 from adarl_tf.pipelines.crops import (_crops, _hop_samples, class_weights,  # noqa: F401
                                       count_crops, segment_counts, steps_per_epoch)
 
 AUTOTUNE = tf.data.AUTOTUNE
-_CROP_STREAM, _SAMPLER_STREAM = 2, 3
-_MAX_SNR_DB = 40.0
+_CROP_STREAM, _MAX_SNR_DB = crops.CROP_STREAM, crops.MAX_SNR_DB
 
 
 def window_starts(n, segment_samples, hop_samples, min_tail_samples, random_crop, u):
     """(k,) int32 start of each window in an utterance of `n` samples (tf).
 
     `u` is a uniform draw in [0, 1) that places the windows (`random_crop`).
-    A negative start (short utterance) means leading zeros.
+    A negative start (short utterance) means leading zeros. The graph twin of
+    `crops.window_starts` (the numpy pipeline's; tests check they agree).
     """
     n = tf.cast(n, tf.int32)
     L, h = segment_samples, hop_samples
@@ -143,10 +144,7 @@ def training_dataset(utterances, frontend, min_tail_s, train, shuffle_buffer=102
     labels, _ = seg.labels_of(utterances, corpus)
     sampler = train.class_balance == "sampler"
     if sampler:
-        classes = sorted({int(c) for c in labels if c >= 0})
-        if not classes:
-            raise ValueError("class_balance=sampler: no emotion-labelled training utterance")
-        groups = [np.flatnonzero(labels == c) for c in classes]
+        _, groups = crops.sampler_groups(labels)
     else:
         groups = [np.arange(len(utterances))]
     # One cache per group, shared by every epoch: files are decoded once.
@@ -175,9 +173,8 @@ def training_dataset(utterances, frontend, min_tail_s, train, shuffle_buffer=102
             per_class = [segments_of(c.shuffle(len(idx), seed=s0 + j), epoch)
                          .shuffle(shuffle_buffer, seed=s1 + j).repeat()
                          for j, (c, idx) in enumerate(zip(cached, groups))]
-            rng = np.random.default_rng(seg.epoch_seed(train.seed, epoch, _SAMPLER_STREAM))
             choice = tf.data.Dataset.from_tensor_slices(
-                rng.integers(0, len(groups), n_segments).astype("int64"))
+                crops.sampler_choice(train.seed, epoch, len(groups), n_segments))
             ds = tf.data.Dataset.choose_from_datasets(per_class, choice)
         ds = ds.batch(batch_size)
         return ds.apply(tf.data.experimental.assert_cardinality(steps))

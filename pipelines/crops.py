@@ -1,13 +1,21 @@
-"""The robust recipe's training cut, counted in plain Python (no TensorFlow).
+"""The robust recipe's training cut and draws, stated in plain Python (no TensorFlow).
 
-`pipelines/augment.py` cuts training utterances by this rule in the graph;
+`pipelines/augment.py` cuts training utterances by this rule in the graph,
+`pipelines/augment_arrays.py` (numpy, for JAX) with `window_starts` here;
 `training.py` counts steps per epoch and class weights with it, and must
 import without TensorFlow (JAX installs). See `augment.py` for the rule.
+The seed streams, the SNR range and the sampler's class draws live here too,
+so that the two pipelines cannot drift apart.
 """
 
 import numpy as np
 
 from adarl_tf.pipelines import rules
+
+# `rules.epoch_seed(seed, epoch, stream)` streams: 0 and 1 are the utterance and
+# segment shuffles (rules.py), these the per-utterance draws and the sampler.
+CROP_STREAM, SAMPLER_STREAM = 2, 3
+MAX_SNR_DB = 40.0  # Noise SNRs are drawn in [noise_snr_db, this].
 
 
 def _crops(train):
@@ -22,6 +30,58 @@ def count_crops(n_samples, segment_samples, hop_samples, min_tail_samples):
     regular = 1 + (n - segment_samples) // hop_samples
     rest = n - ((regular - 1) * hop_samples + segment_samples)
     return regular + int(rest > 0 and rest >= min_tail_samples)
+
+
+def window_starts(n, segment_samples, hop_samples, min_tail_samples, random_crop, u):
+    """(k,) int64 start of each training window of an utterance of `n` samples.
+
+    `u`, a uniform draw in [0, 1), places the windows (`random_crop`); a
+    negative start (short utterance) means leading zeros. The numpy statement
+    of `augment.window_starts` (same float32 arithmetic, same starts for the
+    same `u`).
+    """
+    n, L, h = int(n), segment_samples, hop_samples
+    if n < L:
+        shift = int(np.floor(np.float32(u) * np.float32(L - n + 1))) if random_crop else 0
+        return np.array([-shift], "int64")
+    regular = 1 + (n - L) // h
+    rest = n - ((regular - 1) * h + L)
+    offset = int(np.floor(np.float32(u) * np.float32(rest + 1))) if random_crop else 0
+    starts = offset + np.arange(regular, dtype="int64") * h
+    if rest > 0 and rest >= min_tail_samples:
+        starts = np.append(starts, n - L)
+    return starts
+
+
+def training_starts(n, frontend, min_tail_s, train, u):
+    """Window starts under `train`: `window_starts`, or the paper's cut without crops."""
+    L = frontend.segment_samples
+    min_tail = round(min_tail_s * frontend.sample_rate_hz)
+    if _crops(train):
+        return window_starts(n, L, _hop_samples(frontend, train), min_tail, train.random_crop, u)
+    return np.arange(rules.count_segments(n, L, min_tail), dtype="int64") * L
+
+
+def sampler_groups(labels):
+    """`class_balance=sampler`: (classes present, utterance indices of each).
+
+    Utterances without an emotion label are in no group: never drawn.
+    """
+    labels = np.asarray(labels)
+    classes = sorted({int(c) for c in labels if c >= 0})
+    if not classes:
+        raise ValueError("class_balance=sampler: no emotion-labelled training utterance")
+    return classes, [np.flatnonzero(labels == c) for c in classes]
+
+
+def sampler_choice(seed, epoch, n_groups, n_segments):
+    """The sampler's class (index into `sampler_groups`) for each element of an epoch.
+
+    Uniform over the classes present, seeded by (seed, epoch) only, so a
+    resumed epoch draws the same classes.
+    """
+    rng = np.random.default_rng(rules.epoch_seed(seed, epoch, SAMPLER_STREAM))
+    return rng.integers(0, n_groups, n_segments).astype("int64")
 
 
 def segment_counts(utterances, frontend, min_tail_s, train):

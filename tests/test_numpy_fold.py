@@ -4,15 +4,17 @@ CI (.ci/run) runs this file with KERAS_BACKEND=jax in an environment without
 TensorFlow; under TensorFlow it checks the numpy pipeline with that backend.
 """
 
+import dataclasses
 import json
 
 import keras
+import numpy as np
 
 from adarl_tf import training
 from adarl_tf.config import (DataConfig, ExperimentConfig, FrontendConfig, ModelConfig,
                              TrainConfig)
 from adarl_tf.corpora import demo, iemocap
-from adarl_tf.pipelines import tensorflow_available
+from adarl_tf.pipelines import crops, rules, tensorflow_available
 
 TINY = ExperimentConfig(
     model=ModelConfig(frontend=FrontendConfig(segment_s=1.0, max_freq_hz=2000.0),
@@ -37,3 +39,32 @@ def test_fold_trains_scores_and_saves_with_numpy_batches(small_demo_corpus, tmp_
     assert (fold_dir / "logs").exists() == tensorflow_available()
     assert not (fold_dir / "checkpoint").exists()  # Removed once the fold is complete.
 
+
+
+def test_robust_fold_trains_with_numpy_augmentation(small_demo_corpus, tmp_path):
+    # The robust preset's pieces (configs/adarl_robust.cfg) in the tiny setting:
+    # what a GPU run under JAX without TensorFlow trains with.
+    corpus = iemocap.load_iemocap(small_demo_corpus, name=demo.DEMO_CORPUS_NAME)
+    config = dataclasses.replace(
+        TINY,
+        model=dataclasses.replace(TINY.model, time_masks=2, time_mask_frames=10,
+                                  freq_masks=2, freq_mask_bins=10),
+        train=dataclasses.replace(
+            TINY.train, epochs=2, optimizer="adamw", learning_rate=1e-3, weight_decay=1e-2,
+            schedule="cosine", warmup_fraction=0.05, class_balance="weighted_loss",
+            validation_speakers=2, train_hop_s=0.5, random_crop=True,
+            speed_factors=(0.9, 1.0, 1.1), gain_db=6.0, noise_snr_db=15.0))
+    results = training.train_and_evaluate(config, corpus, 3, tmp_path, verbose=0)
+    written = json.loads((tmp_path / "fold_03" / "results.json").read_text())
+    assert written["pipeline"] == "arrays" and written["epochs_completed"] == 2
+    # Overlapping windows: more training segments than the paper's cut, counted exactly.
+    train_utts = [u for u in corpus.utterances if u.speaker not in
+                  set(written["validation_speakers"]) | {written["test_speaker"]}]
+    assert written["n_train_segments"] == int(crops.segment_counts(
+        train_utts, config.model.frontend, config.data.min_tail_s, config.train).sum())
+    assert written["n_train_segments"] > int(rules.segments_per_utterance(
+        train_utts, config.model.frontend, config.data.min_tail_s).sum())
+    assert len(written["history"]["val_ua"]) == 2
+    assert "test speaker never used" in written["epoch_selection"]
+    assert np.isfinite(written["history"]["loss"]).all()
+    assert 0.0 <= results["ua"] <= 1.0 and results["n_test_utterances"] == 8

@@ -254,13 +254,17 @@ ROBUST_FLAGS = ["--optimizer=adamw", "--learning_rate=1e-3", "--weight_decay=1e-
                 "--min_tail_s=0.5"]
 
 
-def test_robust_recipe_resumes_on_the_same_curve_and_selection(small_demo_corpus, tmp_path):
+@pytest.mark.parametrize("pipeline", ["tf.data", "numpy"])
+def test_robust_recipe_resumes_on_the_same_curve_and_selection(small_demo_corpus, tmp_path,
+                                                               pipeline):
     # AdamW + cosine (a function of optimizer.iterations), the per-epoch
-    # augmentation draws and the best-validation-epoch weights all survive a kill.
+    # augmentation draws (tf.data's and the numpy twin's) and the
+    # best-validation-epoch weights all survive a kill.
     straight, killed = tmp_path / "straight", tmp_path / "killed"
-    _run(_command(small_demo_corpus, straight, 3, *ROBUST_FLAGS))
+    flags = [*ROBUST_FLAGS, f"--pipeline={pipeline}"]
+    _run(_command(small_demo_corpus, straight, 3, *flags))
     state_file = killed / "fold_00" / "checkpoint" / "state.json"
-    proc = subprocess.Popen(_command(small_demo_corpus, killed, 3, *ROBUST_FLAGS), env=_env(),
+    proc = subprocess.Popen(_command(small_demo_corpus, killed, 3, *flags), env=_env(),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.time() + 240
@@ -275,7 +279,7 @@ def test_robust_recipe_resumes_on_the_same_curve_and_selection(small_demo_corpus
     state = json.loads(state_file.read_text())
     assert 1 <= state["epoch"] < 3 and state["best_epoch"] >= 1
     assert (killed / "fold_00" / "checkpoint" / checkpoints.BEST_WEIGHTS).is_file()
-    _run(_command(small_demo_corpus, killed, 3, *ROBUST_FLAGS))
+    _run(_command(small_demo_corpus, killed, 3, *flags))
     a, b = _results(straight), _results(killed)
     assert b["resumed_after_epoch"] == state["epoch"]
     assert _metrics(a) == _metrics(b)

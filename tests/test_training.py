@@ -127,12 +127,3 @@ def test_robust_fold_selects_the_best_validation_epoch(corpus, tmp_path):
     written = json.loads((tmp_path / "fold_04" / "results.json").read_text())
     assert written["n_train_utterances"] + written["n_validation_utterances"] + \
         written["n_test_utterances"] == len(corpus.utterances)
-
-
-def test_augmentation_with_the_numpy_pipeline_is_a_clear_error(corpus, tmp_path):
-    config = ExperimentConfig(model=TINY.model,
-                              train=TrainConfig(epochs=1, batch_size=8, random_crop=True,
-                                                pipeline="numpy"),
-                              data=TINY.data)
-    with pytest.raises(ValueError, match=r"tf\.data pipeline.*--pipeline=tf\.data"):
-        training.train_and_evaluate(config, corpus, 0, tmp_path, verbose=0)
