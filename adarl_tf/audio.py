@@ -18,7 +18,6 @@ No TensorFlow import.
 import dataclasses
 import math
 import os
-import pathlib
 import struct
 
 import numpy as np
