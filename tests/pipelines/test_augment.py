@@ -1,38 +1,13 @@
 """Training-time augmentation and balanced sampling: exact steps, reproducible epochs."""
 
-import wave
-
 import numpy as np
 import pytest
 
 tf = pytest.importorskip("tensorflow")
 
-from adarl_tf.config import FrontendConfig, TrainConfig
-from adarl_tf.corpora.corpus import Utterance
+from adarl_tf.config import TrainConfig
 from adarl_tf.pipelines import augment, segments as seg
-
-RATE = 16000
-FRONTEND = FrontendConfig(segment_s=0.5)
-L = FRONTEND.segment_samples
-ROBUST = TrainConfig(epochs=3, batch_size=4, seed=5, train_hop_s=0.25, random_crop=True,
-                     speed_factors=(0.9, 1.0, 1.1), gain_db=6.0, noise_snr_db=10.0)
-
-
-def _write_wav(path, samples):
-    with wave.open(str(path), "wb") as f:
-        f.setnchannels(1)
-        f.setsampwidth(2)
-        f.setframerate(RATE)
-        f.writeframes((np.asarray(samples) * 32767).astype("<i2").tobytes())
-
-
-def _utterances(tmp_path, lengths, labels):
-    utts = []
-    for i, (n, label) in enumerate(zip(lengths, labels)):
-        path = tmp_path / f"u{i}.wav"
-        _write_wav(path, 0.5 * np.sin(np.arange(n) * (0.01 + 0.001 * i)))
-        utts.append(Utterance(f"u{i}", str(path), f"spk{i % 2}", "FM"[i % 2], label, n / RATE))
-    return utts
+from tests.pipelines.robust_data import FRONTEND, L, RATE, ROBUST, utterances as _utterances
 
 
 @pytest.mark.parametrize("n", [L - 300, L, L + 1, 2 * L + 37, 3 * L + L // 3, 5 * L - 1])

@@ -1,5 +1,3 @@
-import wave
-
 import numpy as np
 import pytest
 
@@ -8,6 +6,7 @@ tf = pytest.importorskip("tensorflow")
 from adarl_tf.config import FrontendConfig
 from adarl_tf.corpora.corpus import Utterance
 from adarl_tf.pipelines import segments as seg
+from tests.pipelines.robust_data import write_wav
 
 RATE = 16000
 # 0.5 s segments keep the arrays small; the rule is the same at 3 s.
@@ -15,19 +14,11 @@ FRONTEND = FrontendConfig(segment_s=0.5)
 S = FRONTEND.segment_samples
 
 
-def _write_wav(path, samples):
-    with wave.open(str(path), "wb") as f:
-        f.setnchannels(1)
-        f.setsampwidth(2)
-        f.setframerate(RATE)
-        f.writeframes((np.asarray(samples) * 32767).astype("<i2").tobytes())
-
-
 def _corpus(tmp_path, lengths, labels=None):
     utts = []
     for i, n in enumerate(lengths):
         path = tmp_path / f"u{i}.wav"
-        _write_wav(path, 0.5 * np.sin(np.arange(n) * (0.01 + 0.001 * i)))
+        write_wav(path, 0.5 * np.sin(np.arange(n) * (0.01 + 0.001 * i)))
         label = labels[i] if labels else ("neutral", "happy", "sad", "angry")[i % 4]
         utts.append(Utterance(f"u{i}", str(path), f"spk{i % 2}", "FM"[i % 2], label, n / RATE))
     return utts
@@ -57,10 +48,10 @@ def test_segment_waveform_eager_and_in_tf_data(n, min_tail):
 
 def test_decode_wav_matches_the_file(tmp_path):
     samples = 0.25 * np.sin(np.arange(1234) * 0.05)
-    _write_wav(tmp_path / "a.wav", samples)
+    write_wav(tmp_path / "a.wav", samples)
     decoded = seg.decode_wav(str(tmp_path / "a.wav")).numpy()
     # 16-bit PCM reads back as int / 32768.
-    np.testing.assert_array_equal(decoded, (samples * 32767).astype("<i2") / np.float32(32768))
+    np.testing.assert_array_equal(decoded, np.round(samples * 32767).astype("<i2") / np.float32(32768))
 
 
 def test_training_dataset_segments_labels_and_length(tmp_path):
