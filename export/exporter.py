@@ -28,6 +28,7 @@ from adarl_tf.config import ExperimentConfig
 from adarl_tf.corpora.corpus import EMOTIONS, GENDERS
 from adarl_tf.export import runners, tflite
 from adarl_tf.export.serving import UTTERANCE_SIGNATURE, write_saved_model
+from adarl_tf.pipelines.rules import count_segments
 
 SAVED_MODEL = "saved_model"
 FORMATS = (SAVED_MODEL,) + tuple(tflite.TFLITE_FORMATS)
@@ -244,7 +245,7 @@ def export_fold(run_dir, formats=FORMATS, out_dir=None, data_dir=None,
         "reference": "keras",
         "test_speaker": test_speaker,
         "n_test_utterances": len(test_utts),
-        "n_test_segments": int(sum(runners.count_segments(len(w), frontend.segment_samples,
+        "n_test_segments": int(sum(count_segments(len(w), frontend.segment_samples,
                                                           min_tail) for w in waveforms)),
         "scoring": "utterance = mean of its segments' probabilities; TFLite one segment "
                    "per call",
