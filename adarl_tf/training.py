@@ -313,9 +313,11 @@ def train_and_evaluate(config: ExperimentConfig, corpus, fold, out_dir, verbose=
             raise ValueError(f"{ckpt_dir / state['weights']} cannot be loaded ({e}); add "
                              "--overwrite to start the fold again") from e
         initial_epoch = int(state["epoch"])
-        if int(keras.ops.convert_to_numpy(model.optimizer.iterations)) != initial_epoch * steps_per_epoch:
+        # convert_to_numpy: int() fails on a tf.distribute MirroredVariable.
+        steps_taken = int(keras.ops.convert_to_numpy(model.optimizer.iterations))
+        if steps_taken != initial_epoch * steps_per_epoch:
             raise ValueError(
-                f"{ckpt_dir}: the optimizer has taken {int(keras.ops.convert_to_numpy(model.optimizer.iterations))} steps, "
+                f"{ckpt_dir}: the optimizer has taken {steps_taken} steps, "
                 f"not {initial_epoch} x {steps_per_epoch}; add --overwrite to start the fold "
                 "again")
         history_before = state.get("history", {})
