@@ -44,9 +44,12 @@ def tfio_status():
     except Exception as e:  # ImportError, or a NotFoundError from its .so.
         return None, f"tensorflow-io is not installed ({type(e).__name__})"
     try:
-        out = tfio.audio.resample(tf.zeros([32, 1]), rate_in=32000, rate_out=16000)
-        if int(out.shape[0]) <= 0:
-            raise ValueError("empty output")
+        # Eager even when first asked while a tf.data map or tf.function is
+        # being traced (there the static shape is unknown and nothing runs).
+        with tf.init_scope():
+            out = tfio.audio.resample(tf.zeros([32, 1]), rate_in=32000, rate_out=16000)
+            if int(tf.shape(out)[0]) <= 0:
+                raise ValueError("empty output")
     except Exception as e:
         first = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
         return None, (f"tensorflow-io {getattr(tfio, '__version__', '?')} is installed but its "

@@ -47,6 +47,20 @@ def test_status_is_a_reason_either_way():
         assert tfio is not None, reason
 
 
+def test_status_asked_first_while_tracing_is_the_eager_answer():
+    # The first call may come from a tf.data map being traced (decoder_of runs
+    # there); the probe must still run eagerly, or tfio is wrongly reported
+    # broken for the whole process.
+    eager = audio_io.tfio_status()
+    audio_io.tfio_status.cache_clear()
+    try:
+        list(tf.data.Dataset.range(1).map(lambda x: (audio_io.tfio_status(), x)[1]))
+        traced = audio_io.tfio_status()
+    finally:
+        audio_io.tfio_status.cache_clear()
+    assert (traced[0] is None) == (eager[0] is None) and traced[1] == eager[1]
+
+
 def test_every_decoder_gives_the_counted_length_and_the_scipy_waveform(tmp_path):
     utts = _utterances(tmp_path)
     kinds = [audio_io.decoder_of(u) for u in utts]
