@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 import keras
@@ -73,26 +74,38 @@ def _final_model(out_dir):
     return keras.saving.load_model(out_dir / "fold_00" / "model.keras", safe_mode=True)
 
 
+def _kill_after_first_checkpoint(command, state_file):
+    """Runs `command` and SIGKILLs it once `state_file` (epoch 1's checkpoint) appears.
+
+    The checkpoint is the last thing of epoch 1, so epoch 2 is running when
+    the kill lands. Returns the finished process.
+    """
+    # stderr to a file, not a pipe: a full pipe would block the child's logging.
+    with tempfile.TemporaryFile("w+") as log:
+        proc = subprocess.Popen(command, env=_env(), stdout=subprocess.DEVNULL, stderr=log,
+                                text=True)
+        try:
+            deadline = time.time() + 240
+            while not state_file.exists():
+                if proc.poll() is not None:
+                    log.seek(0)
+                    raise AssertionError(log.read()[-3000:])
+                assert time.time() < deadline, "no checkpoint after 240 s"
+                time.sleep(0.05)
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    return proc
+
+
 def test_killed_fold_resumes_and_matches_an_uninterrupted_run(small_demo_corpus, tmp_path):
     straight, killed = tmp_path / "straight", tmp_path / "killed"
     _run(_command(small_demo_corpus, straight, 3))
 
     state_file = killed / "fold_00" / "checkpoint" / "state.json"
-    proc = subprocess.Popen(_command(small_demo_corpus, killed, 3), env=_env(),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.time() + 240
-        while not state_file.exists():
-            assert proc.poll() is None, proc.stderr.read()[-3000:]
-            assert time.time() < deadline, "no checkpoint after 240 s"
-            time.sleep(0.05)
-        # Epoch 1's checkpoint is the last thing of epoch 1: epoch 2 is now running.
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.stderr.close()
+    proc = _kill_after_first_checkpoint(_command(small_demo_corpus, killed, 3), state_file)
     assert proc.returncode == -signal.SIGKILL
     state = json.loads(state_file.read_text())
     assert 1 <= state["epoch"] < 3, "the run finished before it could be killed"
@@ -264,18 +277,7 @@ def test_robust_recipe_resumes_on_the_same_curve_and_selection(small_demo_corpus
     flags = [*ROBUST_FLAGS, f"--pipeline={pipeline}"]
     _run(_command(small_demo_corpus, straight, 3, *flags))
     state_file = killed / "fold_00" / "checkpoint" / "state.json"
-    proc = subprocess.Popen(_command(small_demo_corpus, killed, 3, *flags), env=_env(),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.time() + 240
-        while not state_file.exists():
-            assert proc.poll() is None and time.time() < deadline
-            time.sleep(0.05)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    _kill_after_first_checkpoint(_command(small_demo_corpus, killed, 3, *flags), state_file)
     state = json.loads(state_file.read_text())
     assert 1 <= state["epoch"] < 3 and state["best_epoch"] >= 1
     assert (killed / "fold_00" / "checkpoint" / checkpoints.BEST_WEIGHTS).is_file()
