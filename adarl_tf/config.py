@@ -173,6 +173,10 @@ class TrainConfig:
     # With validation speakers: stop after this many epochs without a better
     # validation UA (0: train every epoch, still keep the best).
     early_stopping_patience: int = 0
+    # At every epoch end, re-estimate the BatchNorm statistics over this many batches
+    # of clean training segments with the epoch's weights (recalibration.py); 0: the
+    # moving averages of training (the paper).
+    bn_recalibration_batches: int = 0
     # Training-time augmentation (pipelines/augment.py); never at evaluation.
     # 0: segments do not overlap (paper); else training segments start this far apart.
     train_hop_s: float = 0.0
@@ -202,8 +206,10 @@ class TrainConfig:
                 raise ValueError(f"{name}={value!r}; expected one of {allowed}")
         if not 0.0 <= self.warmup_fraction < 1.0:
             raise ValueError(f"warmup_fraction={self.warmup_fraction}; expected 0 <= f < 1")
-        if self.validation_speakers < 0 or self.early_stopping_patience < 0:
-            raise ValueError("validation_speakers and early_stopping_patience must be >= 0")
+        if min(self.validation_speakers, self.early_stopping_patience,
+               self.bn_recalibration_batches) < 0:
+            raise ValueError("validation_speakers, early_stopping_patience and "
+                             "bn_recalibration_batches must be >= 0")
         if self.early_stopping_patience and not self.validation_speakers:
             raise ValueError("early_stopping_patience needs validation_speakers >= 1: the "
                              "test speaker never selects an epoch")

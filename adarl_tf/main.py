@@ -130,6 +130,10 @@ flags.DEFINE_integer("validation_speakers", _D.TrainConfig.validation_speakers,
 flags.DEFINE_integer("early_stopping_patience", _D.TrainConfig.early_stopping_patience,
                      "With validation speakers: stop after this many epochs without a "
                      "better validation UA (0: run every epoch, keep the best).")
+flags.DEFINE_integer("bn_recalibration_batches", _D.TrainConfig.bn_recalibration_batches,
+                     "At every epoch end, re-estimate the BatchNorm statistics over this "
+                     "many batches of clean training segments (0: training's moving "
+                     "averages, the paper).")
 flags.DEFINE_float("train_hop_s", _D.TrainConfig.train_hop_s, "Training segments start this "
                    "far apart (overlapping when < --segment_s); 0: the paper's cut.")
 flags.DEFINE_bool("random_crop", _D.TrainConfig.random_crop, "Shift the training segments "
@@ -221,7 +225,8 @@ def config_from_flags():
         optimizer=FLAGS.optimizer, schedule=FLAGS.schedule,
         warmup_fraction=FLAGS.warmup_fraction, class_balance=FLAGS.class_balance,
         validation_speakers=FLAGS.validation_speakers,
-        early_stopping_patience=FLAGS.early_stopping_patience, train_hop_s=FLAGS.train_hop_s,
+        early_stopping_patience=FLAGS.early_stopping_patience,
+        bn_recalibration_batches=FLAGS.bn_recalibration_batches, train_hop_s=FLAGS.train_hop_s,
         random_crop=FLAGS.random_crop, speed_factors=_speed_factors(FLAGS.speed_factors),
         gain_db=FLAGS.gain_db, noise_snr_db=FLAGS.noise_snr_db,
         precision=FLAGS.precision, pipeline=FLAGS.pipeline,

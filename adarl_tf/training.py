@@ -31,7 +31,7 @@ import numpy as np
 from absl import logging
 
 from adarl_tf import checkpoints, distribute, evaluation, files, model as model_lib
-from adarl_tf import optim, validation
+from adarl_tf import optim, recalibration, validation
 from adarl_tf import precision as precision_lib
 from adarl_tf.config import ExperimentConfig
 from adarl_tf.corpora import protocols
@@ -122,6 +122,21 @@ def predict_utterances(model, utterances, config, batch_size):
     if model_lib.ATTENTION in out:
         result["segment_attention"] = np.asarray(out[model_lib.ATTENTION], "float32")
     return result
+
+
+def _recalibration_batches(train_utts, config, batch_size, strategy):
+    """Clean segments of a fixed, shuffled sample of the training utterances."""
+    if distribute.replicas(strategy) > 1:
+        raise ValueError("bn_recalibration_batches runs the model outside the strategy's "
+                         "replicas; use it with one device (--strategy=default)")
+    train_cfg = config.train
+    labelled = [u for u in train_utts if u.label is not None]
+    order = np.random.default_rng(train_cfg.seed).permutation(len(labelled))
+    # Enough utterances for the batches asked for (each gives >= 1 segment).
+    sample = [labelled[i] for i in order[:train_cfg.bn_recalibration_batches * batch_size]]
+    segments = pipeline_module(train_cfg.pipeline).evaluation_dataset(
+        sample, config.model.frontend, config.data.min_tail_s, batch_size)
+    return recalibration.batches_of(segments, batch_size, train_cfg.bn_recalibration_batches)
 
 
 def attention_probe(train_utterances, per_gender=8, corpus=None):
@@ -332,6 +347,10 @@ def train_and_evaluate(config: ExperimentConfig, corpus, fold, out_dir, verbose=
     # TensorBoard, EpochSummaries after the monitor whose predictions it draws,
     # the checkpoint last (it records the complete logs).
     callbacks = []
+    if train_cfg.bn_recalibration_batches:
+        # First: every later callback scores or saves the recalibrated model.
+        callbacks.append(recalibration.BatchNormRecalibration(
+            _recalibration_batches(train_utts, config, batch_size, strategy)))
     if val_speakers:
         val_labels, _ = seg.labels_of(val_utts, corpus)
         callbacks.append(validation.ValidationScore(

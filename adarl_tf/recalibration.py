@@ -1,0 +1,108 @@
+"""BatchNorm statistics re-estimated with the epoch's final weights ("precise BN").
+
+Keras' BatchNormalization keeps an exponential moving average of the batch
+statistics of past steps. On a small corpus with a high learning rate (the
+robust recipe: ~8-10 AdamW steps per epoch) the weights move so far between
+steps that this average describes older networks and augmented inputs, not the
+model being scored: measured on RAVDESS fold 0 (reduced CPU setting, epoch 17
+of 40), the training speakers' own utterances scored in inference mode gave UA
+0.38 with 0 of 260 predicted "sad", against 0.53 and a balanced prediction
+histogram once the statistics were re-estimated from clean training segments
+(test speakers 0.27 -> 0.32, their gender accuracy 0.71 -> 0.85).
+
+`recalibrate` sets every BatchNormalization's moving mean and variance to the
+average of its batch statistics over the given batches (Wu & Johnson 2021,
+"Rethinking 'Batch' in BatchNorm", §3: precise BN), by running the model in
+training mode with the momentum of the k-th batch set to (k - 1) / k. Only the
+BN statistics change: trainable weights are untouched, SpecAugment is held off
+(inference inputs are never masked), and each layer's momentum is restored.
+`BatchNormRecalibration` does it at every epoch end, before the validation
+score and the checkpoint read the model. No TensorFlow import here.
+"""
+
+import contextlib
+
+import keras
+import numpy as np
+
+from adarl_tf.layers import SpecAugment
+
+
+def _sublayers(model):
+    # Keras has no public recursive layer walk; `_flatten_layers` is the one
+    # Keras itself uses (it reaches the BN inside MultiScaleConv).
+    return list(model._flatten_layers(include_self=False, recursive=True))
+
+
+@contextlib.contextmanager
+def _no_spec_augment(layers):
+    masks = [(layer, layer.time_masks, layer.freq_masks) for layer in layers
+             if isinstance(layer, SpecAugment)]
+    try:
+        for layer, _, _ in masks:
+            layer.time_masks = layer.freq_masks = 0
+        yield
+    finally:
+        for layer, time_masks, freq_masks in masks:
+            layer.time_masks, layer.freq_masks = time_masks, freq_masks
+
+
+def recalibrate(model, batches):
+    """Sets every BatchNormalization's statistics to the mean over `batches`.
+
+    Args:
+        model: a built Keras model.
+        batches: iterable of model inputs (arrays or tensors), e.g. clean
+            training segments; never the test speaker's.
+
+    Returns:
+        The number of batches used (0 leaves the statistics as they were).
+    """
+    layers = _sublayers(model)
+    norms = [layer for layer in layers if isinstance(layer, keras.layers.BatchNormalization)]
+    momenta = [layer.momentum for layer in norms]
+    saved = [(keras.ops.copy(n.moving_mean), keras.ops.copy(n.moving_variance)) for n in norms]
+    count = 0
+    try:
+        with _no_spec_augment(layers):
+            for count, batch in enumerate(batches, start=1):
+                for layer in norms:
+                    # moving = moving * m + batch * (1 - m): the running mean of
+                    # the first k batches' statistics.
+                    layer.momentum = (count - 1) / count
+                model(batch, training=True)
+    except BaseException:
+        for layer, (mean, variance) in zip(norms, saved):
+            layer.moving_mean.assign(mean)
+            layer.moving_variance.assign(variance)
+        raise
+    finally:
+        for layer, momentum in zip(norms, momenta):
+            layer.momentum = momentum
+    return count
+
+
+def batches_of(segments, batch_size, max_batches):
+    """The first `max_batches` batches of `segments` (a tf.data set or an array)."""
+    if isinstance(segments, np.ndarray):
+        starts = range(0, len(segments), batch_size)
+        return [segments[s:s + batch_size] for s in list(starts)[:max_batches]]
+    return [b[0] if isinstance(b, tuple) else b for b in segments.take(max_batches)]
+
+
+class BatchNormRecalibration(keras.callbacks.Callback):
+    """Re-estimates the BN statistics at every epoch end (`recalibrate`).
+
+    Put it before every callback that scores or saves the model.
+
+    Args:
+        batches: list of input batches, e.g. `batches_of(...)` over a fixed,
+            shuffled sample of clean training segments.
+    """
+
+    def __init__(self, batches):
+        super().__init__()
+        self.batches = list(batches)
+
+    def on_epoch_end(self, epoch, logs=None):
+        recalibrate(self.model, self.batches)
