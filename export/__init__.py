@@ -5,11 +5,14 @@
 Modules:
   runners   one interface over .keras, SavedModel and .tflite: score segments
             and utterances (used by the parity check, `predict` and the benchmark)
-  fused     the trunks' batch norms folded into their convolutions (inference only)
+  fused     inference rewrite: batch norms folded, each unit's branches one convolution;
+            an int8 layout for XNNPACK's int8 kernels
+  frontend  the spectrogram's DFT as one matrix product over cut frames (inference only)
   serving   the SavedModel: `serving_default` (segments) and `utterance` signatures
   tflite    SavedModel -> TFLite (float32, float16, dynamic-range int8, full int8),
             builtin ops only
-  weights   weight-only float16 / int8 storage of chosen constants in a .tflite file
+  weights   weight-only float16 / int8 storage of chosen constants in a .tflite file;
+            int8 weights for chosen FULLY_CONNECTED ops (hybrid)
   exporter  one fold: every format, `parity.json`, `model_card.json`, `labels.txt`
 
 Importing `adarl_tf.export` itself loads nothing; the submodules import Keras,

@@ -30,7 +30,7 @@ flags.DEFINE_integer("representative_segments", 200, "Training segments used to 
 flags.DEFINE_integer("seed", 0, "Seed of the calibration draw.")
 flags.DEFINE_list("int8_float_scopes", list(tflite.INT8_FLOAT_SCOPES),
                   "Regular expressions on TFLite tensor names kept float32 in the int8 "
-                  "model; must cover the frontend (export/tflite.py says why unit 1 too).")
+                  "model; must cover the frontend (export/tflite.py says why).")
 flags.mark_flag_as_required("run_dir")
 
 

@@ -9,7 +9,9 @@
   graph and its segment probabilities averaged.
 
 The graph is the model's serving sub-model (`runners.serving_model`) with
-each trunk unit's batch norm folded into its convolutions (`fused.py`).
+each trunk unit's batch norm folded into its convolutions and its two
+branches merged into one (`fused.py`; `layout="int8"` writes the variant the
+full-integer TFLite file is converted from).
 Written with `keras.export.ExportArchive`, which tracks the model's variables
 itself: converting a hand-made `tf.function` around the Keras model gave
 constant outputs here (its variables were not captured), so nothing in this
@@ -23,7 +25,7 @@ from adarl_tf.export.runners import OUTPUTS, SERVING_SIGNATURE, serving_model
 UTTERANCE_SIGNATURE = "utterance"
 
 
-def write_saved_model(model, path, min_tail_samples):
+def write_saved_model(model, path, min_tail_samples, layout="float"):
     """Exports the inference graph of `model` as a SavedModel at `path`.
 
     The folder is written under a temporary name beside `path` and renamed
@@ -34,6 +36,9 @@ def write_saved_model(model, path, min_tail_samples):
         model: `ADARLModel`, trained.
         path: str or path-like. The SavedModel folder (replaced if present).
         min_tail_samples: int. The fold's tail policy, baked into `utterance`.
+        layout: str. `fused.fuse`'s layout: "float" for the exported
+            SavedModel and the float TFLite files, "int8" for the graph the
+            full-integer TFLite file is converted from.
 
     Returns:
         The (fused) serving `keras.Model` that was exported.
@@ -45,7 +50,7 @@ def write_saved_model(model, path, min_tail_samples):
 
     # BN folded into the trunk convolutions (export/fused.py): same outputs,
     # fewer full-size passes; parity compares it with the unfused model.
-    serving = fused.fuse(serving_model(model))
+    serving = fused.fuse(serving_model(model), layout)
     segment_samples = int(serving.input.shape[-1])
 
     def segments_fn(waveform):

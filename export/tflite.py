@@ -5,17 +5,48 @@
 | `tflite`       | model_float32.tflite     | float32  | float32     | float32  |
 | `tflite_fp16`  | model_float16.tflite     | float16 (>= 1024 values; smaller constants float32) | float32 | float32 |
 | `tflite_dynamic` | model_dynamic_int8.tflite | int8   | float32 (int8 matmuls on the fly) | float32 |
-| `tflite_int8`  | model_int8.tflite        | int8     | int8 from trunk unit 2 on; float32 frontend (int8 DFT weights) and unit 1 | float32 |
+| `tflite_int8`  | model_int8.tflite        | int8     | int8 trunks, attention and heads; float32 frontend whose DFT products run int8 (hybrid) | float32 |
 
-Integer, and where it stops. The network from unit 2 of each trunk on (and
-the attention and heads) is calibrated on training segments and runs int8
-kernels. The spectrogram frontend (DFT, power, log, z-score) stays float32: the power of a
-frame spans more than ten decades between silence and speech, which 8 bits
-cannot hold, and fully quantised the model agreed with Keras on the class of
-only 3 of 8 test utterances of a small fold (100 % with the float frontend).
-The frontend's nodes are kept in float with the quantisation debugger's
-`denylisted_nodes` (selective quantisation), and so is the first unit of each
-trunk (`INT8_FLOAT_SCOPES` says why: speed); everything from unit 2 on is int8.
+Integer, and where it stops. The two trunks, the attention and the heads are
+calibrated on training segments and run int8 kernels. The spectrogram
+frontend (DFT, power, log, z-score) stays float32: the power of a frame spans
+more than ten decades between silence and speech, which 8 bits cannot hold,
+and fully quantised the model agreed with Keras on the class of only 3 of 8
+test utterances of a small fold (100 % with the float frontend). Its nodes
+are kept in float with the quantisation debugger's `denylisted_nodes`
+(selective quantisation, `INT8_FLOAT_SCOPES`). Its three DFT products (most
+of its arithmetic, `frontend.py`) then get int8 weights in place
+(`weights.hybrid_fully_connected`): float32 frames in, quantised to int8 at
+run time with one scale per frame (so a quiet frame keeps its 8 bits), int8
+products, float32 out.
+
+The int8 model is converted from the same weights in another layout
+(`fused.fuse(..., layout="int8")`): 2 x 2 average pools as depthwise
+convolutions, and the first unit of both trunks as one convolution over the
+spectrogram with its frequency taps moved into channels. Why, measured with
+LiteRT 2.3.0 (XNNPACK) on this project's x86 CPU (AVX-512 VNNI, AMX), one
+thread (per-unit figures: a unit alone as a model, float32 in and out):
+
+* XNNPACK has no int8 AVERAGE_POOL_2D: the 12 int8 2 x 2 pools ran on
+  TFLite's own kernel and cut the int8 graph into 10 delegate partitions.
+  As depthwise convolutions they are delegated (unit 2: 6.3 -> 5.7 ms;
+  merged branches and depthwise pool 4.1 ms, float32 13.5 ms).
+* A 3-channel int8 convolution is slow in XNNPACK (one trunk's unit 1:
+  25.2 ms int8, 13.4 ms float32; hence unit 1 used to stay float32). With the
+  5 frequency taps as 15 channels and a 1 x 5 kernel: 6.4 ms int8 for one
+  trunk, 8.3 ms for both trunks' units in one convolution.
+* The DFT as FULLY_CONNECTED with int8 weights: the three products with
+  power and log, 2.3 ms, against 8.0 ms in float32 (a 300 x 640 x 800
+  product alone: 0.22 ms hybrid, 2.6 ms float32; as a convolution the hybrid
+  form is slower than float32, 20 against 10 ms, so only the FULLY_CONNECTED
+  form pays).
+
+Whole model, demo fold 0 (the exporter's parity on the 48 test utterances
+and `benchmarks/tflite_latency.py`, 1 thread, figures in BUILD.md): int8
+29.3 ms against float32 88.9 ms in the same benchmark run (0.33x; before
+this layout 67.6 against 84.5 ms, 0.80x), same class as Keras on 100 % of
+the test utterances before and after (on 200 training utterances: 97.0 %
+before, 98.5 % after).
 
 The int8 model keeps **float32 input and output**: the phone app passes raw
 audio in [-1, 1] and reads probabilities, with no scale or zero point to
@@ -41,11 +72,9 @@ QUANTIZATIONS = tuple(q for _, q in TFLITE_FORMATS.values())
 # Name scope of the `Spectrogram` layer in the converted graph (model.py names it).
 FRONTEND_SCOPE = "/spectrogram"
 # Tensors kept float32 in the full-integer model (regular expressions on tensor
-# names): the frontend, and the first unit of each trunk, whose convolutions
-# read 3 input channels: XNNPACK's int8 kernels took 22.9 ms for such a unit
-# on this x86 CPU against 6.7 ms in float32 (with 32 input channels, unit 2,
-# int8 is faster: 8.9 against 11.2 ms).
-INT8_FLOAT_SCOPES = (re.escape(FRONTEND_SCOPE), r"_unit1(_\d+)?/")
+# names): the frontend only. (The first unit of each trunk stayed float32
+# until its int8 layout, `fused.JointMultiScaleConv`, made it faster in int8.)
+INT8_FLOAT_SCOPES = (re.escape(FRONTEND_SCOPE),)
 
 
 class ConversionError(RuntimeError):
@@ -106,9 +135,11 @@ def convert(saved_model_dir, quantization, representative_segments=None,
         if quantization == "int8":
             content = _int8_with_float_frontend(tf, saved_model_dir, converter, segments,
                                                 float_scopes)
-            # The float frontend's DFT bases as int8 weights (a quarter of the size).
-            content, _ = weights.compress_weights(
-                content, "int8", select=lambda name: FRONTEND_SCOPE in name)
+            # The frontend's DFT products with int8 weights, run as int8 products
+            # (hybrid ops); any other large frontend constant int8 too.
+            in_frontend = lambda name: FRONTEND_SCOPE in name  # noqa: E731
+            content, _ = weights.hybrid_fully_connected(content, select=in_frontend)
+            content, _ = weights.compress_weights(content, "int8", select=in_frontend)
         elif quantization == "float16":
             content, _ = weights.compress_weights(converter.convert(), "float16")
         else:

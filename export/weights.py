@@ -55,6 +55,63 @@ def _int8_per_channel(values, axis=0):
     return q, scales.astype(np.float32)
 
 
+def hybrid_fully_connected(content, select=None):
+    """Stores the float32 weights of chosen FULLY_CONNECTED ops as int8 in place.
+
+    The op becomes a "hybrid" one (what the converter's dynamic-range mode
+    writes): int8 weights with one scale per output row, float32 input and
+    output, the input quantised at run time with `asymmetric_quantize_inputs`
+    (XNNPACK: per input row, i.e. per spectrogram frame). Unlike
+    `compress_weights(..., "int8")`, whose DEQUANTIZE gives float32 weights
+    back, the product itself then runs on int8 kernels.
+
+    Args:
+        content: bytes. A `.tflite` flatbuffer.
+        select: callable(name) -> bool, or None for every op. Which weight
+            tensors (by name) to quantise.
+
+    Returns:
+        `(new flatbuffer bytes, names of the weight tensors quantised)`.
+    """
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    schema = _schema()
+    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(content))
+    fc_codes = {i for i, oc in enumerate(model.operatorCodes)
+                if max(oc.builtinCode, oc.deprecatedBuiltinCode)
+                == schema.BuiltinOperator.FULLY_CONNECTED}
+    done = []
+    for subgraph in model.subgraphs:
+        readers = {}
+        for op in subgraph.operators:
+            for i in op.inputs:
+                readers[i] = readers.get(i, 0) + 1
+        for op in subgraph.operators:
+            if op.opcodeIndex not in fc_codes or len(op.inputs) < 2:
+                continue
+            index = op.inputs[1]
+            tensor = subgraph.tensors[index]
+            name = tensor.name.decode() if isinstance(tensor.name, bytes) else str(tensor.name)
+            buffer = model.buffers[tensor.buffer] if tensor.buffer else None
+            if (tensor.type != _FLOAT32 or buffer is None or buffer.data is None
+                    or readers[index] != 1 or (select is not None and not select(name))):
+                continue
+            values = np.frombuffer(bytes(bytearray(buffer.data)), np.float32)
+            q, scales = _int8_per_channel(values.reshape([int(d) for d in tensor.shape]))
+            tensor.type = _INT8
+            tensor.quantization = schema.QuantizationParametersT()
+            tensor.quantization.scale = scales.tolist()
+            tensor.quantization.zeroPoint = [0] * len(scales)
+            tensor.quantization.quantizedDimension = 0
+            buffer.data = np.frombuffer(q.tobytes(), np.uint8)
+            op.builtinOptions.asymmetricQuantizeInputs = True
+            done.append(name)
+    if done:
+        for i in fc_codes:  # Per-channel hybrid FULLY_CONNECTED is version 12.
+            model.operatorCodes[i].version = max(model.operatorCodes[i].version, 12)
+    return flatbuffer_utils.convert_object_to_bytearray(model), done
+
+
 def compress_weights(content, dtype, select=None, min_elements=1024):
     """Stores chosen float32 constants as float16 or int8, dequantised at run time.
 

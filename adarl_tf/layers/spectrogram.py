@@ -103,6 +103,19 @@ class Spectrogram(keras.layers.Layer):
             name="jet", shape=_JET_KNOTS.shape,
             initializer=keras.initializers.Constant(_JET_KNOTS), trainable=False)
 
+    def _frame_dft(self, x, basis, length):
+        """(batch, samples) padded to whole frames -> DFT and energy of each frame.
+
+        Returns `(spec (batch, frames, 2 * bins), energy (batch, frames, 1))`:
+        the windowed DFT of every frame (real parts, then imaginary), as a
+        strided convolution with the basis, and the sum of its squared samples.
+        """
+        x = ops.expand_dims(x, -1)
+        hop = self.config.hop_samples
+        spec = ops.conv(x, basis, strides=hop, padding="valid")
+        energy = ops.conv(x * x, ops.ones((length, 1, 1)), strides=hop, padding="valid")
+        return spec, energy
+
     def _log_spectrogram(self, waveform, basis, length):
         """(batch, samples) -> z-scored (batch, bins, frames) and frame mask."""
         c = self.config
@@ -111,12 +124,10 @@ class Spectrogram(keras.layers.Layer):
         # any excess so a longer input cannot change the frame count.
         needed = (frames - 1) * hop + length
         x = ops.pad(waveform, [[0, 0], [0, max(0, needed - c.segment_samples)]])
-        x = ops.expand_dims(x[:, :needed], -1)
-        spec = ops.conv(x, basis, strides=hop, padding="valid")  # (b, frames, 2*bins)
+        spec, energy = self._frame_dft(x[:, :needed], basis, length)
         real, imag = spec[..., :c.n_bins], spec[..., c.n_bins:]
         log_mag = 0.5 * ops.log(real * real + imag * imag + c.log_floor ** 2)
         # A frame is padding when all its samples are exactly zero.
-        energy = ops.conv(x * x, ops.ones((length, 1, 1)), strides=hop, padding="valid")
         mask = ops.cast(energy > 0.0, "float32")  # (b, frames, 1)
         count = ops.maximum(ops.sum(mask, axis=(1, 2)) * c.n_bins, 1.0)
         mean = ops.sum(log_mag * mask, axis=(1, 2)) / count

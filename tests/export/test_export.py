@@ -89,6 +89,16 @@ def test_export_writes_every_format_parity_and_model_card(fold_dir):
             np.testing.assert_allclose(got, expected, atol=1e-5)
     assert (out / "model_int8.tflite").stat().st_size < 0.5 * (
         out / "model_float32.tflite").stat().st_size
+    # Full integer but for the float frontend: every convolution reads int8,
+    # and the frontend's DFT products hold int8 weights (hybrid ops).
+    interpreter = litert.Interpreter(model_path=str(out / "model_int8.tflite"))
+    tensors = {t["index"]: t for t in interpreter.get_tensor_details()}
+    int8_ops = interpreter._get_ops_details()
+    convs = [o for o in int8_ops if o["op_name"] in ("CONV_2D", "DEPTHWISE_CONV_2D")]
+    assert convs and all(tensors[o["inputs"][0]]["dtype"] == np.int8 for o in convs)
+    dft = [o for o in int8_ops if o["op_name"] == "FULLY_CONNECTED"
+           and tensors[o["inputs"][0]]["dtype"] == np.float32]
+    assert len(dft) == 3 and all(tensors[o["inputs"][1]]["dtype"] == np.int8 for o in dft)
 
     # The SavedModel holds the inference graph only.
     loaded = tf.saved_model.load(str(out / "saved_model"))
@@ -198,9 +208,13 @@ def test_compress_weights_keeps_small_constants_float32():
     np.testing.assert_allclose(magnitude, want, atol=0.02 * want.max())
 
 
-def test_fused_trunks_equal_the_model():
+@pytest.mark.parametrize("layout", fused.LAYOUTS)
+@pytest.mark.parametrize("kernel_sizes", [((3, 3), (5, 5)), ((2, 2), (3, 1))])
+def test_fused_trunks_equal_the_model(layout, kernel_sizes):
+    import dataclasses
+    from adarl_tf.export.frontend import FramedSpectrogram
     keras.utils.set_random_seed(1)
-    model = model_lib.build_model(TINY_MODEL)
+    model = model_lib.build_model(dataclasses.replace(TINY_MODEL, kernel_sizes=kernel_sizes))
     # Non-trivial inference statistics, so that folding them is really tested.
     rng = np.random.default_rng(1)
     for layer in model.layers:
@@ -212,12 +226,59 @@ def test_fused_trunks_equal_the_model():
             bn.gamma.assign(rng.uniform(0.5, 1.5, n).astype("float32"))
             bn.beta.assign(rng.normal(0, 0.2, n).astype("float32"))
     serving = runners.serving_model(model)
-    folded = fused.fuse(serving)
-    assert any(isinstance(layer, fused.FusedMultiScaleConv) for layer in folded.layers)
+    folded = fused.fuse(serving, layout)
+    kinds = [type(layer).__name__ for layer in folded.layers]
+    assert isinstance(folded.get_layer("spectrogram"), FramedSpectrogram)
+    assert "MultiScaleConv" not in kinds
+    if layout == "float":
+        assert kinds.count("FusedMultiScaleConv") == 8
+    else:
+        # Both unit 1s read the spectrogram: one joint convolution; 2 x 2 pools
+        # as depthwise convolutions, unit 4's 6 x 6 pool stays a pool.
+        joint = folded.get_layer("domain_unit1_emotion_unit1_joint")
+        assert isinstance(joint, fused.JointMultiScaleConv)
+        assert kinds.count("FusedMultiScaleConv") == 6
+        assert isinstance(folded.get_layer("emotion_unit2").pool, keras.layers.DepthwiseConv2D)
+        assert isinstance(folded.get_layer("emotion_unit4").pool, keras.layers.AveragePooling2D)
     x = (0.1 * rng.standard_normal((3, 16000))).astype(np.float32)
+    x[2, 9000:] = 0.0  # A padded tail.
+    for name in ("emotion_unit4", "domain_unit4"):  # Deep maps, before the softmax flattens them.
+        want = keras.Model(serving.input, serving.get_layer(name).output)(x)
+        got = keras.Model(folded.input, folded.get_layer(name).output)(x)
+        np.testing.assert_allclose(np.asarray(got), np.asarray(want), atol=1e-5)
     want, got = serving(x), folded(x)
     for key in want:
         np.testing.assert_allclose(np.asarray(got[key]), np.asarray(want[key]), atol=1e-5)
+
+
+def test_fuse_refuses_an_unknown_layout():
+    with pytest.raises(ValueError, match="'int4'"):
+        fused.fuse(runners.serving_model(model_lib.build_model(TINY_MODEL)), "int4")
+
+
+def test_hybrid_fully_connected_runs_int8_weights_on_float_input():
+    inputs = keras.Input((30, 64), batch_size=1)
+    model = keras.Model(inputs, keras.layers.Dense(800, use_bias=False, name="dft")(inputs))
+    content = tf.lite.TFLiteConverter.from_keras_model(model).convert()
+    hybrid, names = weights.hybrid_fully_connected(content, select=lambda n: "dft" in n)
+    assert len(names) == 1 and len(hybrid) < 0.35 * len(content)
+    interpreter = litert.Interpreter(model_content=bytes(hybrid))
+    ops = interpreter._get_ops_details()
+    assert [o["op_name"] for o in ops] == ["FULLY_CONNECTED"]
+    tensors = {t["index"]: t for t in interpreter.get_tensor_details()}
+    assert tensors[ops[0]["inputs"][1]]["dtype"] == np.int8
+    assert tensors[ops[0]["inputs"][0]]["dtype"] == np.float32
+    # Quiet and loud rows alike: the input is quantised per row at run time.
+    x = np.random.default_rng(0).standard_normal((1, 30, 64)).astype(np.float32)
+    x[0, :10] *= 1e-4
+    run = interpreter.get_signature_runner()
+    got = list(run(**{list(run.get_input_details())[0]: x}).values())[0]
+    want = np.asarray(model(x))
+    for row in (0, 20):
+        np.testing.assert_allclose(got[0, row], want[0, row],
+                                   atol=0.03 * np.abs(want[0, row]).max())
+    untouched, names = weights.hybrid_fully_connected(content, select=lambda n: False)
+    assert names == []
 
 
 def test_a_model_with_spec_augment_exports_without_random_ops(tmp_path):
