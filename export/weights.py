@@ -98,11 +98,7 @@ def hybrid_fully_connected(content, select=None):
                 continue
             values = np.frombuffer(bytes(bytearray(buffer.data)), np.float32)
             q, scales = _int8_per_channel(values.reshape([int(d) for d in tensor.shape]))
-            tensor.type = _INT8
-            tensor.quantization = schema.QuantizationParametersT()
-            tensor.quantization.scale = scales.tolist()
-            tensor.quantization.zeroPoint = [0] * len(scales)
-            tensor.quantization.quantizedDimension = 0
+            _mark_int8_per_channel(schema, tensor, scales)
             buffer.data = np.frombuffer(q.tobytes(), np.uint8)
             op.builtinOptions.asymmetricQuantizeInputs = True
             done.append(name)
@@ -110,6 +106,15 @@ def hybrid_fully_connected(content, select=None):
         for i in fc_codes:  # Per-channel hybrid FULLY_CONNECTED is version 12.
             model.operatorCodes[i].version = max(model.operatorCodes[i].version, 12)
     return flatbuffer_utils.convert_object_to_bytearray(model), done
+
+
+def _mark_int8_per_channel(schema, tensor, scales):
+    """Types `tensor` as symmetric int8 with one scale per channel of axis 0."""
+    tensor.type = _INT8
+    tensor.quantization = schema.QuantizationParametersT()
+    tensor.quantization.scale = scales.tolist()
+    tensor.quantization.zeroPoint = [0] * len(scales)
+    tensor.quantization.quantizedDimension = 0
 
 
 def compress_weights(content, dtype, select=None, min_elements=1024):
@@ -158,11 +163,7 @@ def compress_weights(content, dtype, select=None, min_elements=1024):
                 new_buffer.data = np.frombuffer(values.astype("<f2").tobytes(), np.uint8)
             else:
                 q, scales = _int8_per_channel(values, axis=0)
-                small.type = _INT8
-                small.quantization = schema.QuantizationParametersT()
-                small.quantization.scale = scales.tolist()
-                small.quantization.zeroPoint = [0] * len(scales)
-                small.quantization.quantizedDimension = 0
+                _mark_int8_per_channel(schema, small, scales)
                 new_buffer.data = np.frombuffer(q.tobytes(), np.uint8)
             model.buffers.append(new_buffer)
             small.buffer = len(model.buffers) - 1
