@@ -22,6 +22,7 @@ finished epoch (`fold_NN/checkpoint/`); `--overwrite` starts the folds anew.
 import dataclasses
 import os
 import pathlib
+import tempfile
 
 from absl import app, flags, logging
 
@@ -267,9 +268,10 @@ def _prepare_out_dir(path):
     path = pathlib.Path(path)
     try:
         path.mkdir(parents=True, exist_ok=True)
-        probe = path / ".write_test"
-        probe.write_text("")
-        probe.unlink()
+        # A uniquely named probe: the fold processes of --parallel_folds check the
+        # same folder at once (a shared name let one delete the other's probe).
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".write_test"):
+            pass
     except OSError as e:
         raise app.UsageError(f"--out_dir={path} is not writable ({e.strerror}); choose "
                              "another folder with --out_dir")

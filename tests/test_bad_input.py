@@ -291,6 +291,28 @@ def test_out_dir_under_a_file(root, tmp_path):
         _run(root, tmp_path / "taken" / "run")
 
 
+def test_out_dir_check_is_safe_for_parallel_folds(tmp_path):
+    # --parallel_folds starts one process per fold on the same --out_dir at once;
+    # a shared probe file name let one check delete the other's (seen in CI).
+    import threading
+    from adarl_tf import main as main_lib
+    errors = []
+
+    def check():
+        for _ in range(100):
+            try:
+                main_lib._prepare_out_dir(tmp_path)
+            except app.UsageError as e:
+                errors.append(e)
+
+    threads = [threading.Thread(target=check) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
 def test_read_only_out_dir(root, tmp_path):
     locked = tmp_path / "locked"
