@@ -33,13 +33,6 @@ from adarl_tf.config import DataConfig
 from adarl_tf.corpora.load import load_corpus
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("dataset", "demo", "Corpus name, as adarl_tf.main's --dataset.")
-flags.DEFINE_string("data_dir", None, "Corpus folder, as adarl_tf.main's --data_dir.")
-flags.DEFINE_string("emotions", "default", "Class set, as adarl_tf.main's --emotions.")
-flags.DEFINE_string("protocol", "loso", "loso | loso_session | speaker_kfold.")
-flags.DEFINE_integer("n_folds", 5, "Folds of speaker_kfold.")
-flags.DEFINE_float("c", 0.1, "Inverse L2 strength of the logistic regression.")
-flags.DEFINE_string("cache_dir", None, "Demo corpus cache (default $ADARL_TF_CACHE).")
 
 SAMPLE_RATE = 16000
 N_MELS = 64
@@ -64,6 +57,18 @@ def utterance_features(waveform, filterbank):
     delta = np.diff(voiced, axis=1) if voiced.shape[1] > 1 else np.zeros_like(voiced)
     return np.concatenate([voiced.mean(1), voiced.std(1), np.percentile(voiced, 90, axis=1),
                            delta.std(1)])
+
+
+def define_flags():
+    # Defined only when run as a script: the tests import this module beside
+    # adarl_tf.main, whose flags (--dataset, ...) absl would see twice.
+    flags.DEFINE_string("dataset", "demo", "Corpus name, as adarl_tf.main's --dataset.")
+    flags.DEFINE_string("data_dir", None, "Corpus folder, as adarl_tf.main's --data_dir.")
+    flags.DEFINE_string("emotions", "default", "Class set, as adarl_tf.main's --emotions.")
+    flags.DEFINE_string("protocol", "loso", "loso | loso_session | speaker_kfold.")
+    flags.DEFINE_integer("n_folds", 5, "Folds of speaker_kfold.")
+    flags.DEFINE_float("c", 0.1, "Inverse L2 strength of the logistic regression.")
+    flags.DEFINE_string("cache_dir", None, "Demo corpus cache (default $ADARL_TF_CACHE).")
 
 
 def main(argv):
@@ -103,4 +108,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)
