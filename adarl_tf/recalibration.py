@@ -87,7 +87,7 @@ def batches_of(segments, batch_size, max_batches):
     if isinstance(segments, np.ndarray):
         starts = range(0, len(segments), batch_size)
         return [segments[s:s + batch_size] for s in list(starts)[:max_batches]]
-    return [b[0] if isinstance(b, tuple) else b for b in segments.take(max_batches)]
+    return list(segments.take(max_batches))
 
 
 class BatchNormRecalibration(keras.callbacks.Callback):

@@ -19,6 +19,8 @@ C = 0.1): UA 0.458 +- 0.073 (RESULTS.md).
 
 import dataclasses
 import json
+import pathlib
+import sys
 
 import numpy as np
 import scipy.signal
@@ -31,6 +33,10 @@ from sklearn.preprocessing import StandardScaler
 from adarl_tf import audio
 from adarl_tf.config import DataConfig
 from adarl_tf.corpora.load import load_corpus
+
+# Mean +- std and pooled figures as the accuracy harness computes them.
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from accuracy_table import summarise  # noqa: E402
 
 FLAGS = flags.FLAGS
 
@@ -83,7 +89,7 @@ def main(argv):
                          for u in labelled])
     labels = np.array([corpus.emotions.index(u.label) for u in labelled])
     speakers = np.array([u.speaker for u in labelled])
-    uas, was, pooled_true, pooled_pred = [], [], [], []
+    folds = []
     for fold, test_speakers in enumerate(corpus.fold_list()):
         test = np.isin(speakers, test_speakers)
         if not test.any() or test.all():
@@ -93,18 +99,21 @@ def main(argv):
             C=FLAGS.c, max_iter=5000, class_weight="balanced"))
         model.fit(features[~test], labels[~test])
         predicted = model.predict(features[test])
-        uas.append(balanced_accuracy_score(labels[test], predicted))
-        was.append(accuracy_score(labels[test], predicted))
-        pooled_true.extend(labels[test])
-        pooled_pred.extend(predicted)
+        folds.append({"fold": fold, "test_speaker": "+".join(test_speakers),
+                      "ua": balanced_accuracy_score(labels[test], predicted),
+                      "wa": accuracy_score(labels[test], predicted),
+                      "y_true": labels[test].tolist(), "y_pred": predicted.tolist(),
+                      "domain_accuracy": None, "train_seconds": 0.0, "selected_epoch": None})
         print(json.dumps({"fold": fold, "test_speakers": list(test_speakers),
-                          "n_test": int(test.sum()), "ua": round(uas[-1], 4),
-                          "wa": round(was[-1], 4)}))
-    std = (lambda x: float(np.std(x, ddof=1)) if len(x) > 1 else 0.0)
-    print(f"linear baseline, {corpus.name}, {len(uas)} folds ({corpus.protocol}), "
-          f"{len(corpus.emotions)} classes: UA {np.mean(uas):.3f} +- {std(uas):.3f} "
-          f"(pooled {balanced_accuracy_score(pooled_true, pooled_pred):.3f}), "
-          f"WA {np.mean(was):.3f} +- {std(was):.3f}")
+                          "n_test": int(test.sum()), "ua": round(folds[-1]["ua"], 4),
+                          "wa": round(folds[-1]["wa"], 4)}))
+    if not folds:
+        raise app.UsageError(f"no fold of {corpus.name} has both test and training "
+                             "utterances; check --protocol/--n_folds and --emotions")
+    s = summarise(folds)
+    print(f"linear baseline, {corpus.name}, {s['n_folds']} folds ({corpus.protocol}), "
+          f"{len(corpus.emotions)} classes: UA {s['ua_mean']:.3f} +- {s['ua_std']:.3f} "
+          f"(pooled {s['ua_pooled']:.3f}), WA {s['wa_mean']:.3f} +- {s['wa_std']:.3f}")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ import datetime
 import json
 import pathlib
 import platform
+import shutil
 import time
 
 import numpy as np
@@ -221,7 +222,6 @@ def export_fold(run_dir, formats=FORMATS, out_dir=None, data_dir=None,
                                      float_scopes=int8_float_scopes)
         finally:
             if source != saved_model_dir:
-                import shutil
                 shutil.rmtree(source, ignore_errors=True)
         with files.atomic_path(out_dir / file_name) as tmp:
             tmp.write_bytes(content)
@@ -245,7 +245,6 @@ def export_fold(run_dir, formats=FORMATS, out_dir=None, data_dir=None,
     utterance_check = _check_utterance_signature(saved_model_dir, waveforms[:8],
                                                  probs["keras"][:8])
     if scratch:
-        import shutil
         shutil.rmtree(saved_model_dir)
         figures.pop("_saved_model")
     failed = [f for f in GATED_FORMATS

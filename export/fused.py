@@ -195,6 +195,11 @@ class JointMultiScaleConv(keras.layers.Layer):
         return [y[..., a:b] for a, b in zip(bounds[:-1], bounds[1:])]
 
 
+def _depthwise_pool(unit, int8):
+    """Whether `unit`'s pool runs as a depthwise convolution in this layout."""
+    return int8 and unit.pool_size[0] * unit.pool_size[1] <= DEPTHWISE_POOL_MAX_CELLS
+
+
 def _inbound_tensor(layer):
     return layer._inbound_nodes[0].input_tensors[0]
 
@@ -230,9 +235,7 @@ def fuse(serving, layout="float"):
             return frontend.framed(layer)
         if not isinstance(layer, MultiScaleConv):
             return layer
-        cells = layer.pool_size[0] * layer.pool_size[1]
-        rewritten = FusedMultiScaleConv(layer, depthwise_pool=int8 and
-                                        cells <= DEPTHWISE_POOL_MAX_CELLS)
+        rewritten = FusedMultiScaleConv(layer, depthwise_pool=_depthwise_pool(layer, int8))
         originals[id(rewritten)] = layer
         return rewritten
 
@@ -243,9 +246,8 @@ def fuse(serving, layout="float"):
             return layer(*args, **kwargs)
         key = id(group)
         if key not in joint_outputs:
-            cells = unit.pool_size[0] * unit.pool_size[1]
             joint = JointMultiScaleConv(
-                group, depthwise_pool=cells <= DEPTHWISE_POOL_MAX_CELLS,
+                group, depthwise_pool=_depthwise_pool(unit, int8),
                 name="_".join(u.name for u in group) + "_joint")
             joint_outputs[key] = joint(args[0])
         return joint_outputs[key][group.index(unit)]
