@@ -316,6 +316,10 @@ def main(argv):
     if report["unlabelled_wavs"]["count"]:
         logging.info("%d WAV files have no label line (not used); see 'unlabelled_wavs' in %s",
                      report["unlabelled_wavs"]["count"], out_dir / "data_report.json")
+    if report["gender_code_disagreements"]:
+        logging.info("%d files carry another gender code than their speaker's (the speaker's "
+                     "is used); see 'gender_code_disagreements' in %s",
+                     len(report["gender_code_disagreements"]), out_dir / "data_report.json")
     fold_list = corpus.fold_list()
     for fold in report["empty_folds"]:
         logging.warning("Fold %d (%s) has no labelled utterances left after the filters; it "

@@ -111,6 +111,10 @@ class Corpus:
             errors (nothing to train on), counted in the report.
         speaker_genders: {speaker: gender} for speakers that may have no
             utterance left (a fold emptied by the filters keeps its index).
+        gender_code_disagreements: paths of files whose own gender code (in
+            the name) disagrees with their speaker's gender, which is used
+            instead (ASED: a speaker's gender is its files' majority). Not
+            errors; listed in the report so the codes can be checked.
         emotions: class names in index order.
         domain: the metadata column that is the domain ("gender" by default).
         domain_values: the domain's values in index order.
@@ -126,6 +130,7 @@ class Corpus:
     excluded_labels: dict = dataclasses.field(default_factory=dict)
     unlabelled_wavs: list = dataclasses.field(default_factory=list)
     speaker_genders: dict = dataclasses.field(default_factory=dict)
+    gender_code_disagreements: list = dataclasses.field(default_factory=list)
     emotions: tuple = EMOTIONS
     domain: str = "gender"
     domain_values: tuple = GENDERS
@@ -206,6 +211,8 @@ class Corpus:
                 # Not errors: audio that no label line names (first few listed).
                 "unlabelled_wavs": {"count": len(self.unlabelled_wavs),
                                     "first": sorted(self.unlabelled_wavs)[:10]},
+                # Not errors: files whose gender code is not their speaker's (used).
+                "gender_code_disagreements": sorted(self.gender_code_disagreements),
                 "skipped": list(self.skipped),
         }
 

@@ -133,6 +133,7 @@ def merge(corpora):
     """Several corpora in one: speaker ids prefixed `<corpus>/`, every utterance's
     `meta["corpus"]` set, speakers in corpus order."""
     utterances, speakers, skipped, excluded, other, genders = [], [], [], {}, [], {}
+    disagreements = []
     for c in corpora:
         prefix = f"{c.name}/"
         for u in c.utterances:
@@ -144,9 +145,11 @@ def merge(corpora):
         skipped += c.skipped
         excluded.update({f"{c.name}:{k}": v for k, v in c.excluded_labels.items()})
         other += c.unlabelled_wavs
+        disagreements += c.gender_code_disagreements
     return Corpus(name=" + ".join(c.name for c in corpora), utterances=utterances,
                   speakers=speakers, skipped=skipped, excluded_labels=excluded,
-                  unlabelled_wavs=other, speaker_genders=genders)
+                  unlabelled_wavs=other, speaker_genders=genders,
+                  gender_code_disagreements=disagreements)
 
 
 def add_domain_only(corpus, extra):
