@@ -231,7 +231,7 @@ class TrainConfig:
 class DataConfig:
     """Which corpus, which utterances, how they are cut into segments."""
 
-    # demo | iemocap | ravdess | emodb | cremad | manifest, or a comma list of
+    # demo | iemocap | ravdess | emodb | cremad | ased | manifest, or a comma list of
     # them for several corpora in one run (speaker ids are then prefixed).
     dataset: str = "demo"
     # The corpus folder (or manifest file); a comma list, one per dataset.

@@ -45,6 +45,7 @@ flags.DEFINE_string("dataset", "demo", f"Corpus: one of {', '.join(DATASETS)}, o
 flags.DEFINE_string("data_dir", None, "The corpus folder (iemocap: IEMOCAP_full_release; "
                     "ravdess: the folder with Actor_XX/; emodb: the folder with wav/ or the "
                     "files; cremad: the folder with AudioWAV/ and VideoDemographics.csv; "
+                    "ased: the folder with 01Neutral/ ... 05Angry/; "
                     "manifest: the CSV/TSV file); a comma list, one per --dataset. With "
                     "--dataset=demo, an already generated demo corpus (default: generated "
                     "into --cache_dir).")

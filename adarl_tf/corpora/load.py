@@ -11,17 +11,18 @@ Loading is three steps, each visible in `data_report.json`:
 
 import dataclasses
 
-from adarl_tf.corpora import (cremad, demo, emodb, iemocap, labels, manifest, protocols,
-                              ravdess)
+from adarl_tf.corpora import (ased, cremad, demo, emodb, iemocap, labels, manifest,
+                              protocols, ravdess)
 from adarl_tf.corpora.corpus import EMOTIONS, GENDERS, Corpus
 
-DATASETS = ("demo", "iemocap", "ravdess", "emodb", "cremad", "manifest")
+DATASETS = ("demo", "iemocap", "ravdess", "emodb", "cremad", "ased", "manifest")
 # What --data_dir must point at, per dataset (for error messages).
 _DATA_DIR_HINT = {
         "iemocap": "IEMOCAP_full_release, the folder that holds Session1 ... Session5",
         "ravdess": "the folder that holds Actor_01 ... Actor_24",
         "emodb": "the EmoDB folder (with wav/) or the folder of its .wav files",
         "cremad": "the CREMA-D folder that holds AudioWAV/ and VideoDemographics.csv",
+        "ased": "the ASED folder that holds 01Neutral/ 02Fearful/ 03Happy/ 04Sad/ 05Angry/",
         "manifest": "the CSV or TSV manifest file",
 }
 
@@ -49,6 +50,8 @@ def _load_one(name, data_dir, data, cache_dir, codes):
         return emodb.load_emodb(data_dir)
     if name == "cremad":
         return cremad.load_cremad(data_dir)
+    if name == "ased":
+        return ased.load_ased(data_dir)
     if name == "manifest":
         return manifest.load_manifest(data_dir)
     raise ValueError(f"--dataset={name!r}; expected one of {', '.join(DATASETS)} "
@@ -60,7 +63,7 @@ def _static_labels(name):
     if name in ("demo", "iemocap"):
         return tuple(iemocap.CODE_NAMES.values())
     return {"ravdess": ravdess.LABELS, "emodb": emodb.LABELS,
-            "cremad": cremad.LABELS}.get(name, ())
+            "cremad": cremad.LABELS, "ased": ased.LABELS}.get(name, ())
 
 
 def load_corpus(data, cache_dir=None):
