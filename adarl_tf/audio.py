@@ -272,11 +272,60 @@ def resample(waveform, rate, target_rate):
     return out.astype(np.float32)
 
 
+# Digital silence: a run of at least this many exactly-zero samples (2 ms at
+# 16 kHz). Real audio crosses zero only at isolated samples; such runs come
+# from editing or gating, and the model would take them for padding.
+SILENCE_RUN = 32
+# Dither that replaces it: uniform in +-1 LSB of 16-bit audio, ~ -98 dBFS.
+DITHER_AMPLITUDE = 2.0 ** -15
+
+
+def dither_values(n):
+    """(n,) float32 dither for samples 0..n-1: a fixed integer hash of the index.
+
+    A hash rather than a random generator, so that the numpy rule here and
+    the graph rule (`pipelines/audio_io.fill_digital_silence`) give the same
+    values.
+    """
+    i = np.arange(n, dtype="int64")
+    h = (i * 1103515245 + 12345) % (1 << 31)
+    return ((h.astype("float64") / (1 << 30) - 1.0) * DITHER_AMPLITUDE).astype("float32")
+
+
+def digital_silence(waveform, run=SILENCE_RUN):
+    """(n,) bool: samples inside a run of at least `run` exactly-zero samples."""
+    zero = np.concatenate([[0], np.cumsum(np.asarray(waveform) == 0)])
+    n = len(waveform)
+    if n < run:
+        return np.zeros(n, bool)
+    full = (zero[run:] - zero[:-run]) == run  # window [i, i + run) all zero
+    starts = np.concatenate([[0], np.cumsum(full)])
+    # Sample j is covered when a full window starts in (j - run, j].
+    j = np.arange(n)
+    return (starts[np.minimum(j + 1, len(full))] - starts[np.maximum(j - run + 1, 0)]) > 0
+
+
+def fill_digital_silence(waveform):
+    """Replaces digital silence with 1-LSB dither, so that only padding is exactly zero.
+
+    The model takes a frame whose samples are all exactly zero for padding
+    and leaves it out of its statistics (`layers/spectrogram.py`); a run of
+    zeros inside a recording is quiet audio, not padding. Applied wherever
+    audio is decoded, for training, scoring and predict alike.
+    """
+    waveform = np.asarray(waveform, "float32")
+    silent = digital_silence(waveform)
+    if not silent.any():
+        return waveform
+    return np.where(silent, dither_values(len(waveform)), waveform).astype("float32")
+
+
 def load_audio(path, target_rate=16000):
     """Reads a WAV or FLAC file as mono float32 at `target_rate`, ready for the model.
 
-    Channels are averaged (a stereo mix-down) before resampling, and the
-    result is clipped to [-1, 1], the range the model saw in training.
+    Channels are averaged (a stereo mix-down) before resampling, the
+    result is clipped to [-1, 1], the range the model saw in training, and
+    its digital silence is dithered (`fill_digital_silence`).
 
     Args:
         path: str or path-like. The file.
@@ -292,7 +341,7 @@ def load_audio(path, target_rate=16000):
     mono = samples.mean(axis=1)
     if not np.all(np.isfinite(mono)):
         raise AudioError("NaN or infinite samples")
-    return np.clip(resample(mono, rate, target_rate), -1.0, 1.0)
+    return fill_digital_silence(np.clip(resample(mono, rate, target_rate), -1.0, 1.0))
 
 
 def nonfinite_or_silent(samples, peak):

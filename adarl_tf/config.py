@@ -11,6 +11,9 @@ import json
 from typing import Optional, Tuple
 
 CHANNEL_MODES = ("multires", "colormap", "mono")
+SCALES = ("linear", "mel")
+NORMALIZATIONS = ("segment", "speaker")
+TAILS = ("pad", "overlap")
 VARIANTS = ("adarl", "backbone", "domain_invariant")
 OPTIMIZERS = ("sgd", "adamw")
 SCHEDULES = ("epoch_decay", "cosine")
@@ -34,11 +37,29 @@ class FrontendConfig:
     window_ms: Tuple[float, ...] = (20.0, 30.0, 40.0)  # Hamming windows, multires.
     single_window_ms: float = 40.0  # Hamming window, colormap and mono modes.
     log_floor: float = 1e-5  # Magnitude floor inside the log (~ -100 dBFS).
+    # "linear": the paper's DFT bins (0 to max_freq_hz at bin_spacing_hz);
+    # "mel": those bins summed into `n_mels` triangular mel bands (HTK scale,
+    # `mel_low_hz` to max_freq_hz) by a fixed matrix: the compact preset's
+    # cheaper input (configs/adarl_compact.cfg).
+    scale: str = "linear"
+    n_mels: int = 64
+    mel_low_hz: float = 0.0
+    # How each log spectrogram is normalised (layers/spectrogram.py):
+    # "segment": z-score over the segment (the paper); "speaker": per frequency
+    # row with the mean and standard deviation of the speaker's speech frames,
+    # a second model input (adarl_tf/speaker_norm.py).
+    normalization: str = "segment"
 
     def __post_init__(self):
-        if self.channel_mode not in CHANNEL_MODES:
-            raise ValueError(
-                f"channel_mode={self.channel_mode!r}; expected one of {CHANNEL_MODES}")
+        for name, value, allowed in (("channel_mode", self.channel_mode, CHANNEL_MODES),
+                                     ("scale", self.scale, SCALES),
+                                     ("normalization", self.normalization, NORMALIZATIONS)):
+            if value not in allowed:
+                raise ValueError(f"{name}={value!r}; expected one of {allowed}")
+        if self.scale == "mel" and not (self.n_mels >= 1 and
+                                        0 <= self.mel_low_hz < self.max_freq_hz):
+            raise ValueError(f"mel scale needs n_mels >= 1 and 0 <= mel_low_hz < "
+                             f"max_freq_hz; got {self.n_mels}, {self.mel_low_hz}")
         for w in self.windows_ms:
             if not 0 < w * 1e-3 * self.sample_rate_hz <= self.dft_length:
                 raise ValueError(f"window of {w} ms does not fit the "
@@ -68,6 +89,21 @@ class FrontendConfig:
     def n_frames(self) -> int:
         # As tf.signal.stft(pad_end=True): one frame per hop, the end zero-padded.
         return -(-self.segment_samples // self.hop_samples)
+
+    @property
+    def n_rows(self) -> int:
+        """Frequency rows of the network's input: mel bands or DFT bins."""
+        return self.n_mels if self.scale == "mel" else self.n_bins
+
+    @property
+    def n_spectrograms(self) -> int:
+        """Log spectrograms computed (one per window), each normalised on its own."""
+        return len(self.windows_ms)
+
+    @property
+    def stats_shape(self) -> Tuple[int, int, int]:
+        """A speaker's statistics: (mean | std, row, spectrogram)."""
+        return 2, self.n_rows, self.n_spectrograms
 
     @property
     def windows_ms(self) -> Tuple[float, ...]:
@@ -117,7 +153,7 @@ class ModelConfig:
     time_masks: int = 0  # Time masks per segment.
     time_mask_frames: int = 0  # Widest time mask, in frames (10 ms each).
     freq_masks: int = 0  # Frequency masks per segment.
-    freq_mask_bins: int = 0  # Widest frequency mask, in bins (10 Hz each).
+    freq_mask_bins: int = 0  # Widest frequency mask, in rows (bins or mel bands).
 
     def __post_init__(self):
         if self.variant not in VARIANTS:
@@ -129,7 +165,7 @@ class ModelConfig:
     @property
     def feature_shape(self) -> Tuple[int, int, int]:
         """(freq, time, channels) at the end of each trunk: (8, 6, 64) by default."""
-        f, t = self.frontend.n_bins, self.frontend.n_frames
+        f, t = self.frontend.n_rows, self.frontend.n_frames
         for pf, pt in self.trunk_pools:
             f, t = f // pf, t // pt
         return f, t, len(self.kernel_sizes) * self.trunk_filters[-1]
@@ -256,6 +292,15 @@ class DataConfig:
     # it is at least this long, else dropped. An utterance shorter than one
     # segment always gives one padded segment.
     min_tail_s: float = 1.0
+    # What the kept tail segment holds: "pad", the tail then zeros (the paper);
+    # "overlap", the utterance's last segment_s, overlapping the segment before
+    # it (no padding unless the utterance is shorter than one segment), which is
+    # how the robust recipe's training windows end (pipelines/crops.py).
+    tail: str = "pad"
+
+    def __post_init__(self):
+        if self.tail not in TAILS:
+            raise ValueError(f"tail={self.tail!r}; expected one of {TAILS}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -263,6 +308,14 @@ class ExperimentConfig:
     model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
     train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
     data: DataConfig = dataclasses.field(default_factory=DataConfig)
+
+    def __post_init__(self):
+        if self.train.gain_db and self.model.frontend.normalization == "segment":
+            # A gain shifts a log spectrogram by a constant, which the
+            # per-segment z-score removes (2x gain moved z by 0.004).
+            raise ValueError("gain_db has no effect with normalization=segment (the "
+                             "per-segment z-score removes any gain); drop --gain_db or "
+                             "use --normalization=speaker")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

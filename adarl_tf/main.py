@@ -79,7 +79,25 @@ flags.DEFINE_string("extra_domain_data", None, "A manifest (CSV/TSV) of domain-o
 flags.DEFINE_float("min_tail_s", _D.DataConfig.min_tail_s,
                    "Tail policy: a remainder after the last full 3 s segment is kept as a "
                    "zero-padded segment if at least this long (seconds), else dropped.")
+flags.DEFINE_enum("tail", _D.DataConfig.tail, list(_D.TAILS),
+                  "What a kept tail segment holds: pad (the tail then zeros, the paper) or "
+                  "overlap (the utterance's last segment_s, as training windows end).")
 # Model.
+flags.DEFINE_enum("normalization", _D.FrontendConfig.normalization, list(_D.NORMALIZATIONS),
+                  "segment: z-score per segment (the paper); speaker: per frequency row "
+                  "with the statistics of the speaker's speech (uses the test speakers' "
+                  "unlabelled audio; a profile at inference: README, Speaker normalisation).")
+flags.DEFINE_enum("scale", _D.FrontendConfig.scale, list(_D.SCALES),
+                  "Frequency rows: linear DFT bins (the paper) or mel bands (compact preset).")
+flags.DEFINE_integer("n_mels", _D.FrontendConfig.n_mels, "Mel bands with --scale=mel.")
+flags.DEFINE_float("mel_low_hz", _D.FrontendConfig.mel_low_hz,
+                   "Lowest mel band edge (Hz) with --scale=mel.")
+flags.DEFINE_float("bin_spacing_hz", _D.FrontendConfig.bin_spacing_hz,
+                   "DFT resolution in Hz: sample rate / DFT length (paper: 10 Hz, 1600 points).")
+flags.DEFINE_float("single_window_ms", _D.FrontendConfig.single_window_ms,
+                   "Window of --channel_mode=mono and colormap (ms).")
+flags.DEFINE_string("trunk_pools", "2x2,2x2,2x2,6x6", "Pool (frequency x time) of each "
+                    "multi-scale unit (paper: 2x2,2x2,2x2,6x6).")
 flags.DEFINE_enum("variant", _D.ModelConfig.variant, list(_D.VARIANTS),
                   "adarl, or an ablation of paper Table 3.")
 flags.DEFINE_float("segment_s", _D.FrontendConfig.segment_s,
@@ -174,13 +192,14 @@ flags.DEFINE_string("profile_batch", "0", "TensorBoard profiler: a training step
                     "fold_NN/logs/train (Profile tab; needs tensorboard-plugin-profile).")
 
 
-def _kernel_sizes(text):
+def _kernel_sizes(text, flag="--kernel_sizes"):
+    """'3x3,5x5' -> ((3, 3), (5, 5)); also --trunk_pools."""
     try:
         sizes = tuple(tuple(int(v) for v in k.lower().split("x")) for k in text.split(","))
     except ValueError:
         sizes = ()
-    if not sizes or any(len(k) != 2 for k in sizes):
-        raise app.UsageError(f"--kernel_sizes={text!r}; expected e.g. 3x3,5x5")
+    if not sizes or any(len(k) != 2 or min(k) < 1 for k in sizes):
+        raise app.UsageError(f"{flag}={text!r}; expected e.g. 3x3,5x5")
     return sizes
 
 
@@ -210,9 +229,14 @@ def _profile_batch(text):
 def config_from_flags():
     """The `ExperimentConfig` the flags describe."""
     frontend = _D.FrontendConfig(channel_mode=FLAGS.channel_mode, segment_s=FLAGS.segment_s,
-                                 max_freq_hz=FLAGS.max_freq_hz)
+                                 max_freq_hz=FLAGS.max_freq_hz,
+                                 bin_spacing_hz=FLAGS.bin_spacing_hz,
+                                 single_window_ms=FLAGS.single_window_ms, scale=FLAGS.scale,
+                                 n_mels=FLAGS.n_mels, mel_low_hz=FLAGS.mel_low_hz,
+                                 normalization=FLAGS.normalization)
     model = _D.ModelConfig(
         variant=FLAGS.variant, frontend=frontend, kernel_sizes=_kernel_sizes(FLAGS.kernel_sizes),
+        trunk_pools=_kernel_sizes(FLAGS.trunk_pools, "--trunk_pools"),
         trunk_filters=tuple(int(f) for f in FLAGS.trunk_filters),
         domain_loss_weight=FLAGS.domain_loss_weight,
         emotion_loss_weight=FLAGS.emotion_loss_weight,
@@ -238,9 +262,19 @@ def config_from_flags():
                          merge_excited=FLAGS.merge_excited, min_tail_s=FLAGS.min_tail_s,
                          emotions=FLAGS.emotions, domain=FLAGS.domain,
                          protocol=FLAGS.protocol, n_folds=FLAGS.n_folds,
-                         include_song=FLAGS.ravdess_song,
+                         include_song=FLAGS.ravdess_song, tail=FLAGS.tail,
                          extra_domain_data=FLAGS.extra_domain_data)
     return _D.ExperimentConfig(model=model, train=train, data=data)
+
+
+def config_of_flags(argv):
+    """The `ExperimentConfig` of a list of main's flags (e.g. ["--flagfile=configs/x.cfg"]).
+
+    Parses them into this process's flags: for tools (benchmarks) that run it
+    in a process of their own.
+    """
+    FLAGS(["adarl_tf.main", *argv])
+    return config_from_flags()
 
 
 def sized_to(config, corpus):

@@ -27,6 +27,9 @@ from adarl_tf.metrics import BalancedAccuracy
 from adarl_tf.layers import (CenterLoss, ChannelwiseFC, DomainFrequencyAttention,
                              GradientReversal, MultiScaleConv, SpecAugment, Spectrogram)
 
+# Input names; the pipelines, `export` and `predict` rely on them.
+WAVEFORM = "waveform"
+SPEAKER_STATS = "speaker_stats"
 # Output names; `export` and the trainer rely on them.
 EMOTION_PROBS = "emotion_probs"
 DOMAIN_PROBS = "domain_probs"
@@ -55,8 +58,16 @@ def _domain_head(maps, config, prefix):
 def build_network(config: ModelConfig):
     """Returns the (inputs, outputs) tensors of the functional graph."""
     frontend = config.frontend
-    waveform = keras.Input((frontend.segment_samples,), name="waveform")
-    spec = Spectrogram(frontend, name="spectrogram")(waveform)
+    waveform = keras.Input((frontend.segment_samples,), name=WAVEFORM)
+    if frontend.normalization == "speaker":
+        # The speaker's statistics are an input, not weights: a new speaker
+        # needs only a profile (speaker_norm.py), never retraining.
+        stats = keras.Input(frontend.stats_shape, name=SPEAKER_STATS)
+        inputs = {WAVEFORM: waveform, SPEAKER_STATS: stats}
+        spec = Spectrogram(frontend, name="spectrogram")([waveform, stats])
+    else:
+        inputs = waveform
+        spec = Spectrogram(frontend, name="spectrogram")(waveform)
     if config.time_masks or config.freq_masks:
         # Training-time masks; the identity in predict and export. Absent from
         # the paper's model, whose graph is unchanged.
@@ -87,7 +98,7 @@ def build_network(config: ModelConfig):
         config.n_emotions, activation="softmax", dtype="float32", name=EMOTION_PROBS)(features)
     outputs[CENTER_DISTANCES] = CenterLoss(
         config.n_emotions, config.center_alpha, name="center_loss")(features)
-    return waveform, outputs
+    return inputs, outputs
 
 
 def _masked_crossentropy(labels, probs, class_weights=None):
@@ -123,7 +134,9 @@ class ADARLModel(keras.Model):
         **kwargs: `keras.Model` arguments (`name`).
 
     Call arguments:
-        waveform: `(batch, segment_samples)` float audio in [-1, 1].
+        inputs: `(batch, segment_samples)` float audio in [-1, 1]; with
+            `normalization="speaker"` a dict of that `waveform` and
+            `speaker_stats` `(batch,) + frontend.stats_shape`.
         training: bool.
 
     Returns:

@@ -83,10 +83,14 @@ def recalibrate(model, batches):
 
 
 def batches_of(segments, batch_size, max_batches):
-    """The first `max_batches` batches of `segments` (a tf.data set or an array)."""
-    if isinstance(segments, np.ndarray):
-        starts = range(0, len(segments), batch_size)
-        return [segments[s:s + batch_size] for s in list(starts)[:max_batches]]
+    """The first `max_batches` batches of `segments` (a tf.data set, an array, or a
+    dict of arrays: waveforms with their speakers' statistics)."""
+    if isinstance(segments, (np.ndarray, dict)):
+        n = len(segments["waveform"]) if isinstance(segments, dict) else len(segments)
+        starts = list(range(0, n, batch_size))[:max_batches]
+        if isinstance(segments, dict):
+            return [{k: v[s:s + batch_size] for k, v in segments.items()} for s in starts]
+        return [segments[s:s + batch_size] for s in starts]
     return list(segments.take(max_batches))
 
 

@@ -31,7 +31,7 @@ import numpy as np
 from absl import logging
 
 from adarl_tf import checkpoints, distribute, evaluation, files, model as model_lib
-from adarl_tf import optim, recalibration, validation
+from adarl_tf import optim, recalibration, speaker_norm, validation
 from adarl_tf import precision as precision_lib
 from adarl_tf.config import ExperimentConfig
 from adarl_tf.corpora import protocols
@@ -98,8 +98,30 @@ def split_fold(corpus, fold):
     return name, train, test
 
 
-def predict_utterances(model, utterances, config, batch_size):
+def fold_speaker_stats(config, train_utts, val_utts, test_utts):
+    """Speaker normalisation: {speaker: statistics} for every speaker of the fold, and
+    the training speakers' pooled statistics; (None, None) with segment normalisation.
+
+    Each speaker's statistics come from its own audio in its own part of the
+    fold (speaker_norm.py); the test speakers' unlabelled audio is used.
+    """
+    frontend = config.model.frontend
+    if frontend.normalization != "speaker":
+        return None, None
+    from adarl_tf.pipelines import arrays
+    return speaker_norm.fold_statistics(
+        {"train": train_utts, "validation": val_utts, "test": test_utts}, frontend,
+        lambda u: arrays.decode(u, frontend.sample_rate_hz))
+
+
+def _stats_of(utterances, stats_table):
+    return None if stats_table is None else speaker_norm.per_utterance(utterances, stats_table)
+
+
+def predict_utterances(model, utterances, config, batch_size, stats_table=None):
     """Utterance-level outputs: the mean over each utterance's segments.
+
+    `stats_table` ({speaker: statistics}) is needed with speaker normalisation.
 
     Returns a dict: `emotion_probs`, `deep_features` and, where the variant has
     them, `domain_probs` and `attention` (I^D), each (n_utterances, k); the
@@ -108,9 +130,10 @@ def predict_utterances(model, utterances, config, batch_size):
     """
     frontend = config.model.frontend
     pipe = pipeline_module(config.train.pipeline)
-    ds = pipe.evaluation_dataset(utterances, frontend, config.data.min_tail_s, batch_size)
-    # A numpy array (numpy pipeline) is batched by predict; a tf.data set is batched.
-    kwargs = {"batch_size": batch_size} if isinstance(ds, np.ndarray) else {}
+    ds = pipe.evaluation_dataset(utterances, frontend, config.data.min_tail_s, batch_size,
+                                 tail=config.data.tail, stats=_stats_of(utterances, stats_table))
+    # Arrays (numpy pipeline) are batched by predict; a tf.data set is batched.
+    kwargs = {"batch_size": batch_size} if isinstance(ds, (np.ndarray, dict)) else {}
     out = model.predict(ds, verbose=0, **kwargs)
     counts = seg.segments_per_utterance(utterances, frontend, config.data.min_tail_s)
     result = {"n_segments": int(counts.sum()), "segment_counts": counts}
@@ -124,7 +147,7 @@ def predict_utterances(model, utterances, config, batch_size):
     return result
 
 
-def _recalibration_batches(train_utts, config, batch_size, strategy):
+def _recalibration_batches(train_utts, config, batch_size, strategy, stats_table=None):
     """Clean segments of a fixed, shuffled sample of the training utterances."""
     if distribute.replicas(strategy) > 1:
         raise ValueError("bn_recalibration_batches runs the model outside the strategy's "
@@ -135,7 +158,8 @@ def _recalibration_batches(train_utts, config, batch_size, strategy):
     # Enough utterances for the batches asked for (each gives >= 1 segment).
     sample = [labelled[i] for i in order[:train_cfg.bn_recalibration_batches * batch_size]]
     segments = pipeline_module(train_cfg.pipeline).evaluation_dataset(
-        sample, config.model.frontend, config.data.min_tail_s, batch_size)
+        sample, config.model.frontend, config.data.min_tail_s, batch_size,
+        tail=config.data.tail, stats=_stats_of(sample, stats_table))
     return recalibration.batches_of(segments, batch_size, train_cfg.bn_recalibration_batches)
 
 
@@ -179,10 +203,12 @@ class TestSpeakerMonitor(keras.callbacks.Callback):
     per-gender attention summaries (`summary_data`).
     """
 
-    def __init__(self, utterances, config, batch_size, probe=(), corpus=None):
+    def __init__(self, utterances, config, batch_size, probe=(), corpus=None,
+                 stats_table=None):
         super().__init__()
         self.utterances = utterances
         self.config = config
+        self.stats_table = stats_table
         self.batch_size = batch_size
         self.emotions = _emotions_of(corpus)
         self.domain, self.domain_values = _domain_of(corpus)
@@ -192,12 +218,12 @@ class TestSpeakerMonitor(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.last = predict_utterances(self.model, self.utterances, self.config,
-                                       self.batch_size)
+                                       self.batch_size, self.stats_table)
         self.last_scores = evaluation.classification_scores(
             self.labels, self.last["emotion_probs"], len(self.emotions))
         if self.probe:
             self.last_probe = predict_utterances(self.model, self.probe, self.config,
-                                                 self.batch_size)
+                                                 self.batch_size, self.stats_table)
         if logs is not None:
             logs["test_speaker_wa"] = self.last_scores["wa"]
             logs["test_speaker_ua"] = self.last_scores["ua"]
@@ -296,6 +322,7 @@ def train_and_evaluate(config: ExperimentConfig, corpus, fold, out_dir, verbose=
                  fold, test_speaker, test_gender, len(test_utts),
                  len(train_utts), len({u.speaker for u in train_utts}),
                  n_train_segments, steps_per_epoch)
+    stats_table, pooled_stats = fold_speaker_stats(config, train_utts, val_utts, test_utts)
     ckpt_dir = fold_dir / checkpoints.CHECKPOINT_DIR
     fingerprint = checkpoints.data_fingerprint(train_utts + val_utts, test_utts)
     state = checkpoints.resume_state(ckpt_dir, config, fingerprint)
@@ -308,6 +335,9 @@ def train_and_evaluate(config: ExperimentConfig, corpus, fold, out_dir, verbose=
     # made in the strategy's scope are mirrored over its replicas.
     with precision_lib.dtype_policy(train_cfg.precision), distribute.scope(strategy):
         model = model_lib.build_model(config.model)
+        if pooled_stats is not None:
+            # Kept in the model for callers with no profile of the speaker.
+            model.get_layer("spectrogram").pooled_stats.assign(pooled_stats)
         if train_cfg.class_balance == "weighted_loss":
             model.set_class_weights(crops.class_weights(
                 train_utts, frontend, config.data.min_tail_s, train_cfg,
@@ -350,11 +380,12 @@ def train_and_evaluate(config: ExperimentConfig, corpus, fold, out_dir, verbose=
     if train_cfg.bn_recalibration_batches:
         # First: every later callback scores or saves the recalibrated model.
         callbacks.append(recalibration.BatchNormRecalibration(
-            _recalibration_batches(train_utts, config, batch_size, strategy)))
+            _recalibration_batches(train_utts, config, batch_size, strategy, stats_table)))
     if val_speakers:
         val_labels, _ = seg.labels_of(val_utts, corpus)
         callbacks.append(validation.ValidationScore(
-            lambda m, utts: predict_utterances(m, utts, config, train_cfg.batch_size)[
+            lambda m, utts: predict_utterances(m, utts, config, train_cfg.batch_size,
+                                               stats_table)[
                 model_lib.EMOTION_PROBS], val_utts, val_labels, config.model.n_emotions))
         if train_cfg.early_stopping_patience:
             callbacks.append(validation.ResumableEarlyStopping(
@@ -362,7 +393,7 @@ def train_and_evaluate(config: ExperimentConfig, corpus, fold, out_dir, verbose=
     monitor = None
     if train_cfg.monitor_test:
         monitor = TestSpeakerMonitor(test_utts, config, train_cfg.batch_size, probe=probe,
-                                     corpus=corpus)
+                                     corpus=corpus, stats_table=stats_table)
         callbacks.append(monitor)
         if monitoring is not None:
             callbacks.append(monitoring.EpochSummaries(log_dir, monitor.summary_data))
@@ -395,12 +426,15 @@ def train_and_evaluate(config: ExperimentConfig, corpus, fold, out_dir, verbose=
             train_ds = augment.training_dataset(train_utts, frontend, config.data.min_tail_s,
                                                 train_cfg, train_cfg.shuffle_buffer,
                                                 first_epoch=initial_epoch, corpus=corpus,
-                                                batch_size=batch_size)
+                                                batch_size=batch_size, tail=config.data.tail,
+                                                stats=_stats_of(train_utts, stats_table))
         else:
             train_ds = pipe.training_dataset(train_utts, frontend, config.data.min_tail_s,
                                              batch_size, train_cfg.shuffle_buffer,
                                              seed=train_cfg.seed, first_epoch=initial_epoch,
-                                             epochs=train_cfg.epochs, corpus=corpus)
+                                             epochs=train_cfg.epochs, corpus=corpus,
+                                             tail=config.data.tail,
+                                             stats=_stats_of(train_utts, stats_table))
         with distribute.scope(strategy):  # See distribute.prepare_model.
             model.fit(train_ds, epochs=train_cfg.epochs, initial_epoch=initial_epoch,
                       steps_per_epoch=steps_per_epoch, callbacks=callbacks,
@@ -427,7 +461,7 @@ def train_and_evaluate(config: ExperimentConfig, corpus, fold, out_dir, verbose=
     # The last epoch's model is the result unless validation chose another (the
     # monitor already scored the last one).
     scored = monitor_last if monitor_last is not None else \
-        predict_utterances(model, test_utts, config, train_cfg.batch_size)
+        predict_utterances(model, test_utts, config, train_cfg.batch_size, stats_table)
     y_true, y_domain = seg.labels_of(test_utts, corpus)
     probs = scored["emotion_probs"]
     scores = evaluation.classification_scores(y_true, probs, len(emotions))
@@ -452,6 +486,10 @@ def train_and_evaluate(config: ExperimentConfig, corpus, fold, out_dir, verbose=
         "test_speakers": test_speakers,
         "test_gender": test_gender,
         "variant": config.model.variant,
+        "normalization": frontend.normalization,
+        # Speaker normalisation takes the test speakers' statistics from their own
+        # unlabelled audio (transductive); segment normalisation uses nothing of them.
+        "uses_test_speaker_audio": frontend.normalization == "speaker",
         "wa": scores["wa"],
         "ua": scores["ua"],
         "labels": list(emotions),
@@ -486,7 +524,7 @@ def train_and_evaluate(config: ExperimentConfig, corpus, fold, out_dir, verbose=
                          emotions)
     if monitoring is not None:
         probe_scored = monitor_probe if monitor_probe is not None \
-            else predict_utterances(model, probe, config, train_cfg.batch_size)
+            else predict_utterances(model, probe, config, train_cfg.batch_size, stats_table)
         monitoring.write_fold_end(
             log_dir, monitoring.hparams_of(config, fold, test_speaker), results,
             _projector_points(test_utts, scored, y_pred, probe, probe_scored, emotions))

@@ -2,11 +2,15 @@
 figures, and one timed training-step measurement (`measure_train`)."""
 
 import os
+import pathlib
 import platform
 import resource
+import json
 import time
 
 import numpy as np
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
 
 
 def peak_rss_mb():
@@ -63,6 +67,26 @@ def model_config(segment_s=3.0, max_freq_hz=4000.0, trunk_filters=(16, 16, 16, 3
                        frontend=FrontendConfig(segment_s=segment_s, max_freq_hz=max_freq_hz))
 
 
+def preset_model_config(path, variant=None, **overrides):
+    """The `ModelConfig` of a preset flagfile (configs/*.cfg), as `adarl_tf.main` builds it.
+
+    Parsed by `adarl_tf.main` in a subprocess: its absl flags (--segment_s,
+    --variant, ...) would clash with a benchmark's own in one process.
+    `overrides`: more main flags, e.g. `segment_s=1`.
+    """
+    import subprocess
+    import sys
+
+    from adarl_tf.config import ModelConfig
+    argv = [f"--flagfile={path}"] + ([f"--variant={variant}"] if variant else []) + \
+        [f"--{k}={v}" for k, v in overrides.items()]
+    code = ("import json, sys; from adarl_tf import main; "
+            "print(json.dumps(main.config_of_flags(sys.argv[1:]).model.to_dict()))")
+    out = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True,
+                         check=True)
+    return ModelConfig.from_dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
 def measure_train(config, batch_size, precision="float32", steps=10, warmup=2, jit_compile="auto"):
     """One measurement: a dict of figures (see the module docstring)."""
     import keras
@@ -76,6 +100,10 @@ def measure_train(config, batch_size, precision="float32", steps=10, warmup=2, j
         model.compile(optimizer=keras.optimizers.SGD(0.01, weight_decay=4e-5),
                       jit_compile=jit)
     x = speech_like(batch_size, config.frontend.segment_samples)
+    if config.frontend.normalization == "speaker":
+        stats = np.stack([np.zeros(config.frontend.stats_shape[1:]),
+                          np.ones(config.frontend.stats_shape[1:])]).astype("float32")
+        x = {"waveform": x, "speaker_stats": np.repeat(stats[None], batch_size, 0)}
     rng = np.random.default_rng(1)
     y = {"emotion": rng.integers(0, config.n_emotions, batch_size).astype("int32"),
          "domain": rng.integers(0, config.n_domains, batch_size).astype("int32")}

@@ -3,8 +3,10 @@ r"""Segments per second of the full training step, frontend included.
   python benchmarks/train_throughput.py --batch_size=32 --precision=float32,mixed_bfloat16
   KERAS_BACKEND=jax python benchmarks/train_throughput.py --batch_size=32
 
-For each --precision and --batch_size: builds the model (default: the paper's
-full-size ADARL, 3 s segments) under that Keras dtype policy, compiles it as
+For each model in --models (default both, side by side: "paper", the
+paper's full-size ADARL shaped by --segment_s/--max_freq_hz/--trunk_filters,
+and "compact", configs/adarl_compact.cfg as `adarl_tf.main` reads it), each
+--precision and --batch_size: builds the model under that Keras dtype policy, compiles it as
 training does (SGD, the multi-task loss), and times `train_on_batch` on a fixed
 batch of synthetic speech-like waveforms: --warmup steps first (compilation
 and autotuning, not timed), then --steps timed ones. The batch is a host
@@ -39,25 +41,38 @@ flags.DEFINE_string("variant", "adarl", "Model variant.")
 flags.DEFINE_enum("jit_compile", "auto", ["auto", "true", "false"],
                   "Model.compile(jit_compile=...): XLA for TensorFlow; JAX always jits.")
 flags.DEFINE_string("json_out", None, "Also write the measurements to this JSON file.")
+flags.DEFINE_list("models", ["paper", "compact"], "paper and/or compact (the preset below).")
+flags.DEFINE_string("compact_preset", str(harness.REPO / "configs" / "adarl_compact.cfg"),
+                    "The compact model's flagfile.")
 
 
 def main(argv):
     del argv
-    config = model_config(FLAGS.segment_s, FLAGS.max_freq_hz, FLAGS.trunk_filters,
-                          FLAGS.variant)
+    configs = {}
+    for name in FLAGS.models:
+        if name == "paper":
+            configs[name] = model_config(FLAGS.segment_s, FLAGS.max_freq_hz,
+                                         FLAGS.trunk_filters, FLAGS.variant)
+        elif name == "compact":
+            configs[name] = harness.preset_model_config(
+                FLAGS.compact_preset, FLAGS.variant, segment_s=FLAGS.segment_s)
+        else:
+            raise app.UsageError(f"--models: {name!r}; expected paper and/or compact")
     results = []
-    for precision in FLAGS.precision:
-        for batch in FLAGS.batch_size:
-            r = measure_train(config, int(batch), precision, FLAGS.steps, FLAGS.warmup,
-                        FLAGS.jit_compile)
-            print(json.dumps(r), flush=True)
-            results.append(r)
+    for name, config in configs.items():
+        for precision in FLAGS.precision:
+            for batch in FLAGS.batch_size:
+                r = measure_train(config, int(batch), precision, FLAGS.steps, FLAGS.warmup,
+                                  FLAGS.jit_compile)
+                r["model"] = name
+                print(json.dumps(r), flush=True)
+                results.append(r)
     harness.save_json(results, FLAGS.json_out)
-    print(f"{'backend':10s} {'precision':15s} {'batch':>5s} {'segments/s':>11s} "
+    print(f"{'model':8s} {'backend':10s} {'precision':15s} {'batch':>5s} {'segments/s':>11s} "
           f"{'ms/step':>9s} {'host MB':>8s} {'device MB':>9s}  device")
     for r in results:
         dev = "n/a" if r["device_peak_mb"] is None else f"{r['device_peak_mb']:.0f}"
-        print(f"{r['backend']:10s} {r['precision']:15s} {r['batch_size']:5d} "
+        print(f"{r['model']:8s} {r['backend']:10s} {r['precision']:15s} {r['batch_size']:5d} "
               f"{r['segments_per_s']:11.1f} {r['step_ms']:9.1f} {r['peak_rss_mb']:8.0f} "
               f"{dev:>9s}  {r['device']}")
     return 0

@@ -168,6 +168,24 @@ def fit_length(waveform, n_samples):
     return tf.pad(waveform, [[0, n_samples - tf.shape(waveform)[0]]])
 
 
+def fill_digital_silence(waveform):
+    """The graph form of `adarl_tf.audio.fill_digital_silence` (same rule, same values)."""
+    run = audio.SILENCE_RUN
+    n = tf.shape(waveform)[0]
+    zero = tf.concat([[0], tf.cumsum(tf.cast(tf.equal(waveform, 0.0), tf.int32))], 0)
+    full = tf.cast(tf.equal(zero[run:] - zero[:-run], run), tf.int32)
+    starts = tf.concat([[0], tf.cumsum(full)], 0)
+    j = tf.range(n)
+    last = tf.maximum(tf.shape(full)[0], 0)
+    covered = tf.gather(starts, tf.minimum(j + 1, last)) - \
+        tf.gather(starts, tf.maximum(j - run + 1, 0)) > 0
+    i = tf.cast(j, tf.int64)
+    h = tf.math.floormod(i * 1103515245 + 12345, 1 << 31)
+    dither = tf.cast((tf.cast(h, tf.float64) / (1 << 30) - 1.0) * audio.DITHER_AMPLITUDE,
+                     tf.float32)
+    return tf.where(covered, dither, waveform)
+
+
 def decode(path, n_samples, kind, rate, delay):
     """The 16 kHz mono waveform of one file, exactly `n_samples` long.
 
@@ -186,7 +204,8 @@ def decode(path, n_samples, kind, rate, delay):
         branches += [lambda: decode_scipy(path)] * 2
     branches.append(lambda: decode_scipy(path))
     waveform = tf.switch_case(kind, branches)
-    return fit_length(waveform, n_samples)
+    # Before the length fit: its zeros are padding and must stay zero.
+    return fit_length(fill_digital_silence(waveform), n_samples)
 
 
 def decoder_arrays(utterances):

@@ -78,7 +78,8 @@ def window_starts(n, segment_samples, hop_samples, min_tail_samples, random_crop
 def read_windows(waveform, starts, factors, segment_samples):
     """(k, L) windows of `waveform` from `starts`, read at rate `factors` (k,).
 
-    Linear interpolation; samples outside the utterance are zeros.
+    Linear interpolation; samples outside the utterance are zeros. Returns
+    the windows and a (k, L) float mask of the samples inside the utterance.
     """
     n = tf.shape(waveform)[0]
     pos = tf.cast(starts, tf.float32)[:, None] + \
@@ -91,10 +92,12 @@ def read_windows(waveform, starts, factors, segment_samples):
         valid = tf.logical_and(i >= 0, i < n)
         return tf.where(valid, tf.gather(waveform, tf.clip_by_value(i, 0, n - 1)), 0.0)
 
-    return at(i0) * (1.0 - frac) + at(i0 + 1) * frac
+    inside = tf.logical_and(pos >= 0.0, pos <= tf.cast(n - 1, tf.float32))
+    return at(i0) * (1.0 - frac) + at(i0 + 1) * frac, tf.cast(inside, tf.float32)
 
 
-def augment_utterance(waveform, index, epoch_seed_value, frontend, min_tail_s, train):
+def augment_utterance(waveform, index, epoch_seed_value, frontend, min_tail_s, train,
+                      tail="pad"):
     """(k, L) augmented training segments of one utterance (see the module doc)."""
     L = frontend.segment_samples
     min_tail = round(min_tail_s * frontend.sample_rate_hz)
@@ -105,8 +108,11 @@ def augment_utterance(waveform, index, epoch_seed_value, frontend, min_tail_s, t
         starts = window_starts(tf.shape(waveform)[0], L, _hop_samples(frontend, train),
                                min_tail, train.random_crop, u)
     else:
+        n = tf.shape(waveform)[0]
         k = tf.shape(seg.segment_waveform(waveform, L, min_tail))[0]
         starts = tf.range(k) * L
+        if tail == "overlap":  # The kept tail ends at the last sample, as scored.
+            starts = tf.where(tf.logical_and(starts + L > n, n > L), n - L, starts)
     k = tf.shape(starts)[0]
     if train.speed_factors:
         choice = tf.random.stateless_uniform([k], seeds[1], 0, len(train.speed_factors),
@@ -114,22 +120,27 @@ def augment_utterance(waveform, index, epoch_seed_value, frontend, min_tail_s, t
         factors = tf.gather(tf.constant(train.speed_factors, tf.float32), choice)
     else:
         factors = tf.ones([k], tf.float32)
-    windows = read_windows(waveform, starts, factors, L)
+    windows, inside = read_windows(waveform, starts, factors, L)
     if train.gain_db:
         gain_db = tf.random.stateless_uniform([k, 1], seeds[2], -train.gain_db, train.gain_db)
         windows = windows * tf.pow(10.0, gain_db / 20.0)
     if train.noise_snr_db is not None:
         snr_db = tf.random.stateless_uniform([k, 1], seeds[3], train.noise_snr_db,
                                              max(_MAX_SNR_DB, train.noise_snr_db))
-        rms = tf.sqrt(tf.reduce_mean(tf.square(windows), axis=1, keepdims=True))
-        noise = tf.random.stateless_normal(tf.shape(windows), seeds[4])
+        # Noise on the real samples only: padding stays exactly zero, as when
+        # scored (the model leaves all-zero frames out).
+        count = tf.maximum(tf.reduce_sum(inside, axis=1, keepdims=True), 1.0)
+        rms = tf.sqrt(tf.reduce_sum(tf.square(windows), axis=1, keepdims=True) / count)
+        noise = tf.random.stateless_normal(tf.shape(windows), seeds[4]) * inside
         windows = windows + noise * rms * tf.pow(10.0, -snr_db / 20.0)
     return windows
 
 
 def training_dataset(utterances, frontend, min_tail_s, train, shuffle_buffer=1024,
-                     first_epoch=0, corpus=None, batch_size=None):
+                     first_epoch=0, corpus=None, batch_size=None, tail="pad", stats=None):
     """Batches of epochs `first_epoch` ... `train.epochs - 1`, as `segments.training_dataset`.
+
+    `tail` and `stats` (per-utterance speaker statistics) as there.
 
     Give Keras `steps_per_epoch=steps_per_epoch(..., batch_size, train)`. `corpus`
     supplies the class and domain sets of the targets (`segments.labels_of`);
@@ -149,18 +160,21 @@ def training_dataset(utterances, frontend, min_tail_s, train, shuffle_buffer=102
         groups = [np.arange(len(utterances))]
     # One cache per group, shared by every epoch: files are decoded once.
     cached = [tf.data.Dataset.zip(tf.data.Dataset.from_tensor_slices(idx.astype("int64")),
-                                  seg._decoded([utterances[i] for i in idx], corpus)).cache()
+                                  seg._decoded([utterances[i] for i in idx], corpus,
+                                               stats=None if stats is None else
+                                               np.asarray(stats)[idx])).cache()
               for idx in groups]
 
     def segments_of(ds, epoch):
         crop_seed = seg.epoch_seed(train.seed, epoch, _CROP_STREAM)
 
         def cut(index, element):
-            waveform, emotion, domain = element
+            waveform, emotion, domain, speaker_stats = element
             windows = augment_utterance(waveform, index, crop_seed, frontend, min_tail_s,
-                                        train)
+                                        train, tail)
             k = tf.shape(windows)[0]
-            return windows, {"emotion": tf.fill([k], emotion), "domain": tf.fill([k], domain)}
+            return (seg.model_input(windows, speaker_stats, stats is not None),
+                    {"emotion": tf.fill([k], emotion), "domain": tf.fill([k], domain)})
 
         return ds.map(cut, num_parallel_calls=AUTOTUNE, deterministic=True).unbatch()
 

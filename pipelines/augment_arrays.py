@@ -40,13 +40,13 @@ def _rng(crop_seed, index, *key):
                                                         spawn_key=key))
 
 
-def plan_utterance(n, index, crop_seed, frontend, min_tail_s, train):
+def plan_utterance(n, index, crop_seed, frontend, min_tail_s, train, tail="pad"):
     """One utterance's draws for one epoch: dict of (k,) `starts`, `factors`, `gains`, `snr_db`.
 
     `gains` are linear; `snr_db` is NaN without noise.
     """
     u = _rng(crop_seed, index, _CROP).random() if train.random_crop else 0.0
-    starts = crops.training_starts(n, frontend, min_tail_s, train, u)
+    starts = crops.training_starts(n, frontend, min_tail_s, train, u, tail)
     k = len(starts)
     factors = np.ones(k, "float32")
     if train.speed_factors:
@@ -65,7 +65,8 @@ def plan_utterance(n, index, crop_seed, frontend, min_tail_s, train):
 
 
 def read_window(waveform, start, factor, segment_samples):
-    """(L,) window of `waveform` from `start`, read at rate `factor`.
+    """(L,) window of `waveform` from `start`, read at rate `factor`, and its (L,) bool
+    mask of the samples inside the utterance.
 
     Linear interpolation, samples outside the utterance are zeros: the
     arithmetic of `augment.read_windows` (float32 positions).
@@ -73,10 +74,12 @@ def read_window(waveform, start, factor, segment_samples):
     n = len(waveform)
     if factor == 1.0:  # Every weight is 0 or 1: a zero-padded slice, several times faster.
         start, window = int(start), np.zeros(segment_samples, "float32")
+        inside = np.zeros(segment_samples, bool)
         lo, hi = max(start, 0), min(start + segment_samples, n)
         if hi > lo:
             window[lo - start:hi - start] = waveform[lo:hi]
-        return window
+            inside[lo - start:hi - start] = True
+        return window, inside
     pos = np.float32(start) + np.arange(segment_samples, dtype="float32") * np.float32(factor)
     i0 = np.floor(pos)
     frac = pos - i0
@@ -85,17 +88,20 @@ def read_window(waveform, start, factor, segment_samples):
     def at(i):
         return np.where((i >= 0) & (i < n), waveform[np.clip(i, 0, max(n - 1, 0))], 0.0)
 
-    return (at(i0) * (1.0 - frac) + at(i0 + 1) * frac).astype("float32")
+    inside = (pos >= 0) & (pos <= n - 1)
+    return (at(i0) * (1.0 - frac) + at(i0 + 1) * frac).astype("float32"), inside
 
 
 def render(waveform, plan, j, crop_seed, index, segment_samples):
     """Window `j` of an utterance, augmented by its `plan` (speed, gain, noise)."""
-    window = read_window(waveform, plan["starts"][j], plan["factors"][j], segment_samples)
+    window, inside = read_window(waveform, plan["starts"][j], plan["factors"][j],
+                                 segment_samples)
     window *= plan["gains"][j]
     if not np.isnan(plan["snr_db"][j]):
-        rms = np.sqrt(np.mean(np.square(window, dtype="float64")))
+        # On the real samples only: padding stays exactly zero, as when scored.
+        rms = np.sqrt(np.sum(np.square(window, dtype="float64")) / max(inside.sum(), 1))
         noise = _rng(crop_seed, index, _NOISE, j).standard_normal(segment_samples, "float32")
-        window += noise * np.float32(rms * 10.0 ** (-plan["snr_db"][j] / 20.0))
+        window += noise * inside * np.float32(rms * 10.0 ** (-plan["snr_db"][j] / 20.0))
     return window
 
 
@@ -135,7 +141,7 @@ def epoch_order(counts, labels, train, epoch):
 
 
 def training_dataset(utterances, frontend, min_tail_s, train, shuffle_buffer=1024,
-                     first_epoch=0, corpus=None, batch_size=None):
+                     first_epoch=0, corpus=None, batch_size=None, tail="pad", stats=None):
     """A generator of batches of epochs `first_epoch` ... `train.epochs - 1`, as `augment.py`.
 
     Give Keras `steps_per_epoch=steps_per_epoch(..., batch_size, train)`.
@@ -157,13 +163,15 @@ def training_dataset(utterances, frontend, min_tail_s, train, shuffle_buffer=102
         waveforms = [decode(u, rate) for u in utterances]
         for epoch in range(first_epoch, train.epochs):
             crop_seed = rules.epoch_seed(train.seed, epoch, crops.CROP_STREAM)
-            plans = [plan_utterance(len(w), i, crop_seed, frontend, min_tail_s, train)
+            plans = [plan_utterance(len(w), i, crop_seed, frontend, min_tail_s, train, tail)
                      for i, w in enumerate(waveforms)]
             pairs = epoch_order(counts, emotion, train, epoch)
             for start in range(0, len(pairs), batch_size):
                 chunk = pairs[start:start + batch_size]
                 x = np.stack([render(waveforms[i], plans[i], j, crop_seed, i, L)
                               for i, j in chunk])
-                yield x, {"emotion": emotion[chunk[:, 0]], "domain": domain[chunk[:, 0]]}
+                s = None if stats is None else np.asarray(stats)[chunk[:, 0]]
+                yield (rules.with_stats(x, s),
+                       {"emotion": emotion[chunk[:, 0]], "domain": domain[chunk[:, 0]]})
 
     return batches()

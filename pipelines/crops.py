@@ -53,13 +53,17 @@ def window_starts(n, segment_samples, hop_samples, min_tail_samples, random_crop
     return starts
 
 
-def training_starts(n, frontend, min_tail_s, train, u):
-    """Window starts under `train`: `window_starts`, or the paper's cut without crops."""
+def training_starts(n, frontend, min_tail_s, train, u, tail="pad"):
+    """Window starts under `train`: `window_starts`, or the paper's cut without crops
+    (its kept tail ending at the last sample with `tail="overlap"`)."""
     L = frontend.segment_samples
     min_tail = round(min_tail_s * frontend.sample_rate_hz)
     if _crops(train):
         return window_starts(n, L, _hop_samples(frontend, train), min_tail, train.random_crop, u)
-    return np.arange(rules.count_segments(n, L, min_tail), dtype="int64") * L
+    starts = np.arange(rules.count_segments(n, L, min_tail), dtype="int64") * L
+    if tail == "overlap" and n > L:
+        starts = np.where(starts + L > n, n - L, starts)
+    return starts
 
 
 def sampler_groups(labels):

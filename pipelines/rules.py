@@ -18,18 +18,24 @@ def count_segments(n_samples, segment_samples, min_tail_samples):
     return max(full + int(keep_tail), 1)
 
 
-def cut_segments(waveform, segment_samples, min_tail_samples):
+def cut_segments(waveform, segment_samples, min_tail_samples, tail="pad"):
     """(n,) waveform -> (k, segment_samples) float32 segments, `count_segments`' rule.
 
     The numpy twin of `segments.segment_waveform`: full segments, then the
-    zero-padded tail if it is kept.
+    kept tail: zero-padded (`tail="pad"`, the paper) or the utterance's last
+    `segment_samples` (`"overlap"`; an utterance shorter than one segment is
+    still padded).
     """
     waveform = np.asarray(waveform, np.float32)
-    k = count_segments(len(waveform), segment_samples, min_tail_samples)
+    n = len(waveform)
+    k = count_segments(n, segment_samples, min_tail_samples)
     out = np.zeros((k * segment_samples,), np.float32)
     kept = waveform[:k * segment_samples]
     out[:len(kept)] = kept
-    return out.reshape(k, segment_samples)
+    out = out.reshape(k, segment_samples)
+    if tail == "overlap" and n > segment_samples and k * segment_samples > n:
+        out[-1] = waveform[n - segment_samples:]
+    return out
 
 
 def segments_per_utterance(utterances, frontend, min_tail_s):
@@ -65,6 +71,13 @@ def labels_of(utterances, corpus=None):
         return utterance_labels(utterances)
     return utterance_labels(utterances, tuple(corpus.emotions), corpus.domain,
                             tuple(corpus.domain_values))
+
+
+def with_stats(x, stats):
+    """A model input: the waveforms alone, or with their speakers' statistics."""
+    if stats is None:
+        return x
+    return {"waveform": x, "speaker_stats": stats}
 
 
 def epoch_seed(seed, epoch, stream):

@@ -32,16 +32,26 @@ from adarl_tf.pipelines.rules import (count_segments, epoch_seed, labels_of,  # 
 AUTOTUNE = tf.data.AUTOTUNE
 
 
-def segment_waveform(waveform, segment_samples, min_tail_samples):
-    """(n,) float waveform -> (k, segment_samples) segments, the rule above."""
+def segment_waveform(waveform, segment_samples, min_tail_samples, tail="pad"):
+    """(n,) float waveform -> (k, segment_samples) segments, the rule above.
+
+    `tail="overlap"`: a kept tail is the utterance's last `segment_samples`
+    instead of the tail and zeros (`rules.cut_segments`).
+    """
     n = tf.shape(waveform)[0]
-    full, tail = n // segment_samples, n % segment_samples
-    keep_tail = tf.logical_and(tail > 0,
-                               tf.logical_or(tail >= min_tail_samples, full == 0))
+    full, rest = n // segment_samples, n % segment_samples
+    keep_tail = tf.logical_and(rest > 0,
+                               tf.logical_or(rest >= min_tail_samples, full == 0))
     k = tf.maximum(full + tf.cast(keep_tail, tf.int32), 1)
     kept = waveform[:k * segment_samples]
     padded = tf.pad(kept, [[0, k * segment_samples - tf.shape(kept)[0]]])
-    return tf.reshape(padded, [k, segment_samples])
+    segments = tf.reshape(padded, [k, segment_samples])
+    if tail == "overlap":
+        last = waveform[tf.maximum(n - segment_samples, 0):]
+        overlap = tf.logical_and(n > segment_samples, k * segment_samples > n)
+        segments = tf.cond(overlap, lambda: tf.concat([segments[:-1], last[None]], 0),
+                           lambda: segments)
+    return segments
 
 
 # Kept under its earlier name: a 16-bit PCM WAV to (samples,) float32, channels averaged.
@@ -49,21 +59,37 @@ decode_wav = audio_io.decode_wav
 fit_length = audio_io.fit_length
 
 
-def _decoded(utterances, corpus=None, with_labels=True):
+def _decoded(utterances, corpus=None, with_labels=True, stats=None):
+    """(waveform, emotion, domain, speaker statistics) per utterance.
+
+    `stats`: (n, ...) per-utterance speaker statistics (`speaker_norm`), or
+    None (segment normalisation: an empty placeholder rides along).
+    """
     paths = [u.path for u in utterances]
     lengths, kinds, rates, delays = audio_io.decoder_arrays(utterances)
     if with_labels:
         emotion, domain = labels_of(utterances, corpus)
     else:  # Scoring needs no targets (and may hold labels of another class set).
         emotion = domain = np.zeros(len(utterances), "int32")
+    if stats is None:
+        stats = np.zeros((len(utterances), 0), "float32")
     ds = tf.data.Dataset.from_tensor_slices((paths, lengths, kinds, rates, delays, emotion,
-                                             domain))
-    return ds.map(lambda p, n, k, r, t, e, d: (audio_io.decode(p, n, k, r, t), e, d),
+                                             domain, np.asarray(stats, "float32")))
+    return ds.map(lambda p, n, k, r, t, e, d, s: (audio_io.decode(p, n, k, r, t), e, d, s),
                   num_parallel_calls=AUTOTUNE, deterministic=True)
 
 
+def model_input(segments, stats, with_stats):
+    """The model's input for k segments of one utterance (its statistics repeated)."""
+    if not with_stats:
+        return segments
+    k = tf.shape(segments)[0]
+    return {"waveform": segments,
+            "speaker_stats": tf.repeat(stats[None], k, axis=0)}
+
+
 def training_dataset(utterances, frontend, min_tail_s, batch_size, shuffle_buffer=1024,
-                     seed=0, first_epoch=0, epochs=None, corpus=None):
+                     seed=0, first_epoch=0, epochs=None, corpus=None, tail="pad", stats=None):
     """Shuffled batches of `(waveforms, {"emotion": ..., "domain": ...})`.
 
     Order, and why:
@@ -83,21 +109,24 @@ def training_dataset(utterances, frontend, min_tail_s, batch_size, shuffle_buffe
     epoch that reshuffles on every iteration (seeded by `seed`).
 
     `corpus` supplies the class and domain sets of the targets (default: the
-    paper's four classes and gender).
+    paper's four classes and gender); `tail` is `DataConfig.tail`; `stats`
+    (per-utterance speaker statistics) makes the inputs dicts with
+    `speaker_stats` (speaker normalisation).
     """
     segment_samples = frontend.segment_samples
     min_tail_samples = round(min_tail_s * frontend.sample_rate_hz)
 
-    def cut(waveform, emotion, domain):
-        segments = segment_waveform(waveform, segment_samples, min_tail_samples)
+    def cut(waveform, emotion, domain, speaker_stats):
+        segments = segment_waveform(waveform, segment_samples, min_tail_samples, tail)
         k = tf.shape(segments)[0]
-        return segments, {"emotion": tf.fill([k], emotion), "domain": tf.fill([k], domain)}
+        return (model_input(segments, speaker_stats, stats is not None),
+                {"emotion": tf.fill([k], emotion), "domain": tf.fill([k], domain)})
 
     # unbatch() hides the length; state it, so that Keras shows a real progress
     # bar and knows where an epoch ends without running dry.
     steps = steps_per_epoch(utterances, frontend, min_tail_s, batch_size)
     # One cache shared by every epoch's pipeline: files are decoded once.
-    cached = _decoded(utterances, corpus).cache()
+    cached = _decoded(utterances, corpus, stats=stats).cache()
 
     def one_epoch(utterance_seed, segment_seed):
         ds = cached.shuffle(len(utterances), seed=utterance_seed,
@@ -118,18 +147,19 @@ def training_dataset(utterances, frontend, min_tail_s, batch_size, shuffle_buffe
     return ds.prefetch(AUTOTUNE)
 
 
-def evaluation_dataset(utterances, frontend, min_tail_s, batch_size):
+def evaluation_dataset(utterances, frontend, min_tail_s, batch_size, tail="pad", stats=None):
     """Batches of segments, in utterance order, for `model.predict`.
 
     Cached like the training data, since the test speaker is scored after
     every epoch for monitoring. Group the predictions back into utterances
-    with `segments_per_utterance`.
+    with `segments_per_utterance`. `tail` and `stats` as `training_dataset`.
     """
     segment_samples = frontend.segment_samples
     min_tail_samples = round(min_tail_s * frontend.sample_rate_hz)
-    ds = _decoded(utterances, with_labels=False).cache()
-    ds = ds.map(lambda w, e, d: segment_waveform(w, segment_samples, min_tail_samples),
-                num_parallel_calls=AUTOTUNE, deterministic=True).unbatch()
+    ds = _decoded(utterances, with_labels=False, stats=stats).cache()
+    ds = ds.map(lambda w, e, d, s: model_input(
+        segment_waveform(w, segment_samples, min_tail_samples, tail), s, stats is not None),
+        num_parallel_calls=AUTOTUNE, deterministic=True).unbatch()
     n_segments = int(segments_per_utterance(utterances, frontend, min_tail_s).sum())
     ds = ds.batch(batch_size)
     ds = ds.apply(tf.data.experimental.assert_cardinality(-(-n_segments // batch_size)))

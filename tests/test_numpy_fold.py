@@ -47,8 +47,13 @@ def test_robust_fold_trains_with_numpy_augmentation(small_demo_corpus, tmp_path)
     corpus = iemocap.load_iemocap(small_demo_corpus, name=demo.DEMO_CORPUS_NAME)
     config = dataclasses.replace(
         TINY,
+        # Speaker normalisation (its statistics fed by the numpy pipeline) and
+        # tails scored as trained: the compact preset's input path, under JAX too.
         model=dataclasses.replace(TINY.model, time_masks=2, time_mask_frames=10,
-                                  freq_masks=2, freq_mask_bins=10),
+                                  freq_masks=2, freq_mask_bins=10,
+                                  frontend=dataclasses.replace(TINY.model.frontend,
+                                                               normalization="speaker")),
+        data=dataclasses.replace(TINY.data, tail="overlap"),
         train=dataclasses.replace(
             TINY.train, epochs=2, optimizer="adamw", learning_rate=1e-3, weight_decay=1e-2,
             schedule="cosine", warmup_fraction=0.05, class_balance="weighted_loss",
@@ -58,6 +63,7 @@ def test_robust_fold_trains_with_numpy_augmentation(small_demo_corpus, tmp_path)
     results = training.train_and_evaluate(config, corpus, 3, tmp_path, verbose=0)
     written = json.loads((tmp_path / "fold_03" / "results.json").read_text())
     assert written["pipeline"] == "arrays" and written["epochs_completed"] == 2
+    assert written["normalization"] == "speaker" and written["uses_test_speaker_audio"]
     # Overlapping windows: more training segments than the paper's cut, counted exactly.
     train_utts = [u for u in corpus.utterances if u.speaker not in
                   set(written["validation_speakers"]) | {written["test_speaker"]}]

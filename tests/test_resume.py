@@ -264,6 +264,7 @@ ROBUST_FLAGS = ["--optimizer=adamw", "--learning_rate=1e-3", "--weight_decay=1e-
                 "--schedule=cosine", "--warmup_fraction=0.2", "--class_balance=weighted_loss",
                 "--validation_speakers=2", "--train_hop_s=0.5", "--random_crop",
                 "--speed_factors=0.9,1.0,1.1", "--gain_db=6", "--noise_snr_db=15",
+                "--normalization=speaker", "--tail=overlap",
                 "--min_tail_s=0.5"]
 
 

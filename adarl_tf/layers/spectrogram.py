@@ -36,6 +36,26 @@ def dft_basis(window_length, dft_length, n_bins):
     return (window[:, None] * basis).astype("float32")
 
 
+def mel_matrix(n_bins, bin_spacing_hz, n_mels, low_hz, high_hz):
+    """(n_bins, n_mels) triangular mel filterbank over DFT bins 0..n_bins-1.
+
+    HTK mel scale, bands evenly spaced in mel between `low_hz` and `high_hz`,
+    unnormalised triangles and no weight on the DC bin: the first `n_bins`
+    rows of `tf.signal.linear_to_mel_weight_matrix` (a test checks), written
+    in numpy so that the frontend has no TensorFlow dependency.
+    """
+    def to_mel(hz):
+        return 1127.0 * np.log1p(np.asarray(hz, "float64") / 700.0)
+
+    mel = to_mel(np.arange(n_bins) * bin_spacing_hz)[:, None]
+    edges = np.linspace(to_mel(low_hz), to_mel(high_hz), n_mels + 2)
+    lower, centre, upper = edges[:-2], edges[1:-1], edges[2:]
+    weights = np.maximum(0.0, np.minimum((mel - lower) / (centre - lower),
+                                         (upper - mel) / (upper - centre)))
+    weights[0] = 0.0
+    return weights.astype("float32")
+
+
 @keras.saving.register_keras_serializable(package="adarl_tf")
 class Spectrogram(keras.layers.Layer):
     """Z-scored log-magnitude spectrogram of fixed-length waveforms.
@@ -46,24 +66,39 @@ class Spectrogram(keras.layers.Layer):
     TFLite's RFFT2D takes only power-of-two lengths (SPEC §2), and it runs as
     one convolution on any accelerator.
 
-    Normalisation is per example and per channel (never across the batch).
+    With `scale="mel"` the bins' power is summed into mel bands by a fixed
+    matrix (`mel_matrix`) before the log: the compact preset's input.
+
+    Normalisation, per log spectrogram (`config.normalization`):
+      * "segment" (the paper): one mean and standard deviation per example
+        over its frames and rows (never across the batch);
+      * "speaker": per frequency row, with the speaker's statistics given as a
+        second input `(batch, 2, rows, n_spectrograms)` (mean, then standard
+        deviation; `adarl_tf/speaker_norm.py` computes them). The pooled
+        statistics of the training speakers are kept in the layer
+        (`pooled_stats`), for callers with no profile of the speaker.
     Frames that hold only the zero padding of a short segment are left out of
-    the mean and standard deviation and set to 0 afterwards, which equals the
-    paper's zero-padding of the normalised spectrogram to 300 frames.
+    the statistics and set to 0 afterwards, which equals the paper's
+    zero-padding of the normalised spectrogram to 300 frames. Only padding is
+    exactly zero: decoded audio has its digital silence dithered
+    (`adarl_tf.audio.fill_digital_silence`).
 
     Args:
         config: `FrontendConfig` or its dict. Defaults to the paper's settings.
         **kwargs: base layer arguments (`name`, `dtype`, ...).
 
     Call arguments:
-        waveform: float tensor of samples in [-1, 1] at `config.sample_rate_hz`.
+        inputs: the waveform, float samples in [-1, 1] at
+            `config.sample_rate_hz`; with speaker normalisation a list
+            `[waveform, speaker_stats]`.
 
     Input shape:
-        `(batch, segment_samples)`, e.g. `(batch, 48000)`.
+        `(batch, segment_samples)`, e.g. `(batch, 48000)`; speaker_stats
+        `(batch,) + config.stats_shape`.
 
     Output shape:
-        `(batch, n_bins, n_frames, n_channels)`, e.g. `(batch, 400, 300, 3)`:
-        frequency, time, channels, as the network expects.
+        `(batch, n_rows, n_frames, n_channels)`, e.g. `(batch, 400, 300, 3)`:
+        frequency (bins or mel bands), time, channels, as the network expects.
 
     Example:
         >>> layer = Spectrogram()
@@ -102,6 +137,19 @@ class Spectrogram(keras.layers.Layer):
         self.colormap = self.add_weight(
             name="jet", shape=_JET_KNOTS.shape,
             initializer=keras.initializers.Constant(_JET_KNOTS), trainable=False)
+        # Weights only where used: the paper's layer keeps its exact weight list.
+        if c.scale == "mel":
+            self.mel = self.add_weight(
+                name="mel_matrix", shape=(c.n_bins, c.n_mels),
+                initializer=keras.initializers.Constant(
+                    mel_matrix(c.n_bins, c.bin_spacing_hz, c.n_mels, c.mel_low_hz,
+                               c.max_freq_hz)), trainable=False)
+        if c.normalization == "speaker":
+            identity = np.stack([np.zeros(c.stats_shape[1:]), np.ones(c.stats_shape[1:])])
+            self.pooled_stats = self.add_weight(
+                name="pooled_stats", shape=c.stats_shape,
+                initializer=keras.initializers.Constant(identity.astype("float32")),
+                trainable=False)
 
     def _frame_dft(self, x, basis, length):
         """(batch, samples) padded to whole frames -> DFT and energy of each frame.
@@ -116,42 +164,72 @@ class Spectrogram(keras.layers.Layer):
         energy = ops.conv(x * x, ops.ones((length, 1, 1)), strides=hop, padding="valid")
         return spec, energy
 
-    def _log_spectrogram(self, waveform, basis, length):
-        """(batch, samples) -> z-scored (batch, bins, frames) and frame mask."""
+    def log_spectrograms(self, waveform):
+        """(batch, samples) -> [(log magnitude (batch, frames, rows), mask)] per window.
+
+        A mask `(batch, frames, 1)` is 1 for the frames of that window that
+        hold audio and 0 for frames of padding only (every sample exactly
+        zero). Before any normalisation: `speaker_norm` takes its statistics
+        from these.
+        """
         c = self.config
         hop, frames = c.hop_samples, c.n_frames
-        # Pad the end so that `frames` frames fit, as stft(pad_end=True), and cut
-        # any excess so a longer input cannot change the frame count.
-        needed = (frames - 1) * hop + length
-        x = ops.pad(waveform, [[0, 0], [0, max(0, needed - c.segment_samples)]])
-        spec, energy = self._frame_dft(x[:, :needed], basis, length)
-        real, imag = spec[..., :c.n_bins], spec[..., c.n_bins:]
-        log_mag = 0.5 * ops.log(real * real + imag * imag + c.log_floor ** 2)
-        # A frame is padding when all its samples are exactly zero.
-        mask = ops.cast(energy > 0.0, "float32")  # (b, frames, 1)
-        count = ops.maximum(ops.sum(mask, axis=(1, 2)) * c.n_bins, 1.0)
+        logs = []
+        for basis, length in zip(self.bases, self.window_lengths):
+            # Pad the end so that `frames` frames fit, as stft(pad_end=True), and cut
+            # any excess so a longer input cannot change the frame count.
+            needed = (frames - 1) * hop + length
+            x = ops.pad(waveform, [[0, 0], [0, max(0, needed - c.segment_samples)]])
+            spec, energy = self._frame_dft(x[:, :needed], basis, length)
+            real, imag = spec[..., :c.n_bins], spec[..., c.n_bins:]
+            power = real * real + imag * imag
+            if c.scale == "mel":
+                power = ops.matmul(power, self.mel)
+            # A frame is padding when all its samples are exactly zero.
+            logs.append((0.5 * ops.log(power + c.log_floor ** 2),
+                         ops.cast(energy > 0.0, "float32")))
+        return logs
+
+    def _segment_zscore(self, log_mag, mask):
+        """The paper's per-example z-score over frames and rows (padding left out)."""
+        count = ops.maximum(ops.sum(mask, axis=(1, 2)) * log_mag.shape[-1], 1.0)
         mean = ops.sum(log_mag * mask, axis=(1, 2)) / count
         centred = (log_mag - mean[:, None, None]) * mask
         std = ops.sqrt(ops.sum(centred * centred, axis=(1, 2)) / count)
-        z = centred / (std[:, None, None] + 1e-5)
-        return ops.transpose(z, (0, 2, 1)), ops.transpose(mask, (0, 2, 1))
+        return centred / (std[:, None, None] + 1e-5)
 
-    def call(self, waveform):
-        waveform = ops.cast(waveform, "float32")
-        specs = [self._log_spectrogram(waveform, basis, length)
-                 for basis, length in zip(self.bases, self.window_lengths)]
+    def _speaker_zscore(self, log_mag, mask, stats, i):
+        """Per row, with the speaker's mean and standard deviation of spectrogram `i`."""
+        mean, std = stats[:, 0, None, :, i], stats[:, 1, None, :, i]  # (b, 1, rows)
+        return (log_mag - mean) / (std + 1e-5) * mask
+
+    def call(self, inputs):
+        waveform, stats = inputs if isinstance(inputs, (list, tuple)) else (inputs, None)
+        if (stats is None) != (self.config.normalization == "segment"):
+            raise ValueError(f"normalization={self.config.normalization!r} "
+                             f"{'needs' if stats is None else 'takes no'} speaker statistics")
+        logs = self.log_spectrograms(ops.cast(waveform, "float32"))
+        if stats is None:
+            zs = [self._segment_zscore(log_mag, mask) for log_mag, mask in logs]
+        else:
+            stats = ops.cast(stats, "float32")
+            zs = [self._speaker_zscore(log_mag, mask, stats, i)
+                  for i, (log_mag, mask) in enumerate(logs)]
+        zs = [ops.transpose(z, (0, 2, 1)) for z in zs]
+        mask = ops.transpose(logs[0][1], (0, 2, 1))
         if self.config.channel_mode == "colormap":
-            z, mask = specs[0]
-            x = ops.clip((z + _COLORMAP_Z_RANGE) / (2 * _COLORMAP_Z_RANGE), 0.0, 1.0)
+            x = ops.clip((zs[0] + _COLORMAP_Z_RANGE) / (2 * _COLORMAP_Z_RANGE), 0.0, 1.0)
             knots = _JET_KNOTS.shape[0] - 1
             hats = ops.relu(1.0 - ops.abs(
                 x[..., None] * knots - ops.arange(knots + 1, dtype="float32")))
             return ops.matmul(hats, self.colormap) * mask[..., None]
-        return ops.stack([z for z, _ in specs], axis=-1)
+        return ops.stack(zs, axis=-1)
 
     def compute_output_shape(self, input_shape):
         c = self.config
-        return (input_shape[0], c.n_bins, c.n_frames, c.n_channels)
+        if isinstance(input_shape, (list, tuple)) and isinstance(input_shape[0], (list, tuple)):
+            input_shape = input_shape[0]
+        return (input_shape[0], c.n_rows, c.n_frames, c.n_channels)
 
     def get_config(self):
         config = super().get_config()

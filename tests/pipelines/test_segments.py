@@ -101,7 +101,7 @@ def test_any_format_decodes_to_the_counted_length(tmp_path):
         assert reason is None, reason
         utts.append(utterance_from_check(f"u{i}", path, "s", "F", "sad", checked))
     assert [u.fast_decode for u in utts] == [False] * 5 + [True]
-    decoded = [w.numpy() for w, _, _ in seg._decoded(utts)]
+    decoded = [w.numpy() for w, _, _, _ in seg._decoded(utts)]
     assert [len(w) for w in decoded] == [u.samples_16k for u in utts]
     for u, w in zip(utts, decoded):  # Not padding: the resampler gives that length.
         assert len(audio.load_audio(u.path)) == u.samples_16k

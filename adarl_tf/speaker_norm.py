@@ -1,0 +1,226 @@
+"""Speaker normalisation: per-speaker statistics of the log spectrogram, and profiles.
+
+With `FrontendConfig.normalization="speaker"` the model normalises each
+frequency row of each log spectrogram with the mean and standard deviation of
+that row over the speaker's speech frames: the speaker's voice and recording
+chain, the largest nuisance "domain" of the task, are divided out before the
+network sees the input. The statistics are an input of the model
+(`model.SPEAKER_STATS`), shape `frontend.stats_shape` = (mean | std, row,
+spectrogram), never learnt weights:
+
+  * training and scoring (`training.py`): every speaker's statistics come
+    from that speaker's own audio, computed once per fold; never from labels.
+    Training speakers use their training utterances; validation and test
+    speakers their own utterances. Scores made this way use the test
+    speakers' unlabelled audio (transductive, as many SER papers do); the
+    results say so (`results.json` `uses_test_speaker_audio`).
+  * inference (`predict`): a profile, the statistics of one person made from
+    a few recordings (`--enrol`), saved as a small JSON file; without one, the
+    pooled statistics of the training speakers, kept in the model
+    (`Spectrogram.pooled_stats`).
+
+Speech frames: frames that hold audio (not padding) and whose power is
+within `SPEECH_RANGE_DB` of the utterance's loudest frame, so leading and
+trailing silence do not drag the mean down. No TensorFlow import.
+"""
+
+import dataclasses
+import json
+
+import numpy as np
+
+from adarl_tf.config import FrontendConfig
+
+PROFILE_FORMAT = "adarl_tf.speaker_profile"
+PROFILE_VERSION = 1
+SPEECH_RANGE_DB = 40.0
+# A profile needs this much speech: with less, the per-row statistics of a
+# 400-row spectrogram are too noisy to normalise with.
+MIN_SPEECH_S = 3.0
+_BATCH = 32  # Segments per frontend call.
+
+
+class ProfileError(ValueError):
+    """A speaker profile that cannot be used; the message names the file and the fix."""
+
+
+@dataclasses.dataclass
+class Moments:
+    """Running sums over speech frames, per (row, spectrogram): merge, then `stats`."""
+
+    total: np.ndarray  # (rows, spectrograms) float64 sums
+    squares: np.ndarray
+    frames: int = 0
+
+    @classmethod
+    def zeros(cls, frontend):
+        shape = frontend.stats_shape[1:]
+        return cls(np.zeros(shape), np.zeros(shape))
+
+    def __add__(self, other):
+        return Moments(self.total + other.total, self.squares + other.squares,
+                       self.frames + other.frames)
+
+    def speech_seconds(self, frontend):
+        return self.frames * frontend.hop_ms * 1e-3
+
+    def stats(self):
+        """(2, rows, spectrograms) float32: mean, then standard deviation."""
+        n = max(self.frames, 1)
+        mean = self.total / n
+        std = np.sqrt(np.maximum(self.squares / n - mean * mean, 0.0))
+        return np.stack([mean, std]).astype("float32")
+
+
+_LAYERS = {}
+
+
+def _frontend(frontend):
+    """A built `Spectrogram` for `frontend` (its log spectra; normalisation unused)."""
+    key = json.dumps(dataclasses.asdict(frontend), sort_keys=True)
+    if key not in _LAYERS:
+        from adarl_tf.layers import Spectrogram
+        layer = Spectrogram(dataclasses.replace(frontend, normalization="segment"))
+        layer.build((None, frontend.segment_samples))
+        _LAYERS[key] = layer
+    return _LAYERS[key]
+
+
+def _segments(waveform, segment_samples):
+    """The whole waveform as zero-padded segments (every sample, once)."""
+    k = max(-(-len(waveform) // segment_samples), 1)
+    out = np.zeros(k * segment_samples, "float32")
+    out[:len(waveform)] = waveform
+    return out.reshape(k, segment_samples)
+
+
+def waveform_moments(waveforms, frontend):
+    """`Moments` of the speech frames of some waveforms (16 kHz float32 arrays)."""
+    moments = Moments.zeros(frontend)
+    chunk = []
+    for w in waveforms:
+        chunk.append(_segments(np.asarray(w, "float32"), frontend.segment_samples))
+        if sum(len(c) for c in chunk) >= _BATCH:
+            moments = moments + _chunk_moments(chunk, frontend)
+            chunk = []
+    return moments + _chunk_moments(chunk, frontend) if chunk else moments
+
+
+def _chunk_moments(cut, frontend):
+    """`Moments` of a few utterances, each given as its (k, samples) segments."""
+    from keras import ops
+    out = _frontend(frontend).log_spectrograms(ops.convert_to_tensor(np.concatenate(cut)))
+    # (segments, frames, rows, spectrograms) and (segments, frames, spectrograms).
+    logs = np.stack([ops.convert_to_numpy(lg) for lg, _ in out], -1).astype("float64")
+    masks = np.stack([ops.convert_to_numpy(m)[..., 0] for _, m in out], -1) > 0
+    # Frame power in dB from the log magnitudes (rows summed), per spectrogram.
+    power_db = 10.0 * np.log10(np.exp(2.0 * logs).sum(axis=2))
+    moments = Moments.zeros(frontend)
+    start = 0
+    for k in (len(c) for c in cut):
+        x, db, mask = logs[start:start + k], power_db[start:start + k], masks[start:start + k]
+        start += k
+        if not mask.any():
+            continue
+        loudest = np.where(mask, db, -np.inf).max(axis=(0, 1))
+        speech = mask & (db >= loudest - SPEECH_RANGE_DB)  # (k, frames, spectrograms)
+        w = speech[:, :, None, :]
+        moments.total += (x * w).sum(axis=(0, 1))
+        moments.squares += (x * x * w).sum(axis=(0, 1))
+        # The spectrograms differ only at the edges of the padding; count the first.
+        moments.frames += int(speech[..., 0].sum())
+    return moments
+
+
+def speaker_moments(utterances, frontend, decode):
+    """{speaker: Moments} over each speaker's utterances; `decode(u)` gives a waveform."""
+    by_speaker = {}
+    for u in utterances:
+        by_speaker.setdefault(u.speaker, []).append(u)
+    return {speaker: waveform_moments([decode(u) for u in utts], frontend)
+            for speaker, utts in sorted(by_speaker.items())}
+
+
+def fold_statistics(groups, frontend, decode):
+    """Per-speaker statistics for a fold, and the training speakers' pooled ones.
+
+    Args:
+        groups: dict name -> utterances, e.g. {"train": ..., "validation": ...,
+            "test": ...}; each speaker's statistics come from its utterances in
+            the one group it belongs to (the protocol keeps speakers apart).
+            The group "train" gives the pooled statistics.
+        frontend: FrontendConfig.
+        decode: callable, utterance -> 16 kHz float32 waveform.
+
+    Returns:
+        (table {speaker: (2, rows, spectrograms) float32}, pooled array).
+    """
+    table, pooled = {}, Moments.zeros(frontend)
+    for name, utterances in groups.items():
+        for speaker, moments in speaker_moments(utterances, frontend, decode).items():
+            if moments.frames == 0:
+                raise ValueError(f"speaker {speaker!r} has no speech frames in its "
+                                 f"{name} utterances; leave the speaker out")
+            table[speaker] = moments.stats()
+            if name == "train":
+                pooled = pooled + moments
+    return table, pooled.stats()
+
+
+def per_utterance(utterances, table):
+    """(n, 2, rows, spectrograms) float32: each utterance's speaker's statistics."""
+    return np.stack([table[u.speaker] for u in utterances]).astype("float32")
+
+
+def make_profile(waveforms, frontend, sources=()):
+    """A profile dict from one person's recordings (at least `MIN_SPEECH_S` of speech)."""
+    moments = waveform_moments(waveforms, frontend)
+    seconds = moments.speech_seconds(frontend)
+    if seconds < MIN_SPEECH_S:
+        what = ", ".join(map(str, sources)) or "the recordings"
+        raise ProfileError(f"{what}: {seconds:.1f} s of speech found, a profile needs at "
+                           f"least {MIN_SPEECH_S:.0f} s; enrol more or longer recordings "
+                           "of the speaker")
+    return {"format": PROFILE_FORMAT, "version": PROFILE_VERSION,
+            "frontend": dataclasses.asdict(frontend), "speech_seconds": round(seconds, 2),
+            "sources": [str(s) for s in sources], "stats": moments.stats().tolist()}
+
+
+def save_profile(profile, path):
+    from adarl_tf import files
+    files.write_json(path, profile)
+
+
+def load_profile(path, frontend):
+    """The (2, rows, spectrograms) statistics of the profile at `path`, checked for `frontend`.
+
+    Raises:
+        ProfileError: unreadable, not a profile, or made for another frontend.
+    """
+    fix = "make it again with `python -m adarl_tf.predict --model=<this model> --enrol ...`"
+    try:
+        with open(path, encoding="utf-8") as f:
+            profile = json.load(f)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ProfileError(f"{path}: not a readable speaker profile ({e}); {fix}") from None
+    if not isinstance(profile, dict) or profile.get("format") != PROFILE_FORMAT:
+        raise ProfileError(f"{path}: not a speaker profile (no \"format\": "
+                           f"\"{PROFILE_FORMAT}\"); {fix}")
+    try:
+        made_for = FrontendConfig.from_dict(profile["frontend"])
+        stats = np.asarray(profile["stats"], "float32")
+    except (KeyError, TypeError, ValueError) as e:
+        raise ProfileError(f"{path}: a damaged speaker profile ({e}); {fix}") from None
+    wanted = dataclasses.replace(frontend, normalization="speaker")
+    made_for = dataclasses.replace(made_for, normalization="speaker")
+    if made_for != wanted:
+        differ = [k for k in dataclasses.asdict(wanted)
+                  if getattr(made_for, k) != getattr(wanted, k)]
+        raise ProfileError(f"{path}: made for another frontend ({', '.join(differ)} "
+                           f"differ from this model's); {fix}")
+    if stats.shape != frontend.stats_shape or not np.all(np.isfinite(stats)) \
+            or np.any(stats[1] <= 0):
+        raise ProfileError(f"{path}: statistics of shape {stats.shape}, expected "
+                           f"{frontend.stats_shape} with finite values and positive "
+                           f"standard deviations; {fix}")
+    return stats
