@@ -27,6 +27,14 @@ backbone, which has no domain head), the folds run and the time; then, per
 preset, ADARL minus backbone UA over the folds both ran (mean +- standard
 error). The table also goes to `--markdown` (default `<out_dir>/accuracy.md`)
 and everything to `<out_dir>/accuracy.json`.
+
+Beside the networks, two rows of the linear floor (`benchmarks/linear_baseline.py`,
+seconds on a CPU) on the same data and folds: "linear floor (global)" and
+"linear floor (per speaker, uses test-speaker audio)", whose per-speaker
+z-scoring uses the test speakers' unlabelled audio (`uses_test_speaker_audio`
+in the JSON). The data come from the runs' `config.json`, as `adarl_tf.main`
+resolved them from the preset, the overrides and `--main_flags`: nothing is
+parsed twice. `--nolinear_floor` leaves them out.
 """
 
 import json
@@ -38,11 +46,16 @@ import time
 
 from absl import app, flags
 
+from adarl_tf.config import DataConfig
+from adarl_tf.corpora.load import load_corpus
+
 # The figures and the table live beside this script, without flags, so tests can
 # import them (absl flags are process-wide: this script's --dataset would clash
 # with adarl_tf.main's).
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from accuracy_table import collect, paired_difference, summarise, table  # noqa: E402
+from accuracy_table import (collect, paired_difference, summarise, table,  # noqa: E402
+                            wanted_folds)
+import linear_baseline  # noqa: E402
 
 FLAGS = flags.FLAGS
 flags.DEFINE_list("presets", ["configs/adarl_robust.cfg", "configs/adarl.cfg"],
@@ -65,6 +78,12 @@ flags.DEFINE_bool("dry_run", False, "Print the commands, run nothing.")
 flags.DEFINE_bool("collect_only", False, "Train nothing: the table from the folds already in "
                   "--out_dir (e.g. of a run that was stopped; a preset x variant with fewer "
                   "folds shows its count).")
+flags.DEFINE_bool("linear_floor", True, "Also the linear floor (benchmarks/linear_baseline.py) "
+                  "on the runs' data and folds, with global and with per-speaker normalisation.")
+
+# The floor's rows, by the normalisation of benchmarks/linear_baseline.py.
+FLOOR_ROWS = {"global": "linear floor (global)",
+              "speaker": "linear floor (per speaker, uses test-speaker audio)"}
 
 
 def _overrides():
@@ -87,6 +106,39 @@ def command(preset, variant, out):
     if FLAGS.data_dir:
         cmd.append(f"--data_dir={FLAGS.data_dir}")
     return cmd + _overrides() + shlex.split(FLAGS.main_flags)
+
+
+def linear_floor(run_dirs):
+    """The floor's rows for the runs `run_dirs` ((preset, folder) pairs) made.
+
+    Each run's data are read from its `config.json`; presets with the same data
+    share one floor, on the folds of --folds.
+    """
+    presets_of = {}
+    for preset, out in run_dirs:
+        path = out / "config.json"
+        if not path.is_file():
+            print(f"linear floor: no {path}, so none for this run", file=sys.stderr, flush=True)
+            continue
+        data = json.dumps(json.loads(path.read_text())["data"], sort_keys=True)
+        presets_of.setdefault(data, {})[pathlib.Path(preset).stem] = None
+    rows = []
+    for data, presets in presets_of.items():
+        start = time.time()
+        try:
+            corpus = load_corpus(DataConfig(**json.loads(data)))
+            results = linear_baseline.evaluate(corpus, list(FLOOR_ROWS),
+                                               wanted_folds(FLAGS.folds))
+        except (ValueError, OSError, TypeError) as e:
+            print(f"linear floor for {', '.join(presets)}: {e}", file=sys.stderr, flush=True)
+            continue
+        for normalization, folds in results.items():
+            rows.append({"preset": ", ".join(presets), "variant": FLOOR_ROWS[normalization],
+                         "normalization": normalization,
+                         "uses_test_speaker_audio": normalization == "speaker",
+                         "data": json.loads(data), "wall_seconds": round(time.time() - start, 1),
+                         "exit_status": 0, "summary": summarise(folds)})
+    return rows
 
 
 def main(argv):
@@ -124,7 +176,13 @@ def main(argv):
             rows.append(row)
             print(json.dumps({k: v for k, v in row.items() if k != "command"}), flush=True)
     if FLAGS.dry_run:
+        if FLAGS.linear_floor:
+            print("then the linear floor on the data of each run's config.json")
         return 0
+    if FLAGS.linear_floor:
+        for row in linear_floor([(p, run_dir(out_dir, p, v)) for p, v in runs]):
+            rows.append(row)
+            print(json.dumps({k: v for k, v in row.items() if k != "data"}), flush=True)
     diffs = {}
     for preset in FLAGS.presets:
         a, b = runs.get((preset, "adarl")), runs.get((preset, "backbone"))

@@ -11,13 +11,17 @@ import numpy as np
 from sklearn import metrics
 
 
+def wanted_folds(folds_flag):
+    """--folds as fold indices: None for "all", else the comma list's integers."""
+    return None if folds_flag.strip().lower() == "all" else [int(v) for v in folds_flag.split(",")]
+
+
 def collect(out, folds_flag="all"):
     """Per-fold results of one run folder: the figures and the labels of each test utterance.
 
     Only the folds `folds_flag` names ("all": every fold folder with a result).
     """
-    wanted = None if folds_flag.strip().lower() == "all" else \
-        {int(v) for v in folds_flag.split(",")}
+    wanted = wanted_folds(folds_flag)
     folds = []
     for path in sorted(pathlib.Path(out).glob("fold_*/results.json")):
         r = json.loads(path.read_text())
@@ -93,6 +97,12 @@ def table(rows, diffs):
             f"{_pm(s['ua_mean'], s['ua_std'])} | {s['ua_pooled']:.3f} | "
             f"{_pm(s['wa_mean'], s['wa_std'])} | {s['wa_pooled']:.3f} | {dom} | "
             f"{s['train_seconds'] / 60:.1f} min |")
+    if any(r.get("uses_test_speaker_audio") for r in rows):
+        lines += ["", "linear floor: utterance log-mel statistics + logistic regression "
+                  "(benchmarks/linear_baseline.py) on the same data and folds; \"per speaker\" "
+                  "first z-scores every speaker, the test speakers included, with its own "
+                  "statistics over all of its utterances: it uses the test speakers' unlabelled "
+                  "audio, which the networks never see."]
     for preset, d in diffs.items():
         if d is not None:
             lines.append("")

@@ -2,7 +2,7 @@ r"""A floor for any corpus: utterance statistics + logistic regression, same fol
 
   python benchmarks/linear_baseline.py --dataset=ravdess --data_dir=../shared/data/ravdess_dev \
       --emotions=neutral,happy,sad,angry,fearful,disgust,surprised \
-      --protocol=speaker_kfold --n_folds=6
+      --protocol=speaker_kfold --n_folds=6 [--normalization=speaker]
 
 Not ADARL: a calibration of what the data allows before any network. Each
 utterance (16 kHz, as the loader gives it) becomes a 64-band log-mel power
@@ -12,19 +12,28 @@ standard deviation of its frame-to-frame change (256 numbers). scikit-learn's
 `StandardScaler` + `LogisticRegression(class_weight="balanced")` is fitted on
 each fold's training speakers (validation speakers included: nothing is
 selected) and scored on its test speakers, with the folds `adarl_tf.main`
-uses (`--protocol`). Prints one JSON line per fold, then UA/WA mean +- std
-and pooled. Measured on the RAVDESS development set (6 folds, 7 classes,
-C = 0.1): UA 0.458 +- 0.073 (RESULTS.md).
+uses (`--protocol`).
+
+`--normalization=speaker` first z-scores every speaker's feature vectors with
+that speaker's own mean and standard deviation over all of its utterances in
+the class set (audio only, no labels), the test speakers' included. That is
+transductive: the test speakers' unlabelled audio is used before scoring them,
+which the networks never see (`uses_test_speaker_audio` in the output).
+
+Prints one JSON line per fold, then UA/WA mean +- std and pooled.
+`evaluate()` is the fold loop, for `benchmarks/accuracy.py` (flags are
+defined only when this file runs as a script). Measured figures: RESULTS.md.
 """
 
 import dataclasses
 import json
 import pathlib
 import sys
+import time
 
 import numpy as np
 import scipy.signal
-from absl import app, flags
+from absl import app, flags, logging
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, balanced_accuracy_score
 from sklearn.pipeline import make_pipeline
@@ -43,6 +52,9 @@ FLAGS = flags.FLAGS
 SAMPLE_RATE = 16000
 N_MELS = 64
 KEEP_FRAMES = 0.7  # Share of the most energetic frames kept (drops leading/trailing silence).
+# --normalization: what each value means, as the printed summary says it.
+NORMALIZATIONS = {"global": "global normalisation",
+                  "speaker": "per-speaker normalisation, uses the test speakers' unlabelled audio"}
 
 
 def mel_filterbank(n_fft=512, n_mels=N_MELS, sample_rate=SAMPLE_RATE):
@@ -65,6 +77,85 @@ def utterance_features(waveform, filterbank):
                            delta.std(1)])
 
 
+def speaker_normalise(features, speakers):
+    """Each speaker's rows z-scored with that speaker's own mean and std per column.
+
+    The statistics come from every row of the speaker (audio only, no label):
+    a test speaker is normalised with its own unlabelled utterances, which makes
+    the evaluation transductive. A column constant within a speaker is only centred.
+    """
+    out = np.empty_like(features)
+    for speaker in np.unique(speakers):
+        rows = speakers == speaker
+        mean, std = features[rows].mean(0), features[rows].std(0)
+        out[rows] = (features[rows] - mean) / np.where(std > 0, std, 1.0)
+    return out
+
+
+def evaluate(corpus, normalizations=("global",), folds=None, c=0.1):
+    """The linear baseline on `corpus`'s folds, once per normalisation.
+
+    Features are computed once for every labelled utterance; then per fold
+    `StandardScaler` + `LogisticRegression` are fitted on the other speakers
+    and scored on the fold's test speakers.
+
+    Args:
+        corpus: a loaded `Corpus`; its `fold_list()` gives the folds.
+        normalizations: sequence of str. "global" (the scaler only) and/or
+            "speaker" (`speaker_normalise` first: uses the test speakers' audio).
+            Defaults to ("global",).
+        folds: list of int. Fold indices to score; None: every fold. Defaults to None.
+        c: float. Inverse L2 strength of the logistic regression. Defaults to 0.1.
+
+    Returns:
+        {normalization: one dict per scored fold, with the keys
+        `accuracy_table.summarise` reads}. A fold without test or training
+        utterances is logged and left out.
+
+    Raises:
+        ValueError: an unknown normalization or fold index, or no fold to score.
+    """
+    fold_list = corpus.fold_list()
+    folds = range(len(fold_list)) if folds is None else folds
+    if set(normalizations) - set(NORMALIZATIONS):
+        raise ValueError(f"normalizations={list(normalizations)}; expected some of "
+                         f"{list(NORMALIZATIONS)}")
+    if any(not 0 <= f < len(fold_list) for f in folds):
+        raise ValueError(f"folds={list(folds)}: {corpus.name} has folds 0..{len(fold_list) - 1}")
+    labelled = [u for u in corpus.utterances if u.label is not None]
+    filterbank = mel_filterbank()
+    features = np.stack([utterance_features(audio.load_audio(u.path), filterbank)
+                         for u in labelled])
+    labels = np.array([u.label for u in labelled])
+    speakers = np.array([u.speaker for u in labelled])
+    results = {}
+    for normalization in normalizations:
+        x = speaker_normalise(features, speakers) if normalization == "speaker" else features
+        results[normalization] = []
+        for fold in folds:
+            test = np.isin(speakers, fold_list[fold])
+            if not test.any() or test.all():
+                logging.warning("fold %d: no test or no training utterances; skipped", fold)
+                continue
+            start = time.time()
+            model = make_pipeline(StandardScaler(), LogisticRegression(
+                C=c, max_iter=5000, class_weight="balanced"))
+            model.fit(x[~test], labels[~test])
+            predicted = model.predict(x[test])
+            results[normalization].append({
+                "fold": fold, "test_speaker": "+".join(fold_list[fold]),
+                "ua": balanced_accuracy_score(labels[test], predicted),
+                "wa": accuracy_score(labels[test], predicted),
+                "y_true": labels[test].tolist(), "y_pred": predicted.tolist(),
+                "domain_accuracy": None, "train_seconds": time.time() - start,
+                "selected_epoch": None, "normalization": normalization,
+                "uses_test_speaker_audio": normalization == "speaker"})
+        if not results[normalization]:
+            raise ValueError(f"no fold of {corpus.name} has both test and training "
+                             "utterances; check --protocol/--n_folds and --emotions")
+    return results
+
+
 def define_flags():
     # Defined only when run as a script: the tests import this module beside
     # adarl_tf.main, whose flags (--dataset, ...) absl would see twice.
@@ -73,6 +164,10 @@ def define_flags():
     flags.DEFINE_string("emotions", "default", "Class set, as adarl_tf.main's --emotions.")
     flags.DEFINE_string("protocol", "loso", "loso | loso_session | speaker_kfold.")
     flags.DEFINE_integer("n_folds", 5, "Folds of speaker_kfold.")
+    flags.DEFINE_enum("normalization", "global", list(NORMALIZATIONS),
+                      "global: StandardScaler over the training speakers only. speaker: first "
+                      "z-score each speaker with its own statistics over all of its utterances "
+                      "(the test speakers' unlabelled audio included: transductive).")
     flags.DEFINE_float("c", 0.1, "Inverse L2 strength of the logistic regression.")
     flags.DEFINE_string("cache_dir", None, "Demo corpus cache (default $ADARL_TF_CACHE).")
 
@@ -83,37 +178,20 @@ def main(argv):
                                emotions=FLAGS.emotions, protocol=FLAGS.protocol,
                                n_folds=FLAGS.n_folds)
     corpus = load_corpus(data, cache_dir=FLAGS.cache_dir)
-    labelled = [u for u in corpus.utterances if u.label is not None]
-    filterbank = mel_filterbank()
-    features = np.stack([utterance_features(audio.load_audio(u.path), filterbank)
-                         for u in labelled])
-    labels = np.array([corpus.emotions.index(u.label) for u in labelled])
-    speakers = np.array([u.speaker for u in labelled])
-    folds = []
-    for fold, test_speakers in enumerate(corpus.fold_list()):
-        test = np.isin(speakers, test_speakers)
-        if not test.any() or test.all():
-            print(json.dumps({"fold": fold, "skipped": "no test or no training utterances"}))
-            continue
-        model = make_pipeline(StandardScaler(), LogisticRegression(
-            C=FLAGS.c, max_iter=5000, class_weight="balanced"))
-        model.fit(features[~test], labels[~test])
-        predicted = model.predict(features[test])
-        folds.append({"fold": fold, "test_speaker": "+".join(test_speakers),
-                      "ua": balanced_accuracy_score(labels[test], predicted),
-                      "wa": accuracy_score(labels[test], predicted),
-                      "y_true": labels[test].tolist(), "y_pred": predicted.tolist(),
-                      "domain_accuracy": None, "train_seconds": 0.0, "selected_epoch": None})
-        print(json.dumps({"fold": fold, "test_speakers": list(test_speakers),
-                          "n_test": int(test.sum()), "ua": round(folds[-1]["ua"], 4),
-                          "wa": round(folds[-1]["wa"], 4)}))
-    if not folds:
-        raise app.UsageError(f"no fold of {corpus.name} has both test and training "
-                             "utterances; check --protocol/--n_folds and --emotions")
+    try:
+        folds = evaluate(corpus, [FLAGS.normalization], c=FLAGS.c)[FLAGS.normalization]
+    except ValueError as e:
+        raise app.UsageError(str(e))
+    for f in folds:
+        print(json.dumps({"fold": f["fold"], "test_speakers": f["test_speaker"].split("+"),
+                          "n_test": len(f["y_true"]), "ua": round(f["ua"], 4),
+                          "wa": round(f["wa"], 4), "normalization": f["normalization"],
+                          "uses_test_speaker_audio": f["uses_test_speaker_audio"]}))
     s = summarise(folds)
-    print(f"linear baseline, {corpus.name}, {s['n_folds']} folds ({corpus.protocol}), "
-          f"{len(corpus.emotions)} classes: UA {s['ua_mean']:.3f} +- {s['ua_std']:.3f} "
-          f"(pooled {s['ua_pooled']:.3f}), WA {s['wa_mean']:.3f} +- {s['wa_std']:.3f}")
+    print(f"linear baseline ({NORMALIZATIONS[FLAGS.normalization]}), {corpus.name}, "
+          f"{s['n_folds']} folds ({corpus.protocol}), {len(corpus.emotions)} classes: "
+          f"UA {s['ua_mean']:.3f} +- {s['ua_std']:.3f} (pooled {s['ua_pooled']:.3f}), "
+          f"WA {s['wa_mean']:.3f} +- {s['wa_std']:.3f}")
 
 
 if __name__ == "__main__":

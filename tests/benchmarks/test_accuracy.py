@@ -40,11 +40,16 @@ def test_summary_means_pools_and_pairs_folds():
     b = [dict(f, ua=f["ua"] - 0.1) for f in a] + [_fold(2, ["sad"], ["sad"])]
     d = accuracy.paired_difference(a, b)
     assert d["n"] == 2 and d["mean"] == pytest.approx(0.1) and d["se"] == pytest.approx(0.0)
+    floor = accuracy.summarise([dict(f, domain_accuracy=None) for f in a])
     text = accuracy.table([{"preset": "p", "variant": "adarl", "summary": s},
-                           {"preset": "p", "variant": "backbone", "summary": None}],
+                           {"preset": "p", "variant": "backbone", "summary": None},
+                           {"preset": "p", "variant": "linear floor (per speaker)",
+                            "summary": floor, "uses_test_speaker_audio": True}],
                           {"p": d})
     assert "| p | adarl | 2 |" in text and "0.750 / 0.500" in text
     assert "ADARL - backbone UA = +0.100" in text
+    assert "| p | linear floor (per speaker) | 2 |" in text and "| n/a |" in text
+    assert "uses the test speakers' unlabelled audio" in text
 
 
 def test_smoke_run_on_the_demo_corpus(small_demo_corpus, tmp_path):
@@ -58,13 +63,22 @@ def test_smoke_run_on_the_demo_corpus(small_demo_corpus, tmp_path):
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=ROOT)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     rows = [json.loads(l) for l in done.stdout.splitlines() if l.startswith("{")]
-    assert [(r["preset"], r["variant"]) for r in rows] == [("adarl_robust", "adarl"),
-                                                          ("adarl_robust", "backbone")]
+    assert [(r["preset"], r["variant"]) for r in rows] == [
+        ("adarl_robust", "adarl"), ("adarl_robust", "backbone"),
+        ("adarl_robust", "linear floor (global)"),
+        ("adarl_robust", "linear floor (per speaker, uses test-speaker audio)")]
+    # Every row on the folds asked for, with the same test speakers.
     assert all(r["summary"]["folds"] == [2] for r in rows)
+    assert len({tuple(r["summary"]["test_speakers"]) for r in rows}) == 1
+    assert [r.get("uses_test_speaker_audio") for r in rows] == [None, None, False, True]
     assert rows[0]["summary"]["domain_accuracy_mean"] is not None
     assert rows[1]["summary"]["domain_accuracy_mean"] is None  # No domain head.
+    assert rows[3]["summary"]["domain_accuracy_mean"] is None
     md = (out / "accuracy.md").read_text()
     assert "| adarl_robust | backbone | 1 |" in md and "ADARL - backbone UA" in md
+    assert "| adarl_robust | linear floor (global) | 1 |" in md
+    saved = json.loads((out / "accuracy.json").read_text())["rows"]
+    assert saved[3]["uses_test_speaker_audio"] and saved[3]["data"]["dataset"] == "demo"
     results = json.loads((out / "adarl_robust_adarl" / "fold_02" / "results.json").read_text())
     assert "test speaker never used" in results["epoch_selection"]
     # --collect_only trains nothing and gives the same table from the folders.
@@ -72,5 +86,14 @@ def test_smoke_run_on_the_demo_corpus(small_demo_corpus, tmp_path):
                            timeout=120, cwd=ROOT)
     assert again.returncode == 0, again.stderr[-2000:]
     rows_again = [json.loads(l) for l in again.stdout.splitlines() if l.startswith("{")]
-    assert [r["summary"] for r in rows_again] == [r["summary"] for r in rows]
+    # (The floor is fitted again: its seconds differ.)
+    def figures(rows):
+        return [{k: v for k, v in r["summary"].items() if k != "train_seconds"} for r in rows]
+    assert figures(rows_again) == figures(rows)
     assert (out / "accuracy.md").read_text() == md
+    # --nolinear_floor: the network rows only.
+    bare = subprocess.run(cmd + ["--collect_only", "--nolinear_floor"], capture_output=True,
+                          text=True, timeout=120, cwd=ROOT)
+    assert bare.returncode == 0, bare.stderr[-2000:]
+    assert "linear floor" not in bare.stdout and "linear floor" not in (
+        out / "accuracy.md").read_text()

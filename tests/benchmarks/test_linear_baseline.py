@@ -7,6 +7,10 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
+
+from adarl_tf.config import DataConfig
+from adarl_tf.corpora.load import load_corpus
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 _spec = importlib.util.spec_from_file_location("linear_baseline",
@@ -35,13 +39,50 @@ def test_features_ignore_leading_silence():
     np.testing.assert_allclose(padded[:baseline.N_MELS], plain[:baseline.N_MELS], atol=0.3)
 
 
-def test_runs_every_fold_of_a_corpus(small_demo_corpus):
+def test_speaker_normalisation_uses_each_speakers_own_statistics():
+    rng = np.random.default_rng(0)
+    speakers = np.repeat(["a", "b", "test"], [5, 7, 4])
+    offset, scale = {"a": 0.0, "b": 5.0, "test": -3.0}, {"a": 1.0, "b": 4.0, "test": 0.5}
+    features = np.stack([rng.normal(offset[s], scale[s], size=3) for s in speakers])
+    out = baseline.speaker_normalise(features, speakers)
+    for s in ("a", "b", "test"):
+        x = features[speakers == s]
+        np.testing.assert_allclose(out[speakers == s], (x - x.mean(0)) / x.std(0))
+        np.testing.assert_allclose(out[speakers == s].mean(0), 0, atol=1e-12)
+        np.testing.assert_allclose(out[speakers == s].std(0), 1)
+    # The test speaker's rows depend on its own utterances only.
+    moved = features.copy()
+    moved[speakers != "test"] += 100.0
+    np.testing.assert_array_equal(baseline.speaker_normalise(moved, speakers)[speakers == "test"],
+                                  out[speakers == "test"])
+
+
+def test_evaluate_scores_the_folds_asked_for(small_demo_corpus):
+    data = DataConfig(dataset="demo", data_dir=str(small_demo_corpus),
+                      protocol="speaker_kfold", n_folds=3)
+    corpus = load_corpus(data)
+    results = baseline.evaluate(corpus, ("global", "speaker"), folds=[1])
+    for normalization, folds in results.items():
+        assert [f["fold"] for f in folds] == [1]
+        assert folds[0]["test_speaker"] == "+".join(corpus.fold_list()[1])
+        assert folds[0]["uses_test_speaker_audio"] == (normalization == "speaker")
+        assert len(folds[0]["y_true"]) == len(folds[0]["y_pred"]) > 0
+    with pytest.raises(ValueError, match="folds 0..2"):
+        baseline.evaluate(corpus, folds=[3])
+
+
+@pytest.mark.parametrize("normalization", ["global", "speaker"])
+def test_runs_every_fold_of_a_corpus(small_demo_corpus, normalization):
     out = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "linear_baseline.py"), "--dataset=demo",
-         f"--data_dir={small_demo_corpus}", "--protocol=speaker_kfold", "--n_folds=2"],
+         f"--data_dir={small_demo_corpus}", "--protocol=speaker_kfold", "--n_folds=2",
+         f"--normalization={normalization}"],
         capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     rows = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
     assert [r["fold"] for r in rows] == [0, 1]
     assert all(0.0 <= r["ua"] <= 1.0 and r["n_test"] > 0 for r in rows)
+    assert all(r["uses_test_speaker_audio"] == (normalization == "speaker") for r in rows)
     assert "linear baseline" in out.stdout and "2 folds (speaker_kfold)" in out.stdout
+    assert ("uses the test speakers' unlabelled audio" in out.stdout) == (
+        normalization == "speaker")
