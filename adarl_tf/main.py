@@ -87,6 +87,9 @@ flags.DEFINE_enum("normalization", _D.FrontendConfig.normalization, list(_D.NORM
                   "segment: z-score per segment (the paper); speaker: per frequency row "
                   "with the statistics of the speaker's speech (uses the test speakers' "
                   "unlabelled audio; a profile at inference: README, Speaker normalisation).")
+flags.DEFINE_enum("domain_input", _D.ModelConfig.domain_input, list(_D.DOMAIN_INPUTS),
+                  "With --normalization=speaker: the domain pathway's input, segment (the "
+                  "paper's per-segment z-score, which keeps the gender cue) or shared.")
 flags.DEFINE_enum("scale", _D.FrontendConfig.scale, list(_D.SCALES),
                   "Frequency rows: linear DFT bins (the paper) or mel bands (compact preset).")
 flags.DEFINE_integer("n_mels", _D.FrontendConfig.n_mels, "Mel bands with --scale=mel.")
@@ -237,6 +240,7 @@ def config_from_flags():
     model = _D.ModelConfig(
         variant=FLAGS.variant, frontend=frontend, kernel_sizes=_kernel_sizes(FLAGS.kernel_sizes),
         trunk_pools=_kernel_sizes(FLAGS.trunk_pools, "--trunk_pools"),
+        domain_input=FLAGS.domain_input,
         trunk_filters=tuple(int(f) for f in FLAGS.trunk_filters),
         domain_loss_weight=FLAGS.domain_loss_weight,
         emotion_loss_weight=FLAGS.emotion_loss_weight,

@@ -18,6 +18,8 @@ of every Keras backend calls, so one implementation trains under TensorFlow
 and JAX alike. No TensorFlow import here.
 """
 
+import dataclasses
+
 import keras
 from keras import ops
 
@@ -76,7 +78,13 @@ def build_network(config: ModelConfig):
     emotion_maps = _trunk(spec, config, "emotion")
     outputs = {}
     if config.variant == "adarl":
-        domain_maps = _trunk(spec, config, "domain")
+        domain_spec = spec
+        if frontend.normalization == "speaker" and config.domain_input == "segment":
+            # The domain (gender) pathway needs the speaker's spectral envelope,
+            # which speaker normalisation removes from the emotion input.
+            domain_spec = Spectrogram(dataclasses.replace(frontend, normalization="segment"),
+                                      name="domain_spectrogram")(waveform)
+        domain_maps = _trunk(domain_spec, config, "domain")
         outputs[DOMAIN_PROBS] = _domain_head(domain_maps, config, "domain")
         emotion_maps, outputs[ATTENTION] = DomainFrequencyAttention(
             config.attention_units, name="domain_attention")([domain_maps, emotion_maps])

@@ -172,23 +172,26 @@ class Spectrogram(keras.layers.Layer):
         zero). Before any normalisation: `speaker_norm` takes its statistics
         from these.
         """
+        return [self._log_window(waveform, basis, length)
+                for basis, length in zip(self.bases, self.window_lengths)]
+
+    def _log_window(self, waveform, basis, length):
+        """One window's `(log magnitude, mask)`, see `log_spectrograms`."""
         c = self.config
         hop, frames = c.hop_samples, c.n_frames
-        logs = []
-        for basis, length in zip(self.bases, self.window_lengths):
-            # Pad the end so that `frames` frames fit, as stft(pad_end=True), and cut
-            # any excess so a longer input cannot change the frame count.
-            needed = (frames - 1) * hop + length
-            x = ops.pad(waveform, [[0, 0], [0, max(0, needed - c.segment_samples)]])
-            spec, energy = self._frame_dft(x[:, :needed], basis, length)
-            real, imag = spec[..., :c.n_bins], spec[..., c.n_bins:]
-            power = real * real + imag * imag
-            if c.scale == "mel":
-                power = ops.matmul(power, self.mel)
-            # A frame is padding when all its samples are exactly zero.
-            logs.append((0.5 * ops.log(power + c.log_floor ** 2),
-                         ops.cast(energy > 0.0, "float32")))
-        return logs
+        # Pad the end so that `frames` frames fit, as stft(pad_end=True), and cut
+        # any excess so a longer input cannot change the frame count.
+        needed = (frames - 1) * hop + length
+        x = ops.pad(waveform, [[0, 0], [0, max(0, needed - c.segment_samples)]])
+        spec, energy = self._frame_dft(x[:, :needed], basis, length)
+        real, imag = spec[..., :c.n_bins], spec[..., c.n_bins:]
+        if c.scale == "mel":
+            log_mag = 0.5 * ops.log(ops.matmul(real * real + imag * imag, self.mel) +
+                                    c.log_floor ** 2)
+        else:
+            log_mag = 0.5 * ops.log(real * real + imag * imag + c.log_floor ** 2)
+        # A frame is padding when all its samples are exactly zero.
+        return log_mag, ops.cast(energy > 0.0, "float32")
 
     def _segment_zscore(self, log_mag, mask):
         """The paper's per-example z-score over frames and rows (padding left out)."""
@@ -208,15 +211,19 @@ class Spectrogram(keras.layers.Layer):
         if (stats is None) != (self.config.normalization == "segment"):
             raise ValueError(f"normalization={self.config.normalization!r} "
                              f"{'needs' if stats is None else 'takes no'} speaker statistics")
-        logs = self.log_spectrograms(ops.cast(waveform, "float32"))
-        if stats is None:
-            zs = [self._segment_zscore(log_mag, mask) for log_mag, mask in logs]
-        else:
+        waveform = ops.cast(waveform, "float32")
+        if stats is not None:
             stats = ops.cast(stats, "float32")
-            zs = [self._speaker_zscore(log_mag, mask, stats, i)
-                  for i, (log_mag, mask) in enumerate(logs)]
-        zs = [ops.transpose(z, (0, 2, 1)) for z in zs]
-        mask = ops.transpose(logs[0][1], (0, 2, 1))
+        zs, masks = [], []
+        # One window after the other, each normalised as soon as it is computed:
+        # the paper's graph in its original op order (bit-identical results).
+        for i, (basis, length) in enumerate(zip(self.bases, self.window_lengths)):
+            log_mag, mask = self._log_window(waveform, basis, length)
+            z = self._segment_zscore(log_mag, mask) if stats is None else \
+                self._speaker_zscore(log_mag, mask, stats, i)
+            zs.append(ops.transpose(z, (0, 2, 1)))
+            masks.append(ops.transpose(mask, (0, 2, 1)))
+        mask = masks[0]
         if self.config.channel_mode == "colormap":
             x = ops.clip((zs[0] + _COLORMAP_Z_RANGE) / (2 * _COLORMAP_Z_RANGE), 0.0, 1.0)
             knots = _JET_KNOTS.shape[0] - 1
