@@ -18,6 +18,8 @@ _JET_KNOTS = np.array(
 # z-scores mapped onto the colour map's [0, 1]: a fixed range, not a
 # per-batch one, so that serving sees what training saw.
 _COLORMAP_Z_RANGE = 3.0
+# Name scope of the mel product in the graph (export finds it by this name).
+MEL_SCOPE = "mel_bands"
 
 
 def dft_basis(window_length, dft_length, n_bins):
@@ -184,7 +186,10 @@ class Spectrogram(keras.layers.Layer):
             real, imag = spec[..., :c.n_bins], spec[..., c.n_bins:]
             power = real * real + imag * imag
             if c.scale == "mel":
-                power = ops.matmul(power, self.mel)
+                # Named, so that export keeps this product float32: power spans
+                # too many decades across bands for int8 (export/tflite.py).
+                with keras.name_scope(MEL_SCOPE):
+                    power = ops.matmul(power, self.mel)
             # A frame is padding when all its samples are exactly zero.
             logs.append((0.5 * ops.log(power + c.log_floor ** 2),
                          ops.cast(energy > 0.0, "float32")))
