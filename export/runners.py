@@ -174,7 +174,8 @@ class TFLiteRunner:
 
     def __call__(self, segments, speaker_stats=None):
         x = model_input(segments, speaker_stats, self.stats_shape)
-        rows = [self.invoke_one(*(v[i:i + 1] for v in x.values()))
+        stats = x.get(SPEAKER_STATS)
+        rows = [self.invoke_one(x[WAVEFORM][i:i + 1], None if stats is None else stats[i:i + 1])
                 for i in range(len(x[WAVEFORM]))]
         return {k: np.concatenate([r[k] for r in rows]) for k in rows[0]}
 
