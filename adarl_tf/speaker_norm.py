@@ -209,9 +209,19 @@ def make_profile(waveforms, frontend, sources=()):
         raise ProfileError(f"{what}: {seconds:.1f} s of speech found, a profile needs at "
                            f"least {MIN_SPEECH_S:.0f} s; enrol more or longer recordings "
                            "of the speaker")
+    return profile_dict(moments.stats(), frontend, round(seconds, 2), sources)
+
+
+def profile_dict(stats, frontend, speech_seconds, sources):
+    """A profile's content: `stats` (2, rows, spectrograms) for `frontend`.
+
+    `speech_seconds` is None where it is not known (the pooled statistics
+    that export writes from a model's `pooled_stats`).
+    """
     return {"format": PROFILE_FORMAT, "version": PROFILE_VERSION,
-            "frontend": dataclasses.asdict(frontend), "speech_seconds": round(seconds, 2),
-            "sources": [str(s) for s in sources], "stats": moments.stats().tolist()}
+            "frontend": dataclasses.asdict(frontend), "speech_seconds": speech_seconds,
+            "sources": [str(s) for s in sources],
+            "stats": np.asarray(stats, "float32").tolist()}
 
 
 def save_profile(profile, path):
@@ -234,11 +244,19 @@ def load_profile(path, frontend):
     if not isinstance(profile, dict) or profile.get("format") != PROFILE_FORMAT:
         raise ProfileError(f"{path}: not a speaker profile (no \"format\": "
                            f"\"{PROFILE_FORMAT}\"); {fix}")
+    if profile.get("version") != PROFILE_VERSION:
+        raise ProfileError(f"{path}: a speaker profile of version {profile.get('version')!r}, "
+                           f"this adarl_tf reads version {PROFILE_VERSION}; {fix}")
     try:
         made_for = FrontendConfig.from_dict(profile["frontend"])
         stats = np.asarray(profile["stats"], "float32")
+        seconds = profile["speech_seconds"]
+        seconds = None if seconds is None else float(seconds)
     except (KeyError, TypeError, ValueError) as e:
         raise ProfileError(f"{path}: a damaged speaker profile ({e}); {fix}") from None
+    if seconds is not None and not seconds >= MIN_SPEECH_S:
+        raise ProfileError(f"{path}: made from {seconds:.1f} s of speech, a profile needs at "
+                           f"least {MIN_SPEECH_S:.0f} s; {fix} with more or longer recordings")
     wanted = dataclasses.replace(frontend, normalization="speaker")
     made_for = dataclasses.replace(made_for, normalization="speaker")
     if made_for != wanted:

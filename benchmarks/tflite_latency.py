@@ -53,6 +53,16 @@ def _segment(samples, seed=0):
     return x.astype(np.float32)[None]
 
 
+def _inputs(samples, stats_shape):
+    """One segment's named inputs; a speaker-normalised model also gets statistics
+    (identity ones: the cost does not depend on their values)."""
+    x = {"waveform": _segment(samples)}
+    if stats_shape is not None:
+        x["speaker_stats"] = np.stack([np.zeros(stats_shape[1:]), np.ones(stats_shape[1:])])[
+            None].astype(np.float32)
+    return x
+
+
 def _peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB.
 
@@ -73,21 +83,23 @@ def _measure_tflite(path, threads, warmup, runs):
     base = _peak_rss_mb()
     interpreter = litert.Interpreter(model_path=path, num_threads=threads)
     runner = interpreter.get_signature_runner("serving_default")
-    samples = int(runner.get_input_details()["waveform"]["shape"][-1])
-    x = _segment(samples)
-    median, p90 = _time(lambda: runner(waveform=x), warmup, runs)
+    details = runner.get_input_details()
+    samples = int(details["waveform"]["shape"][-1])
+    stats = details.get("speaker_stats")
+    x = _inputs(samples, None if stats is None else tuple(stats["shape"][1:]))
+    median, p90 = _time(lambda: runner(**x), warmup, runs)
     return {"median_ms": median, "p90_ms": p90, "peak_rss_mb": _peak_rss_mb(),
             "rss_before_model_mb": base, "bytes": os.path.getsize(path),
             "segment_samples": samples}
 
 
-def _flops(serving, samples):
+def _flops(serving, x):
     """FLOPs of one segment through the serving graph (TF profiler, frozen graph)."""
     import tensorflow as tf
     from tensorflow.python.framework import convert_to_constants
 
     fn = tf.function(lambda x: serving(x, training=False)).get_concrete_function(
-        tf.TensorSpec([1, samples], tf.float32))
+        tf.nest.map_structure(lambda v: tf.TensorSpec(v.shape, tf.float32), x))
     frozen = convert_to_constants.convert_variables_to_constants_v2(fn)
     opts = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
     opts["output"] = "none"
@@ -102,15 +114,16 @@ def _measure_keras(path, threads, warmup, runs):
     import keras
 
     import adarl_tf.model  # noqa: F401  Registers ADARLModel.
-    from adarl_tf.export.runners import serving_model
+    from adarl_tf.export.runners import input_shapes, serving_model
     base = _peak_rss_mb()
     serving = serving_model(keras.saving.load_model(path, compile=False))
-    samples = int(serving.input.shape[-1])
-    x = _segment(samples)
+    samples, stats_shape = input_shapes(serving)
+    x = _inputs(samples, stats_shape)
+    x = x if stats_shape else x["waveform"]  # The paper's model: one unnamed input.
     median, p90 = _time(lambda: serving.predict_on_batch(x), warmup, runs)
     return {"median_ms": median, "p90_ms": p90, "peak_rss_mb": _peak_rss_mb(),
             "rss_before_model_mb": base, "bytes": os.path.getsize(path),
-            "segment_samples": samples, "flops": _flops(serving, samples)}
+            "segment_samples": samples, "flops": _flops(serving, x)}
 
 
 def _worker(path, threads):

@@ -6,11 +6,20 @@ writes every requested format, scores the fold's test utterances with the
 Keras model and with every exported file (`parity.json`), and writes
 `model_card.json` and `labels.txt` beside them.
 
+A speaker-normalised model (`FrontendConfig.normalization="speaker"`) takes
+a second input, `speaker_stats`, in every format (`serving.py`); the export
+folder then also holds `pooled_profile.json`, the training speakers' pooled
+statistics as a speaker profile (`adarl_tf/speaker_norm.py`), the default
+for a speaker without a profile of their own.
+
 Parity is measured where it matters, on the test speaker's utterances scored
 exactly as in training (segments, then the mean of their probabilities).
 float32 and float16 must agree with Keras on the predicted class of at least
 `MIN_FLOAT_AGREEMENT` of them or the export fails; the int8 formats' WA/UA
 change is reported, not gated, since it is the price of quantisation.
+With speaker normalisation, parity is measured twice, with each test
+speaker's own statistics (from its unlabelled test audio, as in training)
+and with the pooled ones, and gated on both.
 """
 
 import dataclasses
@@ -24,7 +33,7 @@ import time
 import numpy as np
 from absl import logging
 
-from adarl_tf import evaluation, files
+from adarl_tf import evaluation, files, speaker_norm
 from adarl_tf.config import ExperimentConfig
 from adarl_tf.corpora.corpus import EMOTIONS, GENDERS
 from adarl_tf.export import runners, tflite
@@ -36,6 +45,8 @@ FORMATS = (SAVED_MODEL,) + tuple(tflite.TFLITE_FORMATS)
 # Float formats must predict the same class as Keras on this share of test utterances.
 MIN_FLOAT_AGREEMENT = 0.99
 GATED_FORMATS = ("tflite", "tflite_fp16")
+# The training speakers' pooled statistics, as a profile (speaker normalisation).
+POOLED_PROFILE = "pooled_profile.json"
 
 
 class ExportError(RuntimeError):
@@ -76,24 +87,36 @@ def representative_segments(utterances, config, n_segments, seed):
         seed: int. Seeds the draw.
 
     Returns:
-        float32 `(n, segment_samples)` array.
+        float32 `(n, segment_samples)` array; with speaker normalisation a
+        dict of it (`waveform`) and each segment's speaker's statistics
+        (`speaker_stats`), from the speaker's training utterances as in training.
     """
     from adarl_tf.audio import load_audio
     frontend = config.model.frontend
     min_tail = round(config.data.min_tail_s * frontend.sample_rate_hz)
     rng = np.random.default_rng(seed)
-    chosen = []
+    chosen, speakers = [], []
     for i in rng.permutation(len(utterances)):
         wav = load_audio(utterances[i].path, frontend.sample_rate_hz)
-        segs = runners.segment_array(wav, frontend.segment_samples, min_tail)
-        chosen.extend(segs[rng.permutation(len(segs))[:2]])  # <= 2 per utterance: variety.
+        segs = runners.segment_array(wav, frontend.segment_samples, min_tail,
+                                     config.data.tail)
+        picked = segs[rng.permutation(len(segs))[:2]]  # <= 2 per utterance: variety.
+        chosen.extend(picked)
+        speakers.extend([utterances[i].speaker] * len(picked))
         if len(chosen) >= n_segments:
             break
-    return np.stack(chosen[:n_segments])
+    segments, speakers = np.stack(chosen[:n_segments]), speakers[:n_segments]
+    if frontend.normalization != "speaker":
+        return segments
+    table = speaker_norm.speaker_moments(
+        [u for u in utterances if u.speaker in set(speakers)], frontend,
+        lambda u: load_audio(u.path, frontend.sample_rate_hz))
+    return {runners.WAVEFORM: segments,
+            runners.SPEAKER_STATS: np.stack([table[s].stats() for s in speakers])}
 
 
 def parity(runners_by_format, waveforms, labels, min_tail_samples, reference="keras",
-           n_classes=len(EMOTIONS)):
+           n_classes=len(EMOTIONS), speaker_stats=None, tail="pad"):
     """Scores every format on the same utterances and compares with `reference`.
 
     Args:
@@ -103,6 +126,9 @@ def parity(runners_by_format, waveforms, labels, min_tail_samples, reference="ke
         min_tail_samples: int. The fold's tail policy.
         reference: str. The format compared against.
         n_classes: int. Emotion classes of the model.
+        speaker_stats: per utterance, its speaker's statistics (speaker
+            normalisation), or None.
+        tail: str. The fold's `DataConfig.tail`.
 
     Returns:
         ({format: figures}, {format: (n_utterances, n_emotions) probabilities}).
@@ -111,8 +137,9 @@ def parity(runners_by_format, waveforms, labels, min_tail_samples, reference="ke
     seconds = {}
     for name, runner in runners_by_format.items():
         start = time.perf_counter()
-        probs[name] = np.stack([runners.score_utterance(runner, w, min_tail_samples)[
-            "emotion_probs"] for w in waveforms])
+        probs[name] = np.stack([runners.score_utterance(
+            runner, w, min_tail_samples, None if speaker_stats is None else speaker_stats[i],
+            tail)["emotion_probs"] for i, w in enumerate(waveforms)])
         seconds[name] = time.perf_counter() - start
     ref = probs[reference]
     ref_scores = evaluation.classification_scores(labels, ref, n_classes)
@@ -183,6 +210,7 @@ def export_fold(run_dir, formats=FORMATS, out_dir=None, data_dir=None,
     frontend = config.model.frontend
     model = keras.saving.load_model(model_path, compile=False)
     min_tail = round(config.data.min_tail_s * frontend.sample_rate_hz)
+    tail = config.data.tail
 
     corpus = _corpus(config.data, data_dir)
     test_speaker, train_utts, test_utts = training.split_fold(corpus, results["fold"])
@@ -199,7 +227,7 @@ def export_fold(run_dir, formats=FORMATS, out_dir=None, data_dir=None,
     scratch = SAVED_MODEL not in formats
     if scratch:
         saved_model_dir = out_dir / ".saved_model_for_tflite"
-    write_saved_model(model, saved_model_dir, min_tail)
+    write_saved_model(model, saved_model_dir, min_tail, tail=tail)
 
     written = {}
     if not scratch:
@@ -215,7 +243,7 @@ def export_fold(run_dir, formats=FORMATS, out_dir=None, data_dir=None,
                          len(calibration))
             # The same model in the layout XNNPACK's int8 kernels run fast (fused.py).
             source = out_dir / ".saved_model_int8_layout"
-            write_saved_model(model, source, min_tail, layout="int8")
+            write_saved_model(model, source, min_tail, layout="int8", tail=tail)
         start = time.perf_counter()
         try:
             content = tflite.convert(source, quantization, calibration,
@@ -240,15 +268,28 @@ def export_fold(run_dir, formats=FORMATS, out_dir=None, data_dir=None,
         to_run[fmt] = runners.load_runner(out_dir / name)
     if scratch:
         to_run["_saved_model"] = runners.SavedModelRunner(saved_model_dir)
-    figures, probs = parity(to_run, waveforms, labels, min_tail, n_classes=len(class_names))
+    # Speaker normalisation: each test speaker's own statistics, as in training, and
+    # the pooled ones a speaker without a profile gets (None, None otherwise).
+    own_stats, pooled = _test_speaker_stats(model, test_utts, waveforms, frontend)
+    figures, probs = parity(to_run, waveforms, labels, min_tail, n_classes=len(class_names),
+                            speaker_stats=own_stats, tail=tail)
+    pooled_figures = None
+    if pooled is not None:
+        pooled_figures, _ = parity(to_run, waveforms, labels, min_tail,
+                                   n_classes=len(class_names),
+                                   speaker_stats=[pooled] * len(waveforms), tail=tail)
     # The utterance signature must give what the segment signature + mean gives.
-    utterance_check = _check_utterance_signature(saved_model_dir, waveforms[:8],
-                                                 probs["keras"][:8])
+    utterance_check = _check_utterance_signature(
+        saved_model_dir, waveforms[:8], probs["keras"][:8],
+        None if own_stats is None else own_stats[:8])
     if scratch:
         shutil.rmtree(saved_model_dir)
-        figures.pop("_saved_model")
-    failed = [f for f in GATED_FORMATS
-              if f in figures and figures[f]["same_class_share"] < MIN_FLOAT_AGREEMENT]
+        for f in (figures, pooled_figures or {}):
+            f.pop("_saved_model", None)
+    checked = [figures] + ([pooled_figures] if pooled_figures is not None else [])
+    agreement = {f: min(c[f]["same_class_share"] for c in checked)
+                 for f in GATED_FORMATS if f in figures}
+    failed = [f for f, share in agreement.items() if share < MIN_FLOAT_AGREEMENT]
     parity_doc = {
         "reference": "keras",
         "test_speaker": test_speaker,
@@ -262,16 +303,27 @@ def export_fold(run_dir, formats=FORMATS, out_dir=None, data_dir=None,
         "formats": figures,
         "utterance_signature_max_abs_diff": utterance_check,
     }
+    if pooled_figures is not None:
+        parity_doc["speaker_stats"] = ("formats: each test speaker's own statistics, from "
+                                       "its unlabelled test audio, as in training; "
+                                       "formats_with_pooled_stats: the training speakers' "
+                                       f"pooled statistics ({POOLED_PROFILE})")
+        parity_doc["formats_with_pooled_stats"] = pooled_figures
     files.write_json(out_dir / "parity.json", parity_doc)
     if failed:
         raise ExportError(
             f"parity failed: {', '.join(failed)} agree with Keras on the class of "
-            + ", ".join(f"{figures[f]['same_class_share']:.1%}" for f in failed)
+            + ", ".join(f"{agreement[f]:.1%}" for f in failed)
             + f" of the test utterances (need >= {MIN_FLOAT_AGREEMENT:.0%}); see "
             f"{out_dir / 'parity.json'}")
 
+    if pooled is not None:
+        write_pooled_profile(model, out_dir, f"pooled statistics of the training speakers "
+                                             f"of fold {results['fold']} ({corpus.name})")
     card = _model_card(results, config, corpus.name, written, out_dir, figures,
                        int8_float_scopes)
+    if pooled_figures is not None:
+        card.update(_speaker_stats_card(config, pooled_figures))
     files.write_json(out_dir / "model_card.json", card)
     files.write_text(out_dir / "labels.txt", "\n".join(card["labels"]) + "\n")
     _make_readable(out_dir)
@@ -289,13 +341,84 @@ def _make_readable(folder):
         path.chmod((0o777 if path.is_dir() else 0o666) & ~umask)
 
 
-def _check_utterance_signature(saved_model_dir, waveforms, expected):
+def write_pooled_profile(model, out_dir, source):
+    """Writes a speaker-normalised model's pooled statistics as `POOLED_PROFILE` in `out_dir`.
+
+    A profile like any other (`speaker_norm.profile_dict`), so that `predict`
+    and an app read the default with the code that reads a speaker's profile.
+    """
+    frontend = model.model_config.frontend
+    stats = np.asarray(model.get_layer("spectrogram").pooled_stats)
+    speaker_norm.save_profile(speaker_norm.profile_dict(stats, frontend, None, [source]),
+                              pathlib.Path(out_dir) / POOLED_PROFILE)
+
+
+def _test_speaker_stats(model, test_utts, waveforms, frontend):
+    """(each test utterance's speaker's statistics, the model's pooled statistics).
+
+    As in training: a test speaker's statistics come from all its test
+    utterances' audio (never their labels). (None, None) for segment
+    normalisation.
+    """
+    if frontend.normalization != "speaker":
+        return None, None
+    decoded = dict(zip((u.path for u in test_utts), waveforms))
+    table = {s: m.stats() for s, m in speaker_norm.speaker_moments(
+        test_utts, frontend, lambda u: decoded[u.path]).items()}
+    pooled = np.asarray(model.get_layer("spectrogram").pooled_stats)
+    return speaker_norm.per_utterance(test_utts, table), pooled
+
+
+def _check_utterance_signature(saved_model_dir, waveforms, expected, speaker_stats=None):
     """Max |probability difference| between `utterance` and segment-wise Keras."""
     import tensorflow as tf
     signature = tf.saved_model.load(str(saved_model_dir)).signatures[UTTERANCE_SIGNATURE]
-    got = np.stack([signature(waveform=tf.constant(w))["emotion_probs"].numpy()
-                    for w in waveforms])
+    inputs = [{runners.WAVEFORM: tf.constant(w)} for w in waveforms]
+    if speaker_stats is not None:
+        for x, stats in zip(inputs, speaker_stats):
+            x[runners.SPEAKER_STATS] = tf.constant(stats)
+    got = np.stack([signature(**x)["emotion_probs"].numpy() for x in inputs])
     return float(np.abs(got - expected).max())
+
+
+def _parity_summary(figures):
+    return {fmt: {k: figures[fmt][k] for k in ("max_abs_prob_diff", "same_class_share", "wa",
+                                               "ua", "wa_change", "ua_change")}
+            for fmt in figures}
+
+
+def _speaker_stats_card(config, pooled_figures):
+    """The model card's entries for the second input of a speaker-normalised model."""
+    frontend = config.model.frontend
+    shape = list(frontend.stats_shape)
+    return {
+        "speaker_stats": {
+            "name": "speaker_stats", "dtype": "float32", "shape": ["batch"] + shape,
+            "utterance_signature_shape": shape,
+            "what": "the speaker's statistics: index 0 the mean, index 1 the standard "
+                    "deviation of each frequency row (axis 1: "
+                    + ("mel band" if frontend.scale == "mel" else "DFT bin")
+                    + ") of each log spectrogram (axis 2: one per window) over the "
+                      "speaker's speech frames; the model normalises each row with them. "
+                      "Computed from audio only, never from labels; the same for every "
+                      "segment of one speaker",
+            "profile": "python -m adarl_tf.predict --model=<a file of this folder> --enrol "
+                       "a.wav b.wav ... --profile_out=speaker.json: a few recordings of the "
+                       f"person, at least {speaker_norm.MIN_SPEECH_S:.0f} s of speech; the "
+                       "profile's \"stats\" is this input",
+            "default": f"{POOLED_PROFILE} (the same format): the training speakers' pooled "
+                       "statistics, for a speaker without a profile; less accurate for "
+                       "voices and microphones unlike the training speakers'",
+        },
+        "signatures": {
+            "serving_default": "waveform [batch, segment_samples], speaker_stats "
+                               "[batch, 2, rows, spectrograms] -> outputs",
+            UTTERANCE_SIGNATURE: "waveform [n] (one utterance, any length), speaker_stats "
+                                 "[2, rows, spectrograms] -> outputs for the utterance, "
+                                 "n_segments"},
+        "parity_speaker_stats": "each test speaker's own statistics, as in training",
+        "parity_with_pooled_stats": _parity_summary(pooled_figures),
+    }
 
 
 def _model_card(results, config, corpus_name, written, out_dir, figures, int8_float_scopes):
@@ -327,7 +450,9 @@ def _model_card(results, config, corpus_name, written, out_dir, figures, int8_fl
                                             "outputs for the utterance, n_segments"},
         "utterance_scoring": (
             "cut into non-overlapping segments; a tail >= min_tail_s becomes one more "
-            "zero-padded segment, a shorter tail is dropped, an utterance shorter than one "
+            + ("zero-padded segment" if config.data.tail == "pad" else
+               "segment, the utterance's last segment_s (overlapping the one before it)")
+            + ", a shorter tail is dropped, an utterance shorter than one "
             "segment is one padded segment; average the segments' probabilities"),
         "int8": {"io": "float32 audio in, float32 probabilities out; quantised inside",
                  "float32_tensors": list(int8_float_scopes),
@@ -340,10 +465,7 @@ def _model_card(results, config, corpus_name, written, out_dir, figures, int8_fl
         "fold_wa": results["wa"],
         "fold_ua": results["ua"],
         "files": files_info,
-        "parity": {fmt: {k: figures[fmt][k] for k in
-                         ("max_abs_prob_diff", "same_class_share", "wa", "ua", "wa_change",
-                          "ua_change")}
-                   for fmt in figures},
+        "parity": _parity_summary(figures),
         "config": config.to_dict(),
         "versions": _versions(),
         "exported_at": datetime.datetime.now(datetime.timezone.utc).isoformat(),

@@ -2,13 +2,14 @@
 
 `Spectrogram` computes each window's DFT as a strided 1-D convolution of the
 waveform with the windowed basis (one input channel, a 320-640 tap kernel).
-Every window length here is a whole number of hops (20/30/40 ms windows,
-10 ms hop), so the frames can be cut without a convolution: the padded
-waveform is reshaped into hop-long blocks, and frame `t` is blocks
-`t .. t + length / hop - 1` side by side (a few shifted slices and one
-concatenation). The DFT of all frames is then one `(frames, length) x
-(length, 2 * bins)` matrix product, a FULLY_CONNECTED op in TFLite: the
-same sums in another order (float32 rounding differences only).
+The frames can be cut without a convolution: the padded waveform is
+reshaped into hop-long blocks, and frame `t` is blocks `t .. t + length //
+hop - 1` side by side, then, for a window that is not a whole number of
+hops (the compact preset's 25 ms at a 10 ms hop), the first `length % hop`
+samples of the next block (a few shifted slices and one concatenation).
+The DFT of all frames is then one `(frames, length) x (length, 2 * bins)`
+matrix product, a FULLY_CONNECTED op in TFLite: the same sums in another
+order (float32 rounding differences only).
 
 Measured on this project's CPU (one thread, LiteRT + XNNPACK, the three DFTs
 with power and log, 3 s segment): 8.6 ms as convolutions, 6.9 ms as matrix
@@ -27,28 +28,45 @@ from adarl_tf.layers import Spectrogram
 class FramedSpectrogram(Spectrogram):
     """`Spectrogram` with the DFT as a matrix product over cut frames; inference only.
 
-    Same arguments, weights and outputs as `Spectrogram`; a window whose
-    length is not a multiple of the hop falls back to the convolution.
+    Same arguments, weights, inputs and outputs as `Spectrogram` (the mel
+    matrix and speaker normalisation come after the DFT, unchanged); a
+    window shorter than the hop falls back to the convolution.
     """
 
     def _frame_dft(self, x, basis, length):
         hop, frames = self.config.hop_samples, self.config.n_frames
-        if length % hop:
+        whole, part = divmod(length, hop)
+        if not whole:
             return super()._frame_dft(x, basis, length)
+        if part:  # Whole hop blocks for the reshape; the zeros are never read.
+            x = ops.pad(x, [[0, 0], [0, hop - part]])
         blocks = ops.reshape(x, (-1, x.shape[1] // hop, hop))  # (b, frames + n - 1, hop)
-        n = length // hop
-        framed = ops.concatenate([blocks[:, j:j + frames] for j in range(n)], axis=-1)
+        # Frame t: blocks t .. t + whole - 1, then the first `part` samples of the next.
+        pieces = [blocks[:, j:j + frames] for j in range(whole)]
+        if part:
+            pieces.append(blocks[:, whole:whole + frames, :part])
+        framed = ops.concatenate(pieces, axis=-1)
         # Rank 2 for the product (static shapes: one FULLY_CONNECTED, no shape ops).
         spec = ops.matmul(ops.reshape(framed, (-1, length)), ops.reshape(basis, (length, -1)))
         spec = ops.reshape(spec, (-1, frames, spec.shape[-1]))
         block_energy = ops.sum(blocks * blocks, axis=-1, keepdims=True)
         energy = block_energy[:, :frames]
-        for j in range(1, n):
+        for j in range(1, whole):
             energy = energy + block_energy[:, j:j + frames]
+        if part:
+            energy = energy + ops.sum(pieces[-1] * pieces[-1], axis=-1, keepdims=True)
         return spec, energy
 
 
 def framed(layer):
-    """A `FramedSpectrogram` with `layer`'s config and name (its weights are constants)."""
-    return FramedSpectrogram.from_config(layer.get_config())
+    """A `FramedSpectrogram` with `layer`'s config, name and weights.
+
+    Its weights are constants of the config but for `pooled_stats` (speaker
+    normalisation), which training sets: copied, not rebuilt.
+    """
+    copy = FramedSpectrogram.from_config(layer.get_config())
+    if layer.built:
+        copy.build((None, layer.config.segment_samples))
+        copy.set_weights(layer.get_weights())
+    return copy
 

@@ -7,6 +7,11 @@ of segments to `{"emotion_probs": (k, n_emotions), "domain_probs": ...}`, and
 probabilities with the training pipeline's segmentation rule and mean
 (`pipelines.segments`, `training.predict_utterances`), so that the parity
 check, `predict` and the phone app all score an utterance the same way.
+
+A speaker-normalised model (`FrontendConfig.normalization="speaker"`) has a
+second input, `speaker_stats`: a runner's `stats_shape` is its shape for one
+segment (None for the paper's model), and `runner(segments, speaker_stats)`
+takes one row of statistics per segment.
 """
 
 import pathlib
@@ -18,6 +23,7 @@ from adarl_tf.pipelines.rules import cut_segments
 
 SERVING_SIGNATURE = "serving_default"
 OUTPUTS = (model_lib.EMOTION_PROBS, model_lib.DOMAIN_PROBS)
+WAVEFORM, SPEAKER_STATS = model_lib.WAVEFORM, model_lib.SPEAKER_STATS
 
 
 # NumPy twin of `pipelines.segments.segment_waveform`, shared with the numpy pipeline.
@@ -47,6 +53,36 @@ def serving_model(model):
     return keras.Model(model.input, outputs, name="serving")
 
 
+def input_shapes(model):
+    """(segment_samples, stats_shape or None) of a functional model's input(s)."""
+    inputs = model.input if isinstance(model.input, dict) else {WAVEFORM: model.input}
+    stats = inputs.get(SPEAKER_STATS)
+    return (int(inputs[WAVEFORM].shape[-1]),
+            None if stats is None else tuple(int(d) for d in stats.shape[1:]))
+
+
+def model_input(segments, speaker_stats, stats_shape):
+    """The named float32 inputs of one batch: {"waveform": ...[, "speaker_stats": ...]}.
+
+    Raises:
+        ValueError: statistics missing for a speaker-normalised model, given
+            to one that takes none, or of the wrong shape.
+    """
+    segments = np.asarray(segments, np.float32)
+    if (speaker_stats is None) != (stats_shape is None):
+        raise ValueError("this model normalises with a speaker's statistics; give them"
+                         if speaker_stats is None else
+                         "this model normalises each segment on its own and takes no "
+                         "speaker statistics")
+    if speaker_stats is None:
+        return {WAVEFORM: segments}
+    speaker_stats = np.asarray(speaker_stats, np.float32)
+    if speaker_stats.shape != (len(segments),) + tuple(stats_shape):
+        raise ValueError(f"speaker statistics of shape {speaker_stats.shape}; expected "
+                         f"{(len(segments),) + tuple(stats_shape)}")
+    return {WAVEFORM: segments, SPEAKER_STATS: speaker_stats}
+
+
 class KerasRunner:
     """Runs a `.keras` file (or an in-memory model) through its serving graph.
 
@@ -61,11 +97,17 @@ class KerasRunner:
         if not isinstance(model, keras.Model):
             model = keras.saving.load_model(model, compile=False)
         self.model = serving_model(model)
-        self.segment_samples = int(self.model.input.shape[-1])
+        self.frontend = model.model_config.frontend
+        self.segment_samples, self.stats_shape = input_shapes(self.model)
 
-    def __call__(self, segments):
-        out = self.model(np.asarray(segments, np.float32), training=False)
+    def __call__(self, segments, speaker_stats=None):
+        x = model_input(segments, speaker_stats, self.stats_shape)
+        out = self.model(x if self.stats_shape else x[WAVEFORM], training=False)
         return {k: np.asarray(v) for k, v in out.items()}
+
+    def pooled_stats(self):
+        """The training speakers' pooled statistics, kept in the `Spectrogram` layer."""
+        return np.asarray(self.model.get_layer("spectrogram").pooled_stats)
 
 
 class SavedModelRunner:
@@ -81,12 +123,15 @@ class SavedModelRunner:
         import tensorflow as tf
         self.loaded = tf.saved_model.load(str(path))
         self.signature = self.loaded.signatures[SERVING_SIGNATURE]
-        spec = self.signature.structured_input_signature[1]["waveform"]
-        self.segment_samples = int(spec.shape[-1])
+        specs = self.signature.structured_input_signature[1]
+        self.segment_samples = int(specs[WAVEFORM].shape[-1])
+        self.stats_shape = (tuple(int(d) for d in specs[SPEAKER_STATS].shape[1:])
+                            if SPEAKER_STATS in specs else None)
         self._tf = tf
 
-    def __call__(self, segments):
-        out = self.signature(waveform=self._tf.constant(segments, self._tf.float32))
+    def __call__(self, segments, speaker_stats=None):
+        x = model_input(segments, speaker_stats, self.stats_shape)
+        out = self.signature(**{k: self._tf.constant(v) for k, v in x.items()})
         return {k: v.numpy() for k, v in out.items()}
 
 
@@ -114,17 +159,24 @@ class TFLiteRunner:
             self.interpreter = litert.Interpreter(model_path=str(model),
                                                   num_threads=num_threads)
         self.runner = self.interpreter.get_signature_runner(SERVING_SIGNATURE)
-        detail = self.runner.get_input_details()["waveform"]
-        self.segment_samples = int(detail["shape"][-1])
-        self.input_dtype = detail["dtype"]
+        details = self.runner.get_input_details()
+        self.segment_samples = int(details[WAVEFORM]["shape"][-1])
+        self.stats_shape = (tuple(int(d) for d in details[SPEAKER_STATS]["shape"][1:])
+                            if SPEAKER_STATS in details else None)
+        self.input_dtype = details[WAVEFORM]["dtype"]
 
-    def invoke_one(self, segment):
-        """Scores one `(1, segment_samples)` float32 segment."""
-        return self.runner(waveform=segment)
+    def invoke_one(self, segment, speaker_stats=None):
+        """Scores one `(1, segment_samples)` float32 segment (and its `(1,) + stats_shape`
+        statistics, for a speaker-normalised model)."""
+        if speaker_stats is None:
+            return self.runner(waveform=segment)
+        return self.runner(waveform=segment, speaker_stats=speaker_stats)
 
-    def __call__(self, segments):
-        segments = np.asarray(segments, np.float32)
-        rows = [self.invoke_one(segments[i:i + 1]) for i in range(len(segments))]
+    def __call__(self, segments, speaker_stats=None):
+        x = model_input(segments, speaker_stats, self.stats_shape)
+        stats = x.get(SPEAKER_STATS)
+        rows = [self.invoke_one(x[WAVEFORM][i:i + 1], None if stats is None else stats[i:i + 1])
+                for i in range(len(x[WAVEFORM]))]
         return {k: np.concatenate([r[k] for r in rows]) for k in rows[0]}
 
     def op_names(self):
@@ -161,20 +213,27 @@ def load_runner(path, num_threads=None):
                      ".tflite or a SavedModel folder")
 
 
-def score_utterance(runner, waveform, min_tail_samples):
+def score_utterance(runner, waveform, min_tail_samples, speaker_stats=None, tail="pad"):
     """Utterance probabilities: the mean over its segments, as in training.
 
     Args:
         runner: a runner from `load_runner`.
         waveform: float32 `(n,)` at the model's rate.
         min_tail_samples: int. The tail policy of the fold's `DataConfig`.
+        speaker_stats: `runner.stats_shape` float32 array, the speaker's
+            statistics, given to every segment; None for the paper's model.
+        tail: str. `DataConfig.tail` ("pad" or "overlap").
 
     Returns:
         Dict of `(n_classes,)` arrays (`emotion_probs`, maybe `domain_probs`)
         and `n_segments`.
     """
-    segments = segment_array(waveform, runner.segment_samples, min_tail_samples)
-    out = runner(segments)
+    segments = segment_array(waveform, runner.segment_samples, min_tail_samples, tail)
+    if speaker_stats is None:
+        out = runner(segments)
+    else:
+        out = runner(segments, np.repeat(np.asarray(speaker_stats, np.float32)[None],
+                                         len(segments), 0))
     result = {k: v.astype(np.float64).mean(axis=0) for k, v in out.items() if k in OUTPUTS}
     result["n_segments"] = len(segments)
     return result

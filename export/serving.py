@@ -20,12 +20,13 @@ package builds the graph that way.
 
 from adarl_tf import files
 from adarl_tf.export import fused
-from adarl_tf.export.runners import OUTPUTS, SERVING_SIGNATURE, serving_model
+from adarl_tf.export.runners import (OUTPUTS, SERVING_SIGNATURE, SPEAKER_STATS, WAVEFORM,
+                                     input_shapes, serving_model)
 
 UTTERANCE_SIGNATURE = "utterance"
 
 
-def write_saved_model(model, path, min_tail_samples, layout="float"):
+def write_saved_model(model, path, min_tail_samples, layout="float", tail="pad"):
     """Exports the inference graph of `model` as a SavedModel at `path`.
 
     The folder is written under a temporary name beside `path` and renamed
@@ -39,6 +40,7 @@ def write_saved_model(model, path, min_tail_samples, layout="float"):
         layout: str. `fused.fuse`'s layout: "float" for the exported
             SavedModel and the float TFLite files, "int8" for the graph the
             full-integer TFLite file is converted from.
+        tail: str. The fold's `DataConfig.tail`, baked into `utterance`.
 
     Returns:
         The (fused) serving `keras.Model` that was exported.
@@ -46,29 +48,35 @@ def write_saved_model(model, path, min_tail_samples, layout="float"):
     import keras
     import tensorflow as tf
 
-    from adarl_tf.pipelines.segments import segment_waveform
+    from adarl_tf.pipelines.rules import with_stats
+    from adarl_tf.pipelines.segments import model_input, segment_waveform
 
     # BN folded into the trunk convolutions (export/fused.py): same outputs,
     # fewer full-size passes; parity compares it with the unfused model.
     serving = fused.fuse(serving_model(model), layout)
-    segment_samples = int(serving.input.shape[-1])
+    segment_samples, stats_shape = input_shapes(serving)
 
-    def segments_fn(waveform):
-        return serving(waveform, training=False)
+    def segments_fn(waveform, speaker_stats=None):
+        return serving(with_stats(waveform, speaker_stats), training=False)
 
-    def utterance_fn(waveform):
-        segments = segment_waveform(waveform, segment_samples, min_tail_samples)
-        out = serving(segments, training=False)
+    def utterance_fn(waveform, speaker_stats=None):
+        segments = segment_waveform(waveform, segment_samples, min_tail_samples, tail)
+        out = serving(model_input(segments, speaker_stats, speaker_stats is not None),
+                      training=False)
         result = {k: tf.reduce_mean(out[k], axis=0) for k in OUTPUTS if k in out}
         result["n_segments"] = tf.shape(segments)[0]
         return result
 
+    segments_specs = [tf.TensorSpec([None, segment_samples], tf.float32, name=WAVEFORM)]
+    utterance_specs = [tf.TensorSpec([None], tf.float32, name=WAVEFORM)]
+    if stats_shape is not None:
+        segments_specs.append(tf.TensorSpec((None,) + stats_shape, tf.float32,
+                                            name=SPEAKER_STATS))
+        utterance_specs.append(tf.TensorSpec(stats_shape, tf.float32, name=SPEAKER_STATS))
     archive = keras.export.ExportArchive()
     archive.track(serving)
-    archive.add_endpoint(SERVING_SIGNATURE, segments_fn, input_signature=[
-        tf.TensorSpec([None, segment_samples], tf.float32, name="waveform")])
-    archive.add_endpoint(UTTERANCE_SIGNATURE, utterance_fn, input_signature=[
-        tf.TensorSpec([None], tf.float32, name="waveform")])
+    archive.add_endpoint(SERVING_SIGNATURE, segments_fn, input_signature=segments_specs)
+    archive.add_endpoint(UTTERANCE_SIGNATURE, utterance_fn, input_signature=utterance_specs)
 
     with files.atomic_dir(path) as tmp:
         archive.write_out(str(tmp), verbose=False)

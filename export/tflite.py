@@ -61,6 +61,8 @@ import re
 
 import numpy as np
 
+from adarl_tf.layers.spectrogram import MEL_SCOPE as MEL
+
 # format name -> (file name, quantization)
 TFLITE_FORMATS = {
     "tflite": ("model_float32.tflite", "float32"),
@@ -75,6 +77,19 @@ FRONTEND_SCOPE = "/spectrogram"
 # names): the frontend only. (The first unit of each trunk stayed float32
 # until its int8 layout, `fused.JointMultiScaleConv`, made it faster in int8.)
 INT8_FLOAT_SCOPES = (re.escape(FRONTEND_SCOPE),)
+# Name scope of the mel product inside the frontend (layers/spectrogram.py). Its
+# input, spectral power, spans more decades across bands than 8 bits quantised
+# per frame keep (the compact preset's z-scores moved by 1.4 on average), so it
+# stays a float32 product in every format; the DFT products read waveform frames.
+MEL_SCOPE = f"/{MEL}/"
+
+
+def _is_mel(name):
+    return FRONTEND_SCOPE in name and MEL_SCOPE in name
+
+
+def _is_dft(name):
+    return FRONTEND_SCOPE in name and not _is_mel(name)
 
 
 class ConversionError(RuntimeError):
@@ -85,12 +100,17 @@ def convert(saved_model_dir, quantization, representative_segments=None,
             float_scopes=INT8_FLOAT_SCOPES):
     """Converts the SavedModel's `serving_default` signature to TFLite.
 
+    A speaker-normalised model's file has the signature's two inputs,
+    `waveform` and `speaker_stats`, in every format.
+
     Args:
         saved_model_dir: str or path-like. Written by `serving.write_saved_model`.
         quantization: str. One of `QUANTIZATIONS`.
         representative_segments: float32 `(n, segment_samples)` array, the
             calibration set; required for "int8". Draw it from training
-            segments, never from the test speaker.
+            segments, never from the test speaker. For a speaker-normalised
+            model a dict `{"waveform": (n, segment_samples), "speaker_stats":
+            (n,) + stats_shape}`: each segment with its speaker's statistics.
         float_scopes: regular expressions; tensors whose names match stay
             float32 in the "int8" model. Must cover the frontend.
 
@@ -120,15 +140,10 @@ def convert(saved_model_dir, quantization, representative_segments=None,
         # rounds the frontend's 1e-10 log floor to 0 and returns NaN on silence.
         converter.optimizations = []
     elif quantization == "int8":
-        if representative_segments is None or len(representative_segments) == 0:
+        segments = _calibration_rows(representative_segments)
+        if not segments:
             raise ValueError("full-integer int8 needs representative_segments")
-        segments = np.asarray(representative_segments, np.float32)
-
-        def representative_dataset():
-            for segment in segments:
-                yield {"waveform": segment[None]}
-
-        converter.representative_dataset = representative_dataset
+        converter.representative_dataset = lambda: iter(segments)
         converter.inference_input_type = tf.float32
         converter.inference_output_type = tf.float32
     try:
@@ -138,10 +153,14 @@ def convert(saved_model_dir, quantization, representative_segments=None,
             # The frontend's DFT products with int8 weights, run as int8 products
             # (hybrid ops); any other large frontend constant int8 too.
             in_frontend = lambda name: FRONTEND_SCOPE in name  # noqa: E731
-            content, _ = weights.hybrid_fully_connected(content, select=in_frontend)
+            content, _ = weights.hybrid_fully_connected(content, select=_is_dft)
             content, _ = weights.compress_weights(content, "int8", select=in_frontend)
         elif quantization == "float16":
             content, _ = weights.compress_weights(converter.convert(), "float16")
+        elif quantization == "dynamic_int8":
+            # The mel product's input, spectral power, does not survive the
+            # converter's int8 inputs (weights.float_fully_connected says why).
+            content, _ = weights.float_fully_connected(converter.convert(), select=_is_mel)
         else:
             content = converter.convert()
     except Exception as e:  # The converter raises several types; one message.
@@ -149,6 +168,16 @@ def convert(saved_model_dir, quantization, representative_segments=None,
                               f"failed: {e}") from e
     check_builtin_only(content)
     return content
+
+
+def _calibration_rows(representative):
+    """One `{input name: (1, ...) float32 array}` per calibration segment."""
+    if representative is None:
+        return []
+    if not isinstance(representative, dict):
+        representative = {"waveform": representative}
+    arrays = {k: np.asarray(v, np.float32) for k, v in representative.items()}
+    return [{k: v[i:i + 1] for k, v in arrays.items()} for i in range(len(arrays["waveform"]))]
 
 
 def _int8_with_float_frontend(tf, saved_model_dir, converter, segments,
@@ -170,7 +199,7 @@ def _int8_with_float_frontend(tf, saved_model_dir, converter, segments,
                               "cannot keep the frontend in float32")
     debugger = tf.lite.experimental.QuantizationDebugger(
         converter=converter,
-        debug_dataset=lambda: ({"waveform": s[None]} for s in segments[:1]),
+        debug_dataset=lambda: iter(segments[:1]),
         debug_options=tf.lite.experimental.QuantizationDebugOptions(
             denylisted_nodes=frontend))
     return debugger.get_nondebug_quantized_model()

@@ -183,3 +183,54 @@ def compress_weights(content, dtype, select=None, min_elements=1024):
         if i not in used:
             buffer.data = None
     return flatbuffer_utils.convert_object_to_bytearray(model), compressed
+
+
+def float_fully_connected(content, select):
+    """Gives chosen FULLY_CONNECTED ops with int8 weights their float32 weights back.
+
+    The converter's dynamic-range mode makes every large FULLY_CONNECTED a
+    hybrid op, whose input is quantised to int8 at run time. That suits
+    inputs of a modest range, not one spanning many decades, such as the
+    spectral power the mel product reads: quantised per frame, bands more
+    than 48 dB below the frame's loudest become 0. The weights are
+    dequantised (their int8 rounding stays) and the op runs in float32.
+
+    Args:
+        content: bytes. A `.tflite` flatbuffer.
+        select: callable(name) -> bool. Which weight tensors (by name).
+
+    Returns:
+        `(new flatbuffer bytes, names of the weight tensors made float32)`.
+    """
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    schema = _schema()
+    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(content))
+    fc_codes = {i for i, oc in enumerate(model.operatorCodes)
+                if max(oc.builtinCode, oc.deprecatedBuiltinCode)
+                == schema.BuiltinOperator.FULLY_CONNECTED}
+    done = []
+    for subgraph in model.subgraphs:
+        for op in subgraph.operators:
+            if op.opcodeIndex not in fc_codes or len(op.inputs) < 2:
+                continue
+            tensor = subgraph.tensors[op.inputs[1]]
+            name = tensor.name.decode() if isinstance(tensor.name, bytes) else str(tensor.name)
+            buffer = model.buffers[tensor.buffer] if tensor.buffer else None
+            if tensor.type != _INT8 or buffer is None or buffer.data is None \
+                    or not select(name):
+                continue
+            q = np.frombuffer(bytes(bytearray(buffer.data)), np.int8).reshape(
+                [int(d) for d in tensor.shape]).astype(np.float32)
+            scales = np.asarray(tensor.quantization.scale, np.float32)
+            axis = tensor.quantization.quantizedDimension if len(scales) > 1 else 0
+            shape = [1] * q.ndim
+            shape[axis] = -1
+            values = q * scales.reshape(shape)
+            buffer.data = np.frombuffer(values.astype("<f4").tobytes(), np.uint8)
+            tensor.type = _FLOAT32
+            tensor.quantization = None
+            done.append(name)
+    if not done:  # The file as the converter wrote it.
+        return content, done
+    return flatbuffer_utils.convert_object_to_bytearray(model), done

@@ -1,6 +1,8 @@
-"""`python -m adarl_tf.predict`: any WAV, every model format, bad files reported."""
+"""`python -m adarl_tf.predict`: any WAV, every model format, bad files reported, speaker
+profiles (enrol, score with one or with the pooled statistics, bad profiles)."""
 
 import json
+import shutil
 import subprocess
 import sys
 import wave
@@ -15,9 +17,10 @@ if keras.backend.backend() != "tensorflow":
     pytest.skip("export needs the TensorFlow backend", allow_module_level=True)
 
 from adarl_tf import model as model_lib
-from adarl_tf import predict
-from adarl_tf.config import FrontendConfig, ModelConfig
-from adarl_tf.export import serving, tflite
+from adarl_tf import predict, speaker_norm
+from adarl_tf.config import DataConfig, ExperimentConfig, FrontendConfig, ModelConfig
+from adarl_tf.export import exporter, runners, serving, tflite
+from tests.audio_files import tone, write_pcm
 
 # An untrained tiny model: predict only has to run it the same way in every format.
 TINY = ModelConfig(frontend=FrontendConfig(segment_s=1.0, max_freq_hz=2000.0),
@@ -102,6 +105,212 @@ def test_model_card_supplies_labels_and_tail(models, tmp_path):
     card = tmp_path / "model_card.json"
     card.write_text(json.dumps({"labels": ["a", "b", "c", "d"], "sample_rate_hz": 16000,
                                 "min_tail_s": 0.5}))
-    assert predict.model_metadata(tmp_path / "model_int8.tflite") == (
-        ("a", "b", "c", "d"), 16000, 0.5)
-    assert predict.model_metadata(models["tflite"])[2] == 1.0
+    assert predict.model_metadata(tmp_path / "model_int8.tflite") == predict.ModelInfo(
+        ("a", "b", "c", "d"), 16000, 0.5, "pad", None)
+    assert predict.model_metadata(models["tflite"]).min_tail_s == 1.0
+
+
+# Speaker normalisation: the compact preset's kind of frontend (mel bands, one 25 ms
+# window, which is not a whole number of 10 ms hops), tiny.
+SPEAKER = ModelConfig(
+    frontend=FrontendConfig(segment_s=1.0, max_freq_hz=4000.0, bin_spacing_hz=31.25,
+                            scale="mel", n_mels=16, channel_mode="mono", single_window_ms=25.0,
+                            normalization="speaker"),
+    trunk_filters=(4, 4, 4, 8), trunk_pools=((2, 2), (2, 2), (2, 2), (1, 6)))
+
+
+def _voice(path, seconds, freq, seed, gain=1.0):
+    return write_pcm(path, gain * tone(seconds, 16000, freq=freq, seed=seed), 16000)
+
+
+@pytest.fixture(scope="module")
+def voices(tmp_path_factory):
+    """Recordings of one speaker ("anna") and of the model's "training speakers"."""
+    d = tmp_path_factory.mktemp("voices")
+    return {"enrol": [_voice(d / "anna_1.wav", 2.0, 220.0, 1), _voice(d / "anna_2.wav", 2.0,
+                                                                       230.0, 2)],
+            "clip": _voice(d / "anna_clip.wav", 2.7, 225.0, 3),
+            "short": _voice(d / "short.wav", 1.5, 220.0, 4),
+            "silent": write_pcm(d / "silent.wav", np.zeros((32000, 1)), 16000),
+            "training": [_voice(d / f"train_{i}.wav", 2.0, 120.0 * (i + 1), 10 + i, 0.3)
+                         for i in range(3)]}
+
+
+@pytest.fixture(scope="module")
+def speaker_models(voices, tmp_path_factory):
+    """An untrained speaker-normalised model in every format, with what export writes
+    beside it: model_card.json (tail "overlap") and pooled_profile.json."""
+    from adarl_tf.audio import load_audio
+    out = tmp_path_factory.mktemp("speaker_models")
+    keras.utils.set_random_seed(0)
+    model = model_lib.build_model(SPEAKER)
+    head = model.get_layer("emotion_probs")
+    head.kernel.assign(head.kernel * 30.0)  # Decided classes: a changed input shows.
+    frontend = SPEAKER.frontend
+    pooled = speaker_norm.make_profile([load_audio(p) for p in voices["training"]], frontend)
+    model.get_layer("spectrogram").pooled_stats.assign(np.asarray(pooled["stats"]))
+    model.save(out / "model.keras")
+    serving.write_saved_model(model, out / "saved_model", min_tail_samples=8000,
+                              tail="overlap")
+    (out / "model_float32.tflite").write_bytes(tflite.convert(out / "saved_model", "float32"))
+    config = ExperimentConfig(model=SPEAKER, data=DataConfig(min_tail_s=0.5, tail="overlap"))
+    (out / "model_card.json").write_text(json.dumps({
+        "labels": ["neutral", "happy", "sad", "angry"], "sample_rate_hz": 16000,
+        "min_tail_s": 0.5, "config": config.to_dict()}))
+    exporter.write_pooled_profile(model, out, "the test's training speakers")
+    return {"keras": out / "model.keras", "saved_model": out / "saved_model",
+            "tflite": out / "model_float32.tflite"}
+
+
+def _profile(speaker_models, voices, path):
+    assert predict.command(speaker_models["keras"], [str(p) for p in voices["enrol"]],
+                           enrol_files=True, profile_out=str(path)) == 0
+    return path
+
+
+def _probs(result):
+    return np.array(list(result["probabilities"].values()))
+
+
+def test_enrol_then_every_format_scores_with_the_profile(speaker_models, voices, tmp_path,
+                                                         capsys):
+    profile = _profile(speaker_models, voices, tmp_path / "anna.json")
+    assert capsys.readouterr().out.startswith(f"wrote {profile}: 4.")
+    saved = json.loads(profile.read_text())
+    assert saved["sources"] == [str(p) for p in voices["enrol"]]
+    stats = speaker_norm.load_profile(profile, SPEAKER.frontend)
+    assert stats.shape == (2, 16, 1)
+    # A profile made with an exported model is the same file: the frontend, not the
+    # weights or the format, decides the statistics.
+    assert predict.command(speaker_models["tflite"], [str(p) for p in voices["enrol"]],
+                           enrol_files=True, profile_out=str(tmp_path / "again.json")) == 0
+    assert json.loads((tmp_path / "again.json").read_text())["stats"] == saved["stats"]
+
+    clip = str(voices["clip"])
+    scored = {fmt: predict.predict_files(path, [clip], profile=str(profile))[0]
+              for fmt, path in speaker_models.items()}
+    assert "pooled" not in capsys.readouterr().err
+    for fmt, r in scored.items():
+        assert r["speaker_stats"] == str(profile), fmt
+        assert r["label"] == scored["keras"]["label"], fmt
+        np.testing.assert_allclose(_probs(r), _probs(scored["keras"]), atol=1e-4)
+    # The profile is what the model normalised with: the pooled statistics differ.
+    pooled = predict.predict_files(speaker_models["keras"], [clip])[0]
+    assert np.abs(_probs(pooled) - _probs(scored["keras"])).max() > 1e-2
+
+
+def test_without_a_profile_the_pooled_statistics_are_used_and_said_once(
+        speaker_models, voices, capsys):
+    clip = str(voices["clip"])
+    runs = {}
+    for fmt in ("keras", "tflite"):
+        assert predict.command(speaker_models[fmt], [clip, clip], as_json=True) == 0
+        out = capsys.readouterr()
+        assert [line for line in out.err.splitlines() if "pooled" in line] == [
+            predict.POOLED_NOTE], fmt
+        runs[fmt] = json.loads(out.out)
+        assert [r["speaker_stats"] for r in runs[fmt]] == ["pooled", "pooled"]
+    # pooled_profile.json beside the export holds the Keras layer's statistics.
+    np.testing.assert_allclose(_probs(runs["tflite"][0]), _probs(runs["keras"][0]), atol=1e-4)
+
+
+def test_the_tail_rule_comes_from_the_model_card(speaker_models, voices):
+    from adarl_tf.audio import load_audio
+    (r,) = predict.predict_files(speaker_models["saved_model"], [str(voices["clip"])])
+    assert r["n_segments"] == 3  # 2.7 s, 1 s segments, a 0.7 s tail >= min_tail_s 0.5.
+    runner = runners.load_runner(speaker_models["keras"])
+    wave, pooled = load_audio(voices["clip"]), runner.pooled_stats()
+    want = {tail: runners.score_utterance(runner, wave, 8000, pooled, tail)["emotion_probs"]
+            for tail in ("pad", "overlap")}
+    np.testing.assert_allclose(_probs(r), want["overlap"], atol=1e-4)
+    assert np.abs(want["overlap"] - want["pad"]).max() > 1e-3
+
+
+def _bad_profile(tmp_path, name, content):
+    path = tmp_path / name
+    path.write_text(content if isinstance(content, str) else json.dumps(content))
+    return path
+
+
+def _one_error(capsys, code, want_code, *parts):
+    """`command` returned `want_code` and printed one error line holding `parts`."""
+    err = capsys.readouterr().err
+    assert code == want_code, err
+    lines = [line for line in err.splitlines() if line]
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    assert all(p in lines[0] for p in parts), (lines[0], parts)
+
+
+def test_bad_profiles_are_one_line_errors(speaker_models, voices, tmp_path, capsys):
+    good = json.loads(_profile(speaker_models, voices, tmp_path / "anna.json").read_text())
+    capsys.readouterr()
+    other = speaker_norm.make_profile(
+        [np.asarray(tone(4.0, 16000)[:, 0], "float32")],
+        FrontendConfig(segment_s=1.0, max_freq_hz=4000.0, bin_spacing_hz=31.25, scale="mel",
+                       n_mels=24, channel_mode="mono", single_window_ms=25.0))
+    cases = {
+        "other_frontend.json": (other, "made for another frontend (n_mels differ"),
+        "cut.json": (dict(good, stats=good["stats"][:1]), "statistics of shape (1, 16, 1)"),
+        "little_speech.json": (dict(good, speech_seconds=1.2),
+                               "made from 1.2 s of speech, a profile needs at least 3 s"),
+        "newer.json": (dict(good, version=99), "version 99"),
+        "damaged.json": ('{"format": "adarl_tf.speaker_profile", "stats": [1', "not a "
+                         "readable speaker profile"),
+        "list.json": ([1, 2], "not a speaker profile"),
+    }
+    clip = str(voices["clip"])
+    for name, (content, message) in cases.items():
+        path = _bad_profile(tmp_path, name, content)
+        for fmt in ("keras", "tflite"):
+            code = predict.command(speaker_models[fmt], [clip], profile=str(path))
+            _one_error(capsys, code, 2, f"error: {path}: ", message, "--enrol")
+    missing = tmp_path / "missing.json"
+    _one_error(capsys, predict.command(speaker_models["keras"], [clip], profile=str(missing)),
+               2, f"error: {missing}: not a readable speaker profile")
+    # An exported file taken away from what the exporter wrote beside it.
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    model = shutil.copy(speaker_models["tflite"], alone)
+    _one_error(capsys, predict.command(model, [clip]), 2, f"error: {model}: no model_card.json")
+    shutil.copy(speaker_models["tflite"].parent / "model_card.json", alone)
+    _one_error(capsys, predict.command(model, [clip]), 2,
+               f"error: {alone / 'pooled_profile.json'}: not found", "--profile")
+
+
+def test_bad_enrolment_is_refused_and_writes_no_profile(speaker_models, voices, tmp_path,
+                                                        capsys):
+    out = tmp_path / "p.json"
+    short, silent = str(voices["short"]), str(voices["silent"])
+    code = predict.command(speaker_models["keras"], [short], enrol_files=True,
+                           profile_out=str(out))
+    _one_error(capsys, code, 2, f"error: {short}: 1.5 s of speech found", "at least 3 s",
+               "enrol more or longer recordings")
+    code = predict.command(speaker_models["tflite"], [str(voices["enrol"][0]), silent],
+                           enrol_files=True, profile_out=str(out))
+    _one_error(capsys, code, 1, f"error: {silent}: silent", "recordings of the speaker")
+    assert not out.exists()
+    code = predict.command(speaker_models["keras"], [short], enrol_files=True)
+    _one_error(capsys, code, 2, "--enrol needs --profile_out")
+
+
+def test_a_segment_normalised_model_refuses_a_profile(models, speaker_models, voices,
+                                                      tmp_path, capsys):
+    profile = _profile(speaker_models, voices, tmp_path / "anna.json")
+    capsys.readouterr()
+    for fmt, path in models.items():
+        code = predict.command(path, [str(voices["clip"])], profile=str(profile))
+        _one_error(capsys, code, 2, f"error: {path}: ", "normalises each segment",
+                   "drop --profile")
+    code = predict.command(models["keras"], [str(p) for p in voices["enrol"]],
+                           enrol_files=True, profile_out=str(tmp_path / "x.json"))
+    _one_error(capsys, code, 2, "normalises each segment")
+
+
+def test_cli_reports_a_bad_profile_in_one_line(speaker_models, voices, tmp_path):
+    bad = _bad_profile(tmp_path, "bad.json", "{not json")
+    proc = subprocess.run(
+        [sys.executable, "-m", "adarl_tf.predict", f"--model={speaker_models['tflite']}",
+         f"--profile={bad}", str(voices["clip"])], capture_output=True, text=True)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.strip().splitlines()[-1].startswith(f"error: {bad}: not a readable")
+    assert "Traceback" not in proc.stderr

@@ -18,6 +18,8 @@ _JET_KNOTS = np.array(
 # z-scores mapped onto the colour map's [0, 1]: a fixed range, not a
 # per-batch one, so that serving sees what training saw.
 _COLORMAP_Z_RANGE = 3.0
+# Name scope of the mel product in the graph (export finds it by this name).
+MEL_SCOPE = "mel_bands"
 
 
 def dft_basis(window_length, dft_length, n_bins):
@@ -186,8 +188,11 @@ class Spectrogram(keras.layers.Layer):
         spec, energy = self._frame_dft(x[:, :needed], basis, length)
         real, imag = spec[..., :c.n_bins], spec[..., c.n_bins:]
         if c.scale == "mel":
-            log_mag = 0.5 * ops.log(ops.matmul(real * real + imag * imag, self.mel) +
-                                    c.log_floor ** 2)
+            # Named, so that export keeps this product float32: power spans
+            # too many decades across bands for int8 (export/tflite.py).
+            with keras.name_scope(MEL_SCOPE):
+                power = ops.matmul(real * real + imag * imag, self.mel)
+            log_mag = 0.5 * ops.log(power + c.log_floor ** 2)
         else:
             log_mag = 0.5 * ops.log(real * real + imag * imag + c.log_floor ** 2)
         # A frame is padding when all its samples are exactly zero.

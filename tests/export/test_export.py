@@ -1,4 +1,5 @@
-"""Export of a trained fold: every format, parity, model card, pruned inference graph."""
+"""Export of a trained fold: every format, parity, model card, pruned inference graph; a
+speaker-normalised mel model's second input in every format."""
 
 import json
 
@@ -12,7 +13,7 @@ if keras.backend.backend() != "tensorflow":
     pytest.skip("export needs the TensorFlow backend", allow_module_level=True)
 
 from adarl_tf import model as model_lib
-from adarl_tf import training
+from adarl_tf import speaker_norm, training
 from adarl_tf.config import (DataConfig, ExperimentConfig, FrontendConfig, ModelConfig,
                              TrainConfig)
 from adarl_tf.corpora import demo, iemocap
@@ -122,6 +123,92 @@ def test_export_writes_every_format_parity_and_model_card(fold_dir):
     np.testing.assert_allclose(out_utt["emotion_probs"].numpy(),
                                keras_runner(runners.segment_array(wave, 16000, 8000))[
                                    "emotion_probs"].mean(0), atol=1e-5)
+
+
+# The compact preset's kind of model, tiny: mel bands from one 25 ms window (not a
+# whole number of hops), speaker normalisation, tails overlapping.
+SPEAKER_MODEL = ModelConfig(
+    frontend=FrontendConfig(segment_s=1.0, max_freq_hz=4000.0, bin_spacing_hz=31.25,
+                            scale="mel", n_mels=16, channel_mode="mono", single_window_ms=25.0,
+                            normalization="speaker"),
+    trunk_filters=(4, 4, 4, 8), trunk_pools=((2, 2), (2, 2), (2, 2), (1, 6)))
+
+
+@pytest.fixture(scope="module")
+def speaker_fold_dir(small_demo_corpus, tmp_path_factory):
+    config = ExperimentConfig(
+        model=SPEAKER_MODEL, train=TrainConfig(epochs=1, batch_size=8, monitor_test=False),
+        data=DataConfig(min_tail_s=0.5, tail="overlap", data_dir=str(small_demo_corpus)))
+    corpus = iemocap.load_iemocap(small_demo_corpus, name=demo.DEMO_CORPUS_NAME)
+    out = tmp_path_factory.mktemp("speaker_run")
+    training.train_and_evaluate(config, corpus, 1, out, verbose=0)
+    return out / "fold_01"
+
+
+def test_a_speaker_normalised_mel_model_takes_its_statistics_in_every_format(speaker_fold_dir):
+    card = exporter.export_fold(speaker_fold_dir, n_representative=16)
+    out = speaker_fold_dir / "export"
+    results = json.loads((speaker_fold_dir / "results.json").read_text())
+    model = keras.saving.load_model(speaker_fold_dir / "model.keras", compile=False)
+
+    # The model card documents the second input and the default.
+    entry = json.loads((out / "model_card.json").read_text())["speaker_stats"]
+    assert entry == card["speaker_stats"]
+    assert entry["name"] == "speaker_stats" and entry["shape"] == ["batch", 2, 16, 1]
+    assert entry["utterance_signature_shape"] == [2, 16, 1]
+    assert "--enrol" in entry["profile"] and "pooled_profile.json" in entry["default"]
+    assert "never from labels" in entry["what"]
+    assert set(card["parity_with_pooled_stats"]) == set(card["parity"])
+    # pooled_profile.json: a profile of this frontend, the statistics training set.
+    pooled = speaker_norm.load_profile(out / "pooled_profile.json", SPEAKER_MODEL.frontend)
+    np.testing.assert_array_equal(pooled, model.get_layer("spectrogram").pooled_stats)
+    assert not np.allclose(pooled[1], 1.0)  # Not the layer's initial identity.
+
+    # Parity with each test speaker's own statistics (as in training) and the pooled ones.
+    parity = json.loads((out / "parity.json").read_text())
+    assert parity["passed"]
+    assert parity["formats"]["keras"]["wa"] == pytest.approx(results["wa"])
+    for figures in (parity["formats"], parity["formats_with_pooled_stats"]):
+        assert set(figures) == set(exporter.FORMATS) | {"keras"}
+        for fmt in ("saved_model", "tflite"):
+            assert figures[fmt]["same_class_share"] == 1.0, fmt
+            assert figures[fmt]["max_abs_prob_diff"] < 1e-4, fmt
+        assert all(np.isfinite(f["max_abs_prob_diff"]) for f in figures.values())
+    assert parity["utterance_signature_max_abs_diff"] < 1e-4
+
+    # Both SavedModel signatures take speaker_stats.
+    loaded = tf.saved_model.load(str(out / "saved_model"))
+    inputs = {name: loaded.signatures[name].structured_input_signature[1]
+              for name in ("serving_default", "utterance")}
+    assert inputs["serving_default"]["speaker_stats"].shape.as_list() == [None, 2, 16, 1]
+    assert inputs["utterance"]["speaker_stats"].shape.as_list() == [2, 16, 1]
+
+    # Every TFLite file: two float32 inputs; float32 equals Keras on a segment.
+    rng = np.random.default_rng(0)
+    segment = np.zeros((1, 16000), np.float32)
+    segment[0, :12000] = 0.1 * rng.standard_normal(12000)
+    expected = runners.KerasRunner(model)(segment, pooled[None])["emotion_probs"]
+    for fmt, (file_name, _) in tflite.TFLITE_FORMATS.items():
+        runner = runners.TFLiteRunner(out / file_name)
+        details = runner.runner.get_input_details()
+        assert set(details) == {"waveform", "speaker_stats"}, fmt
+        assert list(details["speaker_stats"]["shape"]) == [1, 2, 16, 1], fmt
+        assert details["speaker_stats"]["dtype"] == np.float32, fmt
+        got = runner(segment, pooled[None])["emotion_probs"]
+        assert np.all(np.isfinite(got)), fmt
+        if fmt == "tflite":
+            np.testing.assert_allclose(got, expected, atol=1e-5)
+    # The mel product reads spectral power: float32 weights and activations in the
+    # quantised files; the DFT product (waveform frames) has int8 weights.
+    for file_name in ("model_dynamic_int8.tflite", "model_int8.tflite"):
+        interpreter = litert.Interpreter(model_path=str(out / file_name))
+        tensors = {t["index"]: t for t in interpreter.get_tensor_details()}
+        frontend = [tensors[o["inputs"][1]] for o in interpreter._get_ops_details()
+                    if o["op_name"] == "FULLY_CONNECTED"
+                    and "/spectrogram" in tensors[o["inputs"][1]]["name"]]
+        mel = [t for t in frontend if "/mel_bands/" in t["name"]]
+        assert len(mel) == 1 and mel[0]["dtype"] == np.float32, file_name
+        assert [t["dtype"] for t in frontend if t not in mel] == [np.int8], file_name
 
 
 def test_missing_data_dir_names_the_path_and_the_flag(tmp_path):

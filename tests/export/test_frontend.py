@@ -45,3 +45,28 @@ def test_framed_copies_the_config_and_name():
     copy = framed(layer)
     assert isinstance(copy, FramedSpectrogram) and copy.name == "spectrogram"
     assert copy.config == layer.config
+
+
+def test_framed_spectrogram_takes_mel_speaker_statistics_and_part_hop_windows():
+    # The compact preset's frontend: a 25 ms window (2.5 hops: whole blocks, then
+    # half of the next), mel bands, per-row speaker normalisation.
+    config = FrontendConfig(segment_s=0.5, max_freq_hz=8000.0, bin_spacing_hz=31.25,
+                            scale="mel", n_mels=32, channel_mode="mono",
+                            single_window_ms=25.0, normalization="speaker")
+    x = _segments(8000)
+    rng = np.random.default_rng(1)
+    stats = np.stack([rng.normal(-4.0, 1.0, (2, 32, 1)), rng.uniform(0.5, 2.0, (2, 32, 1))],
+                     axis=1).astype("float32")  # (batch, mean | std, rows, spectrograms)
+    want = np.asarray(Spectrogram(config)([x, stats]))
+    got = np.asarray(FramedSpectrogram(config)([x, stats]))
+    np.testing.assert_allclose(got, want, atol=1e-3)
+    assert np.abs(got - want).mean() < 1e-5
+    assert np.all(got[1, :, 26:] == 0.0)  # Frames of padding only, as the layer has them.
+
+
+def test_framed_copies_the_pooled_statistics():
+    config = FrontendConfig(segment_s=0.5, normalization="speaker")
+    layer = Spectrogram(config, name="spectrogram")
+    layer.build((None, 8000))
+    layer.pooled_stats.assign(np.full(config.stats_shape, 2.0, "float32"))
+    np.testing.assert_array_equal(np.asarray(framed(layer).pooled_stats), 2.0)
