@@ -21,7 +21,8 @@ spectrogram), never learnt weights:
 
 Speech frames: frames that hold audio (not padding) and whose power is
 within `SPEECH_RANGE_DB` of the utterance's loudest frame, so leading and
-trailing silence do not drag the mean down. No TensorFlow import.
+trailing silence do not drag the mean down, and `FLOOR_MARGIN_DB` above
+dithered digital silence, so a silent recording has none. No TensorFlow import.
 """
 
 import dataclasses
@@ -34,6 +35,9 @@ from adarl_tf.config import FrontendConfig
 PROFILE_FORMAT = "adarl_tf.speaker_profile"
 PROFILE_VERSION = 1
 SPEECH_RANGE_DB = 40.0
+# ... and at least this far above the frame power of 1-LSB dither (what decoded
+# digital silence becomes), so that a silent recording has no speech at all.
+FLOOR_MARGIN_DB = 20.0
 # A profile needs this much speech: with less, the per-row statistics of a
 # 400-row spectrogram are too noisy to normalise with.
 MIN_SPEECH_S = 3.0
@@ -106,9 +110,17 @@ def _frontend(frontend):
                         ops.stack([mask[..., 0] for _, mask in out], -1))
 
         model = LogFrames()
-        model(np.zeros((1, frontend.segment_samples), "float32"))  # Builds the weights.
-        _FRONTENDS[key] = model
+        from adarl_tf.audio import dither_values
+        dither = np.tile(dither_values(frontend.segment_samples)[None], (_BATCH, 1))
+        logs, masks = model.predict_on_batch(dither)
+        floor_db = float(np.median(_power_db(np.asarray(logs, "float64"))))
+        _FRONTENDS[key] = (model, floor_db + FLOOR_MARGIN_DB)
     return _FRONTENDS[key]
+
+
+def _power_db(logs):
+    """(..., frames, rows, spectrograms) log magnitudes -> (..., frames, spectrograms) dB."""
+    return 10.0 * np.log10(np.exp(2.0 * logs).sum(axis=-2))
 
 
 def _segments(waveform, segment_samples):
@@ -137,13 +149,12 @@ def _chunk_moments(cut, frontend):
     n = len(segments)
     padded = np.zeros((-(-n // _BATCH) * _BATCH, segments.shape[1]), "float32")
     padded[:n] = segments
-    model = _frontend(frontend)
+    model, floor_db = _frontend(frontend)
     outs = [model.predict_on_batch(padded[i:i + _BATCH]) for i in range(0, len(padded), _BATCH)]
     # (segments, frames, rows, spectrograms) and (segments, frames, spectrograms).
     logs = np.concatenate([np.asarray(o[0]) for o in outs])[:n].astype("float64")
     masks = np.concatenate([np.asarray(o[1]) for o in outs])[:n] > 0
-    # Frame power in dB from the log magnitudes (rows summed), per spectrogram.
-    power_db = 10.0 * np.log10(np.exp(2.0 * logs).sum(axis=2))
+    power_db = _power_db(logs)  # Frame power (rows summed), per spectrogram.
     moments = Moments.zeros(frontend)
     start = 0
     for k in (len(c) for c in cut):
@@ -152,7 +163,7 @@ def _chunk_moments(cut, frontend):
         if not mask.any():
             continue
         loudest = np.where(mask, db, -np.inf).max(axis=(0, 1))
-        speech = mask & (db >= loudest - SPEECH_RANGE_DB)  # (k, frames, spectrograms)
+        speech = mask & (db >= np.maximum(loudest - SPEECH_RANGE_DB, floor_db))
         w = speech[:, :, None, :]
         moments.total += (x * w).sum(axis=(0, 1))
         moments.squares += (x * x * w).sum(axis=(0, 1))

@@ -156,6 +156,10 @@ def test_profile_round_trip(tmp_path):
 def test_profile_errors_name_the_file_and_the_fix(tmp_path):
     with pytest.raises(speaker_norm.ProfileError, match="a.wav: 0.0 s of speech"):
         speaker_norm.make_profile([np.zeros(32000, "float32")], MEL, sources=["a.wav"])
+    from adarl_tf import audio
+    silent = audio.fill_digital_silence(np.zeros(48000, "float32"))  # As decoded.
+    with pytest.raises(speaker_norm.ProfileError, match="b.wav: 0.0 s of speech"):
+        speaker_norm.make_profile([silent], MEL, sources=["b.wav"])
     with pytest.raises(speaker_norm.ProfileError, match="at least 3 s"):
         speaker_norm.make_profile([_voice(1.0, 140, 0)], MEL, sources=["short.wav"])
     good = speaker_norm.make_profile([_voice(2.0, 140, s) for s in range(3)], MEL)
