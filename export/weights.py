@@ -55,6 +55,18 @@ def _int8_per_channel(values, axis=0):
     return q, scales.astype(np.float32)
 
 
+def _with_fully_connected_codes(content):
+    """(schema, the flatbuffer as an object tree, opcode indices of FULLY_CONNECTED)."""
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    schema = _schema()
+    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(content))
+    fc_codes = {i for i, oc in enumerate(model.operatorCodes)
+                if max(oc.builtinCode, oc.deprecatedBuiltinCode)
+                == schema.BuiltinOperator.FULLY_CONNECTED}
+    return schema, model, fc_codes
+
+
 def hybrid_fully_connected(content, select=None):
     """Stores the float32 weights of chosen FULLY_CONNECTED ops as int8 in place.
 
@@ -75,11 +87,7 @@ def hybrid_fully_connected(content, select=None):
     """
     from tensorflow.lite.tools import flatbuffer_utils
 
-    schema = _schema()
-    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(content))
-    fc_codes = {i for i, oc in enumerate(model.operatorCodes)
-                if max(oc.builtinCode, oc.deprecatedBuiltinCode)
-                == schema.BuiltinOperator.FULLY_CONNECTED}
+    schema, model, fc_codes = _with_fully_connected_codes(content)
     done = []
     for subgraph in model.subgraphs:
         readers = {}
@@ -204,11 +212,7 @@ def float_fully_connected(content, select):
     """
     from tensorflow.lite.tools import flatbuffer_utils
 
-    schema = _schema()
-    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(content))
-    fc_codes = {i for i, oc in enumerate(model.operatorCodes)
-                if max(oc.builtinCode, oc.deprecatedBuiltinCode)
-                == schema.BuiltinOperator.FULLY_CONNECTED}
+    schema, model, fc_codes = _with_fully_connected_codes(content)
     done = []
     for subgraph in model.subgraphs:
         for op in subgraph.operators:
