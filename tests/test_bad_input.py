@@ -320,3 +320,181 @@ def test_read_only_out_dir(root, tmp_path):
     with pytest.raises(app.UsageError, match=r"not writable \(Permission denied\); choose "
                                              r"another folder with --out_dir"):
         _run(root, locked / "run")
+
+
+# ---------------------------------------------------------------- refusals
+# Every case below must stop before any work with one line that names the flag
+# or file and the fix (app.run prints a UsageError as that line, exit code 1),
+# and leave an existing run in --out_dir exactly as it was.
+
+
+def _snapshot(folder):
+    return {p: p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _refused(out, match, **flags):
+    """Runs main with `flags`; it must refuse (`match`) and change nothing in `out`."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "data_report.json").write_text('{"corpus": "an earlier run"}\n')
+    before = _snapshot(out)
+    flags.setdefault("dry_run", "fold" not in flags)
+    with pytest.raises(app.UsageError, match=match) as error:
+        with flagsaver.flagsaver(out_dir=str(out), **flags):
+            main_lib.main(["adarl_tf.main"])
+    assert error.value.exitcode == 1 and "\n" not in str(error.value)
+    assert _snapshot(out) == before
+    return str(error.value)
+
+
+def _manifest(path, clean, rows=None, header="path,speaker,emotion,gender", sep=","):
+    """A manifest of the clean demo corpus's files (or of `rows`), one line per utterance."""
+    if rows is None:
+        rows = [[u.path, u.speaker, u.label, u.gender] for u in clean.utterances]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join([header] + [sep.join(map(str, r)) for r in rows]) + "\n",
+                    encoding="utf-8")
+    return path
+
+
+def _manifest_run(manifest, out, **flags):
+    return _run(manifest, out, dataset="manifest", **flags)
+
+
+# Class 1: corpora merged under one name, or one recording used twice.
+
+
+def test_two_manifests_with_one_file_name_are_refused(clean, tmp_path):
+    half = len(clean.utterances) // 2
+    rows = [[u.path, u.speaker, u.label, u.gender] for u in clean.utterances]
+    a = _manifest(tmp_path / "a" / "manifest.csv", clean, rows[:half])
+    b = _manifest(tmp_path / "b" / "manifest.csv", clean, rows[half:])
+    message = _refused(tmp_path / "out", r"both load as the corpus 'manifest'.*rename one "
+                       r"manifest file, or give each a corpus column",
+                       dataset="manifest,manifest", data_dir=f"{a},{b}")
+    assert str(a) in message and str(b) in message
+
+
+def test_the_same_corpus_twice_is_refused(root, clean, tmp_path):
+    m = _manifest(tmp_path / "m.csv", clean)
+    _refused(tmp_path / "out", r"--data_dir lists .*m\.csv twice.*give each corpus once",
+             dataset="manifest,manifest", data_dir=f"{m},{m}")
+    # Also through another spelling of the same path.
+    _refused(tmp_path / "out", r"twice", dataset="manifest,manifest",
+             data_dir=f"{m},{tmp_path}/./m.csv")
+    # The demo corpus and a manifest of its own files: every recording twice.
+    copies = [[_wav_of(root, clean, i)[1], "x" + u.speaker, u.label, u.gender]
+              for i, u in enumerate(clean.utterances)]
+    _refused(tmp_path / "out", r"audio file .*\.wav is used twice, by synthetic demo "
+             r"corpus/\S+ \(speaker .*\) and by copies/.*remove the duplicate line",
+             dataset="demo,manifest",
+             data_dir=f"{root},{_manifest(tmp_path / 'copies.csv', clean, copies)}")
+
+
+def test_one_file_on_two_manifest_lines_is_refused(clean, tmp_path):
+    rows = [[u.path, u.speaker, u.label, u.gender, u.name] for u in clean.utterances]
+    rows.append([rows[0][0], "Ses05M", "sad", "M", "another_name"])
+    m = _manifest(tmp_path / "m.csv", clean, rows, header="path,speaker,emotion,gender,name")
+    _refused(tmp_path / "out", r"audio file .* is used twice.*speaker Ses01F.*speaker Ses05M",
+             dataset="manifest", data_dir=str(m))
+
+
+def test_extra_domain_data_with_the_corpus_audio_or_speakers_is_refused(root, clean,
+                                                                           tmp_path):
+    own = [[_wav_of(root, clean, i)[1], "guest", "", "F"] for i in range(3)]
+    extra = _manifest(tmp_path / "extra.csv", clean, own)
+    _refused(tmp_path / "out", r"audio file .* is used twice.*extra/.*--extra_domain_data",
+             data_dir=str(root), dataset="demo", extra_domain_data=str(extra))
+    # Other recordings, but a speaker id of the corpus (here in another case).
+    other = tmp_path / "other.wav"
+    _write_pcm(other, 1000 * np.sin(np.arange(RATE)))
+    extra = _manifest(tmp_path / "extra.csv", clean, [[other, "ses03m", "", "M"]])
+    _refused(tmp_path / "out", r"--extra_domain_data=.*extra\.csv: speaker 'ses03m' is the "
+             r"corpus's speaker 'Ses03M'.*remove their rows, or give them another id",
+             data_dir=str(root), dataset="demo", extra_domain_data=str(extra))
+    # A different person is fine.
+    extra = _manifest(tmp_path / "extra.csv", clean, [[other, "guest", "", "M"]])
+    report = _run(root, tmp_path / "ok", extra_domain_data=str(extra))
+    assert report["domain_only_speakers"] == ["extra/guest"]
+
+
+# Class 2: manifests that would lose or replace data silently.
+
+
+def test_manifest_column_named_twice_is_refused(clean, tmp_path):
+    rows = [[u.path, u.speaker, u.label, u.gender, "neutral"] for u in clean.utterances]
+    m = _manifest(tmp_path / "m.csv", clean, rows, header="path,speaker,emotion,gender,Emotion")
+    _refused(tmp_path / "out", r"manifest .*m\.csv: column emotion appears more than once "
+             r"in the header; keep one column", dataset="manifest", data_dir=str(m))
+
+
+def test_manifest_stray_quote_or_extra_values_are_refused(clean, tmp_path):
+    rows = [[u.path, u.speaker, u.label, u.gender] for u in clean.utterances]
+    rows[3][2] = '"sad'  # Swallows every line up to the next quote.
+    m = _manifest(tmp_path / "m.csv", clean, rows)
+    _refused(tmp_path / "out", r"manifest .*m\.csv line 5: a quote \(\"\) opens a value that "
+             r"runs on to line \d+; remove the stray quote", dataset="manifest",
+             data_dir=str(m))
+    # So large that the csv module gives up (field larger than field limit).
+    big = rows[:4] + [[f"x{i}.wav", "Ses01F", "sad", "F"] for i in range(20000)]
+    m = _manifest(tmp_path / "big.csv", clean, big)
+    _refused(tmp_path / "out", r"manifest .*big\.csv line \d+: .*look for a stray quote",
+             dataset="manifest", data_dir=str(m))
+    rows[3][2] = "sad,loud"  # An unquoted separator: a value more than the header.
+    m = _manifest(tmp_path / "m.csv", clean, rows)
+    _refused(tmp_path / "out", r"manifest .*m\.csv line 5 has 5 values but the header 4 "
+             r"columns; quote a value", dataset="manifest", data_dir=str(m))
+
+
+def test_manifest_encodings(clean, tmp_path):
+    m = _manifest(tmp_path / "m.csv", clean)
+    text = m.read_text() + "nowhere/caf\u00e9.wav,Ses01F,sad,F\n"
+    (tmp_path / "latin1.csv").write_bytes(text.encode("latin-1"))
+    _refused(tmp_path / "out", r"manifest .*latin1\.csv is not utf-8 text \(byte 0xe9 at "
+             r"offset \d+\); save it as UTF-8 \(e\.g\. `iconv", dataset="manifest",
+             data_dir=str(tmp_path / "latin1.csv"))
+    (tmp_path / "utf16_no_bom.csv").write_bytes(text.encode("utf-16-le"))
+    _refused(tmp_path / "out", r"utf16_no_bom\.csv holds NUL bytes.*save it as UTF-8",
+             dataset="manifest", data_dir=str(tmp_path / "utf16_no_bom.csv"))
+    # UTF-16 with a byte-order mark (Excel's "Unicode text") reads as UTF-8 does.
+    (tmp_path / "utf16.csv").write_bytes(text.encode("utf-16"))
+    a = _manifest_run(tmp_path / "utf16.csv", tmp_path / "a")
+    b = _manifest_run(m, tmp_path / "b")
+    assert a["counts"] == b["counts"] and a["n_utterances"] == b["n_utterances"] > 0
+
+
+def test_manifest_speaker_ids_differing_by_case_or_space_are_refused(clean, tmp_path):
+    for other in ("ses01f", "SES01F", "Ses 01F"):
+        rows = [[u.path, u.speaker, u.label, u.gender] for u in clean.utterances]
+        first = next(i for i, r in enumerate(rows) if r[1] == "Ses01F")
+        rows[first + 1][1] = other
+        m = _manifest(tmp_path / "m.csv", clean, rows)
+        _refused(tmp_path / "out", rf"manifest .*m\.csv: speaker ids 'Ses01F' \(line "
+                 rf"{first + 2}\) and '{other}' \(line {first + 3}\) differ only by case or "
+                 r"spacing; write one person's id the same way", dataset="manifest",
+                 data_dir=str(m))
+
+
+def test_manifest_speaker_with_two_genders_is_refused(clean, tmp_path):
+    rows = [[u.path, u.speaker, u.label, u.gender] for u in clean.utterances]
+    last = max(i for i, r in enumerate(rows) if r[1] == "Ses02M")
+    rows[last][3] = "female"
+    m = _manifest(tmp_path / "m.csv", clean, rows)
+    _refused(tmp_path / "out", rf"manifest .*m\.csv: speaker 'Ses02M' is M on line \d+ but F "
+             rf"on line {last + 2}; give each speaker one gender", dataset="manifest",
+             data_dir=str(m))
+
+
+def test_misspelt_label_with_emotions_all_is_refused(clean, tmp_path):
+    for typo, meant in (("hapy", "happy"), ("angy", "angry"), ("neutrl", "neutral"),
+                        ("sadd", "sad")):
+        rows = [[u.path, u.speaker, u.label, u.gender] for u in clean.utterances]
+        rows[5][2] = typo
+        m = _manifest(tmp_path / "m.csv", clean, rows)
+        _refused(tmp_path / "out", rf"--emotions=all: label '{typo}' looks like a misspelt "
+                 rf"'{meant}'.*correct the data, or list the classes in --emotions",
+                 dataset="manifest", data_dir=str(m), emotions="all")
+    # A label of its own that resembles none is a class.
+    rows[5][2] = "contempt"
+    report = _manifest_run(_manifest(tmp_path / "m.csv", clean, rows), tmp_path / "ok",
+                           emotions="all")
+    assert report["emotions"] == ["neutral", "happy", "sad", "angry", "contempt"]
