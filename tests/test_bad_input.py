@@ -498,3 +498,68 @@ def test_misspelt_label_with_emotions_all_is_refused(clean, tmp_path):
     report = _manifest_run(_manifest(tmp_path / "m.csv", clean, rows), tmp_path / "ok",
                            emotions="all")
     assert report["emotions"] == ["neutral", "happy", "sad", "angry", "contempt"]
+
+
+# Class 4: flags, checked before any work (the corpus is not even read).
+
+
+@pytest.mark.parametrize("flags,match", [
+        (dict(fold="0,0"), r"--fold=0,0: fold 0 is listed twice.*list each once"),
+        (dict(fold="3,1,3"), r"--fold=3,1,3: fold 3 is listed twice"),
+        (dict(fold="0", epochs=0), r"--epochs=0; expected > 0"),
+        (dict(fold="0", batch_size=0), r"--batch_size=0; expected > 0"),
+        (dict(fold="0", batch_size=-4), r"--batch_size=-4; expected > 0"),
+        (dict(fold="0", learning_rate=float("nan")), r"--learning_rate=nan; expected > 0"),
+        (dict(segment_s=0.0), r"--segment_s=0.0; expected > 0"),
+        (dict(segment_s=0.004), r"--segment_s=0.004; expected at least one 10.0 ms frame"),
+        (dict(segment_s=0.2), r"--trunk_pools=.* pool a 400 x 20 input to nothing; use "
+                              r"smaller pools or a longer --segment_s"),
+        (dict(max_freq_hz=0.0), r"--max_freq_hz=0.0; expected > 0"),
+        (dict(trunk_filters=["a", "b"]), r"--trunk_filters=a,b; expected whole numbers"),
+        (dict(trunk_filters=["16", "0", "16", "32"]), r"--trunk_filters=.*expected counts >= 1"),
+        (dict(n_folds=1, protocol="speaker_kfold"), r"--n_folds=1; expected >= 2"),
+        (dict(min_tail_s=-1.0), r"--min_tail_s=-1.0; expected >= 0"),
+        (dict(fold="0", profile_batch="x"), r"--profile_batch='x'; expected 0 \(off\)"),
+])
+def test_bad_flags_stop_before_any_work(root, tmp_path, flags, match, monkeypatch):
+    def no_loading(*args, **kwargs):
+        raise AssertionError("the corpus was read before the flags were checked")
+    if "fold=" not in match:
+        monkeypatch.setattr(main_lib, "load_corpus", no_loading)
+    _refused(tmp_path / "out", match, dataset="demo", data_dir=str(root), **flags)
+
+
+# Class 5: a failing command leaves an existing run as it was, and creates nothing.
+
+
+def test_failing_command_keeps_the_existing_run_and_creates_no_folder(root, tmp_path):
+    out = tmp_path / "run"
+    _run(root, out)  # An earlier run's data report.
+    for flags in (dict(fold="10"), dict(fold="first"), dict(fold="0,0"),
+                  dict(fold="0", emotions="neutral,hapy")):
+        before = (out / "data_report.json").read_bytes()
+        with pytest.raises(app.UsageError):
+            with flagsaver.flagsaver(dataset="demo", data_dir=str(root), out_dir=str(out),
+                                     **flags):
+                main_lib.main(["adarl_tf.main"])
+        assert (out / "data_report.json").read_bytes() == before, flags
+    missing = tmp_path / "new" / "deeper" / "run"
+    with pytest.raises(app.UsageError, match="--fold=10"):
+        _run(root, missing, fold="10")
+    assert not (tmp_path / "new").exists()
+
+
+# Class 9: a usage error is one line, not the whole --help.
+
+
+def test_usage_error_is_one_line_without_the_help(root, tmp_path):
+    import subprocess
+    import sys
+    proc = subprocess.run([sys.executable, "-m", "adarl_tf.main", "--fold=0,0",
+                           f"--data_dir={root}", f"--out_dir={tmp_path / 'out'}"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1
+    assert "error: --fold=0,0: fold 0 is listed twice" in proc.stderr
+    assert "Traceback" not in proc.stderr and "--batch_size" not in proc.stderr
+    assert "fold 0 is listed twice" not in proc.stdout
+    assert not (tmp_path / "out").exists()
