@@ -563,3 +563,27 @@ def test_usage_error_is_one_line_without_the_help(root, tmp_path):
     assert "Traceback" not in proc.stderr and "--batch_size" not in proc.stderr
     assert "fold 0 is listed twice" not in proc.stdout
     assert not (tmp_path / "out").exists()
+
+
+def test_export_checks_its_inputs_before_creating_any_folder(root, tmp_path):
+    pytest.importorskip("tensorflow")
+    from adarl_tf.config import ExperimentConfig, DataConfig
+    from adarl_tf.export import exporter
+    fold = tmp_path / "run" / "fold_00"
+    fold.mkdir(parents=True)
+    out = tmp_path / "new" / "export"
+    with pytest.raises(exporter.ExportError, match=r"results\.json not found: --run_dir must "
+                                                   r"be a fold folder"):
+        exporter.export_fold(fold, out_dir=out)
+    (fold / "model.keras").write_bytes(b"PK\x03\x04 not a zip")
+    for text in ("", '{"fold": 0, "conf', '{"fold": 0}'):
+        (fold / "results.json").write_text(text)
+        with pytest.raises(exporter.ExportError, match=r"results\.json is not a complete "
+                                                       r"results\.json .*train the fold again"):
+            exporter.export_fold(fold, out_dir=out)
+    config = ExperimentConfig(data=DataConfig(data_dir=str(root)))
+    (fold / "results.json").write_text(json.dumps({"fold": 0, "config": config.to_dict()}))
+    with pytest.raises(exporter.ExportError, match=r"model\.keras cannot be loaded .*train "
+                                                   r"the fold again or restore the file"):
+        exporter.export_fold(fold, out_dir=out)
+    assert not (tmp_path / "new").exists() and not (fold / "export").exists()
