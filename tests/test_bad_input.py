@@ -7,25 +7,42 @@ layout, no shared metadata needed) and runs `main` in process, mostly with
 `--dry_run` (no TensorFlow). Loader-level details (traps of the real release,
 counts) are in tests/corpora/test_iemocap.py.
 
-| case | what the user sees |
+| input | what you get |
 |---|---|
-| truncated WAV header | skipped: "not a readable WAV or FLAC file (...); re-encode ... or copy it again" |
-| WAV cut short after its header | skipped: "truncated: the header promises X s of audio but ..." |
-| zero-length file | skipped: "empty file (0 bytes), probably an interrupted copy; copy it again" |
-| text file named .wav | skipped: "not a readable WAV or FLAC file (not a WAV file (no RIFF/WAVE header) ...)" |
-| NaN / infinite samples (float WAV) | skipped: "32-bit float WAV with NaN or infinite samples ...; re-export ..." |
-| all-silent file | skipped: "silent: every sample is within 1 step(s) of 0 ..." |
-| 0.05 s file | kept: one zero-padded segment, finite outputs; `duration_s.min` in the report |
-| 10-minute file | kept: 200 segments of 3 s, streamed (about 40 MB decoded) |
-| label line, WAV missing | skipped: "file not found; restore it ... or remove its label line (labelled ...)" |
-| WAV without a label line | not an error: counted under `unlabelled_wavs` in data_report.json |
-| duplicate utterance name | skipped: "duplicate utterance X, already labelled in Y; kept the first label" |
-| unknown label code | skipped: "unknown label 'Happy' for X; IEMOCAP's codes are ...: correct the label line" |
-| --data_dir at Session1 | error: "... is a single session folder; point --data_dir at the folder that holds Session1 ... Session5 (here probably ...)" |
-| no EmoEvaluation folder | error: ".../dialog/EmoEvaluation not found ...; re-extract SessionN ..." |
-| fold index out of range | error: "--fold=10: [10] out of range; this corpus has 10 folds, 0..9" |
-| fold emptied by the filters | dry run: `empty_folds` and a warning; training it: error naming data_report.json and --fold |
-| unwritable --out_dir | error: "--out_dir=... is not writable (...); choose another folder with --out_dir" |
+| WAV with a truncated header | skipped: `not a readable WAV or FLAC file (<detail>); re-encode it as 16-bit PCM WAV (e.g. ...) or copy it again` |
+| WAV cut short after its header | skipped: `truncated: the header promises 2.10 s of audio but the file ends after 0.06 s; copy it again` |
+| zero-length file | skipped: `empty file (0 bytes), probably an interrupted copy; copy it again` |
+| text file named `.wav` | skipped: `not a readable WAV or FLAC file (not a WAV file (no RIFF/WAVE header) ...); re-encode it ...` |
+| NaN or infinite samples (float WAV) | skipped: `32-bit float WAV with NaN or infinite samples, which would poison training; re-export the recording from its source, or remove it` |
+| all-silent file (every sample within 1 step of 0) | skipped: `silent: every sample is within 1 step(s) of 0, so there is nothing to learn from; check the recording or remove its label line` |
+| 0.05 s file | kept: one zero-padded segment, finite outputs; `duration_s` in `data_report.json` shows the shortest |
+| 10-minute file | kept: 200 segments of 3 s (19 MB on disk, 38 MB decoded, cached once) |
+| label line whose WAV is missing | skipped: `file not found; restore it from the corpus release or remove its label line (<file>.txt line N)` |
+| WAV that no label line names | not an error: counted under `unlabelled_wavs` (count and the first ten paths) |
+| duplicate utterance name | the later line is skipped: `duplicate utterance <name>, already labelled in <file>; kept the first label` |
+| unknown label code | skipped: `unknown label 'Happy' for <name>; IEMOCAP's codes are ...: correct the label line`; known codes outside the class set are counted under `excluded_labels` |
+| manifest row whose file is a symlink loop | skipped: `cannot be read (Too many levels of symbolic links) ...` |
+| `--data_dir` at `Session1` | error: `... Session1 is a single session folder; point --data_dir at the folder that holds Session1 ... Session5 (here probably ...)` |
+| a session without `dialog/EmoEvaluation` | error: `.../Session3/dialog/EmoEvaluation not found ...; re-extract Session3 ...` |
+| two manifests with one file name (`a/manifest.csv`, `b/manifest.csv`) | error: `--data_dir: a/manifest.csv and b/manifest.csv both load as the corpus 'manifest', so their speaker ids would merge (two people as one speaker); rename one manifest file, or give each a corpus column with its own value` |
+| one corpus twice in `--data_dir` | error: `--data_dir lists <path> twice, which would count every speaker twice; give each corpus once` |
+| one audio file in two utterances (a duplicate line, a corpus and a manifest of its files, `--extra_domain_data` with the corpus's audio) | error: `audio file <path> is used twice, by <name> (speaker <id>) and by <name> (speaker <id>); a recording belongs to one utterance: remove the duplicate line, the corpus given twice, or the corpus's own files from --extra_domain_data` |
+| `--extra_domain_data` with a speaker id of the corpus (any case) | error: `--extra_domain_data=<file>: speaker 'ses03m' is the corpus's speaker 'Ses03M', whose audio must not reach training when they are tested; remove their rows, or give them another id if they are another person` |
+| manifest column named twice | error: `manifest <file>: column emotion appears more than once in the header; keep one column of each name (rename or delete the others)` |
+| manifest with a stray `"` | error: `manifest <file> line 5: a quote (") opens a value that runs on to line N; remove the stray quote or close it` (or, in a large file, `line N: <csv error>; look for a stray quote (") there or above it`) |
+| manifest row with more values than columns | error: `manifest <file> line 5 has 5 values but the header 4 columns; quote a value that holds the separator` |
+| manifest in Latin-1 (or UTF-16 without a byte-order mark) | error: `manifest <file> is not utf-8 text (byte 0xe9 at offset N); save it as UTF-8 (e.g. iconv ...)`; UTF-8 and UTF-16 with a byte-order mark are read |
+| manifest speaker ids that differ by case or spacing (`Ses01F`, `ses01f`, `Ses 01F`) | error: `manifest <file>: speaker ids 'Ses01F' (line 2) and 'ses01f' (line 3) differ only by case or spacing; write one person's id the same way on every line` |
+| manifest speaker with rows of both genders | error: `manifest <file>: speaker 'Ses02M' is M on line N but F on line M; give each speaker one gender` |
+| `--emotions=all` with a misspelt label (`hapy`) | error: `--emotions=all: label 'hapy' looks like a misspelt 'happy', and would become a class of its own; correct the data, or list the classes in --emotions (e.g. ...)` |
+| a count or size flag out of range (`--epochs=0`, `--batch_size=0`, `--segment_s=0`, `--learning_rate=nan`, ...) | error before the corpus is read: `--epochs=0; expected > 0`; pools that leave nothing: `--trunk_pools=... pool a 400 x 20 input to nothing; use smaller pools or a longer --segment_s` |
+| `--trunk_filters=a,b` | error: `--trunk_filters=a,b; expected whole numbers such as 16,16,16,32` |
+| a fold listed twice (`--fold=0,0`) | error: `--fold=0,0: fold 0 is listed twice (it would be trained and counted twice); list each once` |
+| fold index out of range | error: `--fold=10: [10] out of range; this corpus has 10 folds, 0..9` |
+| a fold emptied by the filters | the dry run lists it under `empty_folds` with a warning; training it stops before any fold trains: `fold 1: test speaker Ses01M has no emotion-labelled utterances left ...; see 'skipped' in data_report.json ... or leave the fold out of --fold` |
+| unwritable `--out_dir` | error: `--out_dir=... is not writable (Permission denied); choose another folder with --out_dir` |
+| any refused command aimed at an existing run | the run's files (`data_report.json` included) are left as they were; a missing `--out_dir` is not created |
+| `export` with a missing or corrupt `results.json` or `model.keras` | error, no folder created: `<file> is not a complete results.json (...); train the fold again ...`, `<file> cannot be loaded (...); train the fold again or restore the file` |
 """
 
 import json
@@ -587,3 +604,15 @@ def test_export_checks_its_inputs_before_creating_any_folder(root, tmp_path):
                                                    r"the fold again or restore the file"):
         exporter.export_fold(fold, out_dir=out)
     assert not (tmp_path / "new").exists() and not (fold / "export").exists()
+
+
+def test_readme_bad_input_table_is_this_suites():
+    import pathlib
+
+    def table(text):
+        start = text.index("| input | what you get |")
+        return (text[start:] + "\n\n").split("\n\n")[0].strip()
+
+    readme = pathlib.Path(__file__).parents[1] / "README.md"
+    assert table(readme.read_text()) == table(__doc__), \
+        "README's bad-input table and this module's docstring differ: copy one to the other"
