@@ -21,6 +21,17 @@ SCHEDULES = ("epoch_decay", "cosine")
 CLASS_BALANCES = ("none", "weighted_loss", "sampler")
 
 
+def _positive(config, *names, or_zero=False):
+    """Refuses a field that is not > 0 (>= 0 with `or_zero`), NaN included.
+
+    Every field has the name of main's flag, so the message names the flag.
+    """
+    bad = [f"--{n}={getattr(config, n)!r}" for n in names
+           if not (getattr(config, n) >= 0 if or_zero else getattr(config, n) > 0)]
+    if bad:
+        raise ValueError(f"{', '.join(bad)}; expected {'>= 0' if or_zero else '> 0'}")
+
+
 @dataclasses.dataclass(frozen=True)
 class FrontendConfig:
     """The spectrogram frontend (paper §2.4, SPEC §2)."""
@@ -52,6 +63,11 @@ class FrontendConfig:
     normalization: str = "segment"
 
     def __post_init__(self):
+        _positive(self, "sample_rate_hz", "segment_s", "hop_ms", "bin_spacing_hz",
+                  "max_freq_hz", "single_window_ms")
+        if self.segment_samples < self.hop_samples:
+            raise ValueError(f"--segment_s={self.segment_s}; expected at least one "
+                             f"{self.hop_ms} ms frame")
         for name, value, allowed in (("channel_mode", self.channel_mode, CHANNEL_MODES),
                                      ("scale", self.scale, SCALES),
                                      ("normalization", self.normalization, NORMALIZATIONS)):
@@ -171,6 +187,16 @@ class ModelConfig:
         if len(self.trunk_filters) != len(self.trunk_pools):
             raise ValueError("trunk_filters and trunk_pools must have one entry "
                              f"per unit; got {self.trunk_filters} and {self.trunk_pools}")
+        if not self.trunk_filters or min(self.trunk_filters) < 1:
+            raise ValueError(f"--trunk_filters={self.trunk_filters}; expected counts >= 1")
+        _positive(self, "n_emotions", "n_domains", "hidden_units", "attention_units")
+        _positive(self, "time_masks", "time_mask_frames", "freq_masks", "freq_mask_bins",
+                  "domain_loss_weight", "emotion_loss_weight", "center_loss_weight",
+                  "center_alpha", "grl_scale", or_zero=True)
+        if min(self.feature_shape[:2]) < 1:
+            raise ValueError(f"--trunk_pools={self.trunk_pools} pool a {self.frontend.n_rows} "
+                             f"x {self.frontend.n_frames} input to nothing; use smaller pools "
+                             "or a longer --segment_s")
 
     @property
     def feature_shape(self) -> Tuple[int, int, int]:
@@ -245,6 +271,8 @@ class TrainConfig:
     batch_per_replica: bool = False
 
     def __post_init__(self):
+        _positive(self, "epochs", "batch_size", "learning_rate", "lr_decay", "shuffle_buffer")
+        _positive(self, "momentum", "weight_decay", "gain_db", or_zero=True)
         for name, value, allowed in (("optimizer", self.optimizer, OPTIMIZERS),
                                      ("schedule", self.schedule, SCHEDULES),
                                      ("class_balance", self.class_balance, CLASS_BALANCES)):
@@ -309,6 +337,9 @@ class DataConfig:
     tail: str = "pad"
 
     def __post_init__(self):
+        _positive(self, "min_tail_s", or_zero=True)
+        if self.n_folds < 2:
+            raise ValueError(f"--n_folds={self.n_folds}; expected >= 2")
         if self.tail not in TAILS:
             raise ValueError(f"tail={self.tail!r}; expected one of {TAILS}")
 

@@ -24,6 +24,17 @@ def _suffix(path):
     return "".join(suffixes) if suffixes and not path.name.startswith(".") else path.suffix
 
 
+def _umask():
+    mask = os.umask(0o22)  # Read by setting it; put back at once.
+    os.umask(mask)
+    return mask
+
+
+def _publish(path, mode):
+    """Gives `path` the permissions `open` or `mkdir` would: `mode` less the umask."""
+    os.chmod(path, mode & ~_umask())
+
+
 def _fsync(path):
     """Flushes a file's data to disk, so a power cut after the rename cannot leave it empty."""
     fd = os.open(path, os.O_RDONLY)
@@ -59,6 +70,7 @@ def atomic_path(path):
     os.close(fd)
     try:
         yield pathlib.Path(tmp)
+        _publish(tmp, 0o666)
         _fsync(tmp)
         os.replace(tmp, path)
         _fsync_dir(path.parent)
@@ -81,6 +93,7 @@ def atomic_dir(path):
     tmp = pathlib.Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:
         yield tmp
+        _publish(tmp, 0o777)
         for root, _, names in os.walk(tmp):
             for name in names:
                 _fsync(os.path.join(root, name))

@@ -22,6 +22,7 @@ finished epoch (`fold_NN/checkpoint/`); `--overwrite` starts the folds anew.
 import dataclasses
 import os
 import pathlib
+import sys
 import tempfile
 
 from absl import app, flags, logging
@@ -206,6 +207,14 @@ def _kernel_sizes(text, flag="--kernel_sizes"):
     return sizes
 
 
+def _ints(values, flag):
+    try:
+        return tuple(int(v) for v in values)
+    except ValueError:
+        raise app.UsageError(f"{flag}={','.join(values)}; expected whole numbers such as "
+                             "16,16,16,32") from None
+
+
 def _speed_factors(values):
     try:
         factors = tuple(float(v) for v in values)
@@ -241,7 +250,7 @@ def config_from_flags():
         variant=FLAGS.variant, frontend=frontend, kernel_sizes=_kernel_sizes(FLAGS.kernel_sizes),
         trunk_pools=_kernel_sizes(FLAGS.trunk_pools, "--trunk_pools"),
         domain_input=FLAGS.domain_input,
-        trunk_filters=tuple(int(f) for f in FLAGS.trunk_filters),
+        trunk_filters=_ints(FLAGS.trunk_filters, "--trunk_filters"),
         domain_loss_weight=FLAGS.domain_loss_weight,
         emotion_loss_weight=FLAGS.emotion_loss_weight,
         center_loss_weight=FLAGS.center_loss_weight, center_alpha=FLAGS.center_alpha,
@@ -296,11 +305,29 @@ def parse_folds(text, n_speakers):
         folds = [int(v) for v in text.split(",")]
     except ValueError:
         raise app.UsageError(f"--fold={text!r}; expected an index, a comma list or 'all'")
+    twice = sorted({f for f in folds if folds.count(f) > 1})
+    if twice:
+        raise app.UsageError(f"--fold={text}: fold {', '.join(map(str, twice))} is listed "
+                             "twice (it would be trained and counted twice); list each once")
     bad = [f for f in folds if not 0 <= f < n_speakers]
     if bad:
         raise app.UsageError(f"--fold={text}: {bad} out of range; this corpus has "
                              f"{n_speakers} folds, 0..{n_speakers - 1}")
     return folds
+
+
+def _check_out_dir(path):
+    """Refuses an --out_dir that could not be created, without creating anything."""
+    path = pathlib.Path(os.path.abspath(path))
+    existing = next(p for p in (path, *path.parents) if p.exists())
+    reason = None
+    if not existing.is_dir():
+        reason = f"{existing} is a file"
+    elif not os.access(existing, os.W_OK | os.X_OK):
+        reason = "Permission denied"
+    if reason:
+        raise app.UsageError(f"--out_dir={path} is not writable ({reason}); choose another "
+                             "folder with --out_dir")
 
 
 def _prepare_out_dir(path):
@@ -325,13 +352,16 @@ def main(argv):
     if FLAGS.fold is None and not FLAGS.dry_run:
         raise app.UsageError("--fold is required: an index such as --fold=0, a list "
                              "--fold=0,3, or --fold=all (or use --dry_run)")
+    # Everything is checked before anything is written: a command that fails
+    # must leave an existing run in --out_dir as it was.
     try:
         config = config_from_flags()
     except ValueError as e:
         raise app.UsageError(str(e))
-    out_dir = _prepare_out_dir(
-        FLAGS.out_dir or os.path.join(
+    profile_batch = _profile_batch(FLAGS.profile_batch)
+    out_dir = pathlib.Path(FLAGS.out_dir or os.path.join(
             "runs", f"{FLAGS.dataset.replace(',', '+')}_{FLAGS.variant}"))
+    _check_out_dir(out_dir)
 
     try:
         corpus = load_corpus(config.data, cache_dir=FLAGS.cache_dir)
@@ -339,33 +369,10 @@ def main(argv):
         raise app.UsageError(str(e))
     config = sized_to(config, corpus)
     report = corpus.report()
-    files.write_json(out_dir / "data_report.json", report)
-    logging.info("Corpus: %s, %d utterances (%s); domain %s (%s); %d skipped, details in %s",
-                 corpus.name, report["n_utterances"], report["label_totals"], corpus.domain,
-                 ", ".join(corpus.domain_values), len(report["skipped"]),
-                 out_dir / "data_report.json")
-    if report["excluded_labels"]:
-        logging.info("Utterances outside the class set (%s), not used: %s",
-                     ", ".join(corpus.emotions), report["excluded_labels"])
-    if report["skipped"]:
-        logging.warning("%d files or label lines were skipped; see 'skipped' in %s",
-                        len(report["skipped"]), out_dir / "data_report.json")
-        for entry in report["skipped"][:5]:
-            logging.warning("  skipped %s: %s", entry["path"], entry["reason"])
-    if report["unlabelled_wavs"]["count"]:
-        logging.info("%d WAV files have no label line (not used); see 'unlabelled_wavs' in %s",
-                     report["unlabelled_wavs"]["count"], out_dir / "data_report.json")
-    if report["gender_code_disagreements"]:
-        logging.info("%d files carry another gender code than their speaker's (the speaker's "
-                     "is used); see 'gender_code_disagreements' in %s",
-                     len(report["gender_code_disagreements"]), out_dir / "data_report.json")
+    _log_report(corpus, report, out_dir / "data_report.json")
     fold_list = corpus.fold_list()
-    for fold in report["empty_folds"]:
-        logging.warning("Fold %d (%s) has no labelled utterances left after the filters; it "
-                        "cannot be trained", fold, "+".join(fold_list[fold]))
-    logging.info("%s folds (fold: test speakers): %s", protocol_name(corpus.protocol),
-                 ", ".join(f"{i}: {'+'.join(f)}" for i, f in enumerate(fold_list)))
     if FLAGS.dry_run:
+        files.write_json(_prepare_out_dir(out_dir) / "data_report.json", report)
         genders = [corpus.gender_of(s) for s in corpus.speakers]
         print(f"Dry run: {report['n_utterances']} utterances from {len(corpus.speakers)} "
               f"speakers ({genders.count('F')} F, {genders.count('M')} M) of the "
@@ -377,17 +384,12 @@ def main(argv):
     folds = parse_folds(FLAGS.fold, len(fold_list))
     logging.info("Config:\n%s", config.to_json())
 
-    profile_batch = _profile_batch(FLAGS.profile_batch)
-
     # TensorFlow only now, so that --help and --dry_run stay fast.
     from adarl_tf import checkpoints, training
     try:
         strategy = distribute.make_strategy(FLAGS.strategy)
     except ValueError as e:
         raise app.UsageError(str(e))
-    if FLAGS.strategy == "multi_worker" and not distribute.is_chief():
-        # Every worker trains; only worker 0 writes the run folder.
-        out_dir = _prepare_out_dir(out_dir / f"worker_{os.getpid()}")
 
     # Every fold is checked before the first one trains: an empty fold or a
     # folder of another run should stop the run now, not hours into it.
@@ -401,6 +403,11 @@ def main(argv):
             status[fold] = checkpoints.fold_status(config, out_dir, fold)
     except ValueError as e:
         raise app.UsageError(str(e))
+    _prepare_out_dir(out_dir)
+    files.write_json(out_dir / "data_report.json", report)
+    if FLAGS.strategy == "multi_worker" and not distribute.is_chief():
+        # Every worker trains; only worker 0 writes the run folder.
+        out_dir = _prepare_out_dir(out_dir / f"worker_{os.getpid()}")
     files.write_text(out_dir / "config.json", config.to_json() + "\n")
     done = [f for f in folds if status[f] == "complete"]
     if done:
@@ -454,6 +461,34 @@ def main(argv):
     return 0
 
 
+def _log_report(corpus, report, report_path):
+    """Logs what the data report holds: counts, what was left out, the folds."""
+    logging.info("Corpus: %s, %d utterances (%s); domain %s (%s); %d skipped, details in %s",
+                 corpus.name, report["n_utterances"], report["label_totals"], corpus.domain,
+                 ", ".join(corpus.domain_values), len(report["skipped"]), report_path)
+    if report["excluded_labels"]:
+        logging.info("Utterances outside the class set (%s), not used: %s",
+                     ", ".join(corpus.emotions), report["excluded_labels"])
+    if report["skipped"]:
+        logging.warning("%d files or label lines were skipped; see 'skipped' in %s",
+                        len(report["skipped"]), report_path)
+        for entry in report["skipped"][:5]:
+            logging.warning("  skipped %s: %s", entry["path"], entry["reason"])
+    if report["unlabelled_wavs"]["count"]:
+        logging.info("%d WAV files have no label line (not used); see 'unlabelled_wavs' in %s",
+                     report["unlabelled_wavs"]["count"], report_path)
+    if report["gender_code_disagreements"]:
+        logging.info("%d files carry another gender code than their speaker's (the speaker's "
+                     "is used); see 'gender_code_disagreements' in %s",
+                     len(report["gender_code_disagreements"]), report_path)
+    fold_list = corpus.fold_list()
+    for fold in report["empty_folds"]:
+        logging.warning("Fold %d (%s) has no labelled utterances left after the filters; it "
+                        "cannot be trained", fold, "+".join(fold_list[fold]))
+    logging.info("%s folds (fold: test speakers): %s", protocol_name(corpus.protocol),
+                 ", ".join(f"{i}: {'+'.join(f)}" for i, f in enumerate(fold_list)))
+
+
 def _child_flags(out_dir):
     """This module's flags as set, for a child process that trains one fold."""
     skip = {"fold", "parallel_folds", "overwrite", "out_dir", "summarize"}
@@ -479,8 +514,23 @@ def _summarize():
     return 0
 
 
+def _one_line_errors(main_fn):
+    """`main_fn` with a usage error printed as one line and exit code 1.
+
+    absl's `app.run` would print the whole --help (about 215 lines) before it;
+    --help itself is one flag away.
+    """
+    def wrapped(argv):
+        try:
+            return main_fn(argv)
+        except app.UsageError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return e.exitcode
+    return wrapped
+
+
 def run():
-    app.run(main)
+    app.run(_one_line_errors(main))
 
 
 if __name__ == "__main__":

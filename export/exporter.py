@@ -29,6 +29,7 @@ import pathlib
 import platform
 import shutil
 import time
+import zipfile
 
 import numpy as np
 from absl import logging
@@ -60,8 +61,12 @@ def _load_fold(run_dir):
         if not p.exists():
             raise ExportError(f"{p} not found: --run_dir must be a fold folder written by "
                               "`python -m adarl_tf.main` (<out_dir>/fold_NN)")
-    results = json.loads(results_path.read_text())
-    return results, ExperimentConfig.from_dict(results["config"]), model_path
+    try:
+        results = json.loads(results_path.read_text())
+        return results, ExperimentConfig.from_dict(results["config"]), model_path
+    except (ValueError, KeyError, TypeError) as e:  # JSONDecodeError is a ValueError.
+        raise ExportError(f"{results_path} is not a complete results.json ({e}); train the "
+                          "fold again (rerun its `python -m adarl_tf.main` command)") from None
 
 
 def _corpus(data, data_dir=None):
@@ -74,7 +79,10 @@ def _corpus(data, data_dir=None):
         raise ExportError(
             f"the fold was trained on data in {', '.join(missing)}, which does not exist on this "
             f"machine; pass --data_dir=<the {data.dataset} corpus here> to the exporter")
-    return load_corpus(data)
+    try:
+        return load_corpus(data)
+    except (ValueError, FileNotFoundError) as e:
+        raise ExportError(f"{e} (the fold's corpus, reloaded for calibration and parity)")
 
 
 def representative_segments(utterances, config, n_segments, seed):
@@ -205,10 +213,13 @@ def export_fold(run_dir, formats=FORMATS, out_dir=None, data_dir=None,
                           f"expected a comma list of {', '.join(FORMATS)}")
     run_dir = pathlib.Path(run_dir)
     out_dir = pathlib.Path(out_dir) if out_dir is not None else run_dir / "export"
-    out_dir.mkdir(parents=True, exist_ok=True)
     results, config, model_path = _load_fold(run_dir)
     frontend = config.model.frontend
-    model = keras.saving.load_model(model_path, compile=False)
+    try:
+        model = keras.saving.load_model(model_path, compile=False)
+    except (ValueError, OSError, zipfile.BadZipFile) as e:
+        raise ExportError(f"{model_path} cannot be loaded ({e}); train the fold again "
+                          "or restore the file") from None
     min_tail = round(config.data.min_tail_s * frontend.sample_rate_hz)
     tail = config.data.tail
 
@@ -220,6 +231,7 @@ def export_fold(run_dir, formats=FORMATS, out_dir=None, data_dir=None,
                           f"{results['test_speaker']}: is --data_dir the same corpus?")
     logging.info("Exporting fold %d (%s, test speaker %s) to %s: %s", results["fold"],
                  corpus.name, test_speaker, out_dir, ", ".join(formats))
+    out_dir.mkdir(parents=True, exist_ok=True)  # Only once every input has been checked.
 
     # TFLite is converted from the SavedModel, so write one even if not asked
     # for (into a scratch folder that is removed afterwards).

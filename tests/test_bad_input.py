@@ -7,25 +7,42 @@ layout, no shared metadata needed) and runs `main` in process, mostly with
 `--dry_run` (no TensorFlow). Loader-level details (traps of the real release,
 counts) are in tests/corpora/test_iemocap.py.
 
-| case | what the user sees |
+| input | what you get |
 |---|---|
-| truncated WAV header | skipped: "not a readable WAV or FLAC file (...); re-encode ... or copy it again" |
-| WAV cut short after its header | skipped: "truncated: the header promises X s of audio but ..." |
-| zero-length file | skipped: "empty file (0 bytes), probably an interrupted copy; copy it again" |
-| text file named .wav | skipped: "not a readable WAV or FLAC file (not a WAV file (no RIFF/WAVE header) ...)" |
-| NaN / infinite samples (float WAV) | skipped: "32-bit float WAV with NaN or infinite samples ...; re-export ..." |
-| all-silent file | skipped: "silent: every sample is within 1 step(s) of 0 ..." |
-| 0.05 s file | kept: one zero-padded segment, finite outputs; `duration_s.min` in the report |
-| 10-minute file | kept: 200 segments of 3 s, streamed (about 40 MB decoded) |
-| label line, WAV missing | skipped: "file not found; restore it ... or remove its label line (labelled ...)" |
-| WAV without a label line | not an error: counted under `unlabelled_wavs` in data_report.json |
-| duplicate utterance name | skipped: "duplicate utterance X, already labelled in Y; kept the first label" |
-| unknown label code | skipped: "unknown label 'Happy' for X; IEMOCAP's codes are ...: correct the label line" |
-| --data_dir at Session1 | error: "... is a single session folder; point --data_dir at the folder that holds Session1 ... Session5 (here probably ...)" |
-| no EmoEvaluation folder | error: ".../dialog/EmoEvaluation not found ...; re-extract SessionN ..." |
-| fold index out of range | error: "--fold=10: [10] out of range; this corpus has 10 folds, 0..9" |
-| fold emptied by the filters | dry run: `empty_folds` and a warning; training it: error naming data_report.json and --fold |
-| unwritable --out_dir | error: "--out_dir=... is not writable (...); choose another folder with --out_dir" |
+| WAV with a truncated header | skipped: `not a readable WAV or FLAC file (<detail>); re-encode it as 16-bit PCM WAV (e.g. ...) or copy it again` |
+| WAV cut short after its header | skipped: `truncated: the header promises 2.10 s of audio but the file ends after 0.06 s; copy it again` |
+| zero-length file | skipped: `empty file (0 bytes), probably an interrupted copy; copy it again` |
+| text file named `.wav` | skipped: `not a readable WAV or FLAC file (not a WAV file (no RIFF/WAVE header) ...); re-encode it ...` |
+| NaN or infinite samples (float WAV) | skipped: `32-bit float WAV with NaN or infinite samples, which would poison training; re-export the recording from its source, or remove it` |
+| all-silent file (every sample within 1 step of 0) | skipped: `silent: every sample is within 1 step(s) of 0, so there is nothing to learn from; check the recording or remove its label line` |
+| 0.05 s file | kept: one zero-padded segment, finite outputs; `duration_s` in `data_report.json` shows the shortest |
+| 10-minute file | kept: 200 segments of 3 s (19 MB on disk, 38 MB decoded, cached once) |
+| label line whose WAV is missing | skipped: `file not found; restore it from the corpus release or remove its label line (<file>.txt line N)` |
+| WAV that no label line names | not an error: counted under `unlabelled_wavs` (count and the first ten paths) |
+| duplicate utterance name | the later line is skipped: `duplicate utterance <name>, already labelled in <file>; kept the first label` |
+| unknown label code | skipped: `unknown label 'Happy' for <name>; IEMOCAP's codes are ...: correct the label line`; known codes outside the class set are counted under `excluded_labels` |
+| manifest row whose file is a symlink loop | skipped: `cannot be read (Too many levels of symbolic links) ...` |
+| `--data_dir` at `Session1` | error: `... Session1 is a single session folder; point --data_dir at the folder that holds Session1 ... Session5 (here probably ...)` |
+| a session without `dialog/EmoEvaluation` | error: `.../Session3/dialog/EmoEvaluation not found ...; re-extract Session3 ...` |
+| two manifests with one file name (`a/manifest.csv`, `b/manifest.csv`) | error: `--data_dir: a/manifest.csv and b/manifest.csv both load as the corpus 'manifest', so their speaker ids would merge (two people as one speaker); rename one manifest file, or give each a corpus column with its own value` |
+| one corpus twice in `--data_dir` | error: `--data_dir lists <path> twice, which would count every speaker twice; give each corpus once` |
+| one audio file in two utterances (a duplicate line, a corpus and a manifest of its files, `--extra_domain_data` with the corpus's audio) | error: `audio file <path> is used twice, by <name> (speaker <id>) and by <name> (speaker <id>); a recording belongs to one utterance: remove the duplicate line, the corpus given twice, or the corpus's own files from --extra_domain_data` |
+| `--extra_domain_data` with a speaker id of the corpus (any case) | error: `--extra_domain_data=<file>: speaker 'ses03m' is the corpus's speaker 'Ses03M', whose audio must not reach training when they are tested; remove their rows, or give them another id if they are another person` |
+| manifest column named twice | error: `manifest <file>: column emotion appears more than once in the header; keep one column of each name (rename or delete the others)` |
+| manifest with a stray `"` | error: `manifest <file> line 5: a quote (") opens a value that runs on to line N; remove the stray quote or close it` (or, in a large file, `line N: <csv error>; look for a stray quote (") there or above it`) |
+| manifest row with more values than columns | error: `manifest <file> line 5 has 5 values but the header 4 columns; quote a value that holds the separator` |
+| manifest in Latin-1 (or UTF-16 without a byte-order mark) | error: `manifest <file> is not utf-8 text (byte 0xe9 at offset N); save it as UTF-8 (e.g. iconv ...)`; UTF-8 and UTF-16 with a byte-order mark are read |
+| manifest speaker ids that differ by case or spacing (`Ses01F`, `ses01f`, `Ses 01F`) | error: `manifest <file>: speaker ids 'Ses01F' (line 2) and 'ses01f' (line 3) differ only by case or spacing; write one person's id the same way on every line` |
+| manifest speaker with rows of both genders | error: `manifest <file>: speaker 'Ses02M' is M on line N but F on line M; give each speaker one gender` |
+| `--emotions=all` with a misspelt label (`hapy`) | error: `--emotions=all: label 'hapy' looks like a misspelt 'happy', and would become a class of its own; correct the data, or list the classes in --emotions (e.g. ...)` |
+| a count or size flag out of range (`--epochs=0`, `--batch_size=0`, `--segment_s=0`, `--learning_rate=nan`, ...) | error before the corpus is read: `--epochs=0; expected > 0`; pools that leave nothing: `--trunk_pools=... pool a 400 x 20 input to nothing; use smaller pools or a longer --segment_s` |
+| `--trunk_filters=a,b` | error: `--trunk_filters=a,b; expected whole numbers such as 16,16,16,32` |
+| a fold listed twice (`--fold=0,0`) | error: `--fold=0,0: fold 0 is listed twice (it would be trained and counted twice); list each once` |
+| fold index out of range | error: `--fold=10: [10] out of range; this corpus has 10 folds, 0..9` |
+| a fold emptied by the filters | the dry run lists it under `empty_folds` with a warning; training it stops before any fold trains: `fold 1: test speaker Ses01M has no emotion-labelled utterances left ...; see 'skipped' in data_report.json ... or leave the fold out of --fold` |
+| unwritable `--out_dir` | error: `--out_dir=... is not writable (Permission denied); choose another folder with --out_dir` |
+| any refused command aimed at an existing run | the run's files (`data_report.json` included) are left as they were; a missing `--out_dir` is not created |
+| `export` with a missing or corrupt `results.json` or `model.keras` | error, no folder created: `<file> is not a complete results.json (...); train the fold again ...`, `<file> cannot be loaded (...); train the fold again or restore the file` |
 """
 
 import json
@@ -320,3 +337,282 @@ def test_read_only_out_dir(root, tmp_path):
     with pytest.raises(app.UsageError, match=r"not writable \(Permission denied\); choose "
                                              r"another folder with --out_dir"):
         _run(root, locked / "run")
+
+
+# ---------------------------------------------------------------- refusals
+# Every case below must stop before any work with one line that names the flag
+# or file and the fix (app.run prints a UsageError as that line, exit code 1),
+# and leave an existing run in --out_dir exactly as it was.
+
+
+def _snapshot(folder):
+    return {p: p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _refused(out, match, **flags):
+    """Runs main with `flags`; it must refuse (`match`) and change nothing in `out`."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "data_report.json").write_text('{"corpus": "an earlier run"}\n')
+    before = _snapshot(out)
+    flags.setdefault("dry_run", "fold" not in flags)
+    with pytest.raises(app.UsageError, match=match) as error:
+        with flagsaver.flagsaver(out_dir=str(out), **flags):
+            main_lib.main(["adarl_tf.main"])
+    assert error.value.exitcode == 1 and "\n" not in str(error.value)
+    assert _snapshot(out) == before
+    return str(error.value)
+
+
+def _manifest(path, clean, rows=None, header="path,speaker,emotion,gender", sep=","):
+    """A manifest of the clean demo corpus's files (or of `rows`), one line per utterance."""
+    if rows is None:
+        rows = [[u.path, u.speaker, u.label, u.gender] for u in clean.utterances]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join([header] + [sep.join(map(str, r)) for r in rows]) + "\n",
+                    encoding="utf-8")
+    return path
+
+
+def _manifest_run(manifest, out, **flags):
+    return _run(manifest, out, dataset="manifest", **flags)
+
+
+# Class 1: corpora merged under one name, or one recording used twice.
+
+
+def test_two_manifests_with_one_file_name_are_refused(clean, tmp_path):
+    half = len(clean.utterances) // 2
+    rows = [[u.path, u.speaker, u.label, u.gender] for u in clean.utterances]
+    a = _manifest(tmp_path / "a" / "manifest.csv", clean, rows[:half])
+    b = _manifest(tmp_path / "b" / "manifest.csv", clean, rows[half:])
+    message = _refused(tmp_path / "out", r"both load as the corpus 'manifest'.*rename one "
+                       r"manifest file, or give each a corpus column",
+                       dataset="manifest,manifest", data_dir=f"{a},{b}")
+    assert str(a) in message and str(b) in message
+
+
+def test_the_same_corpus_twice_is_refused(root, clean, tmp_path):
+    m = _manifest(tmp_path / "m.csv", clean)
+    _refused(tmp_path / "out", r"--data_dir lists .*m\.csv twice.*give each corpus once",
+             dataset="manifest,manifest", data_dir=f"{m},{m}")
+    # Also through another spelling of the same path.
+    _refused(tmp_path / "out", r"twice", dataset="manifest,manifest",
+             data_dir=f"{m},{tmp_path}/./m.csv")
+    # The demo corpus and a manifest of its own files: every recording twice.
+    copies = [[_wav_of(root, clean, i)[1], "x" + u.speaker, u.label, u.gender]
+              for i, u in enumerate(clean.utterances)]
+    _refused(tmp_path / "out", r"audio file .*\.wav is used twice, by synthetic demo "
+             r"corpus/\S+ \(speaker .*\) and by copies/.*remove the duplicate line",
+             dataset="demo,manifest",
+             data_dir=f"{root},{_manifest(tmp_path / 'copies.csv', clean, copies)}")
+
+
+def test_one_file_on_two_manifest_lines_is_refused(clean, tmp_path):
+    rows = [[u.path, u.speaker, u.label, u.gender, u.name] for u in clean.utterances]
+    rows.append([rows[0][0], "Ses05M", "sad", "M", "another_name"])
+    m = _manifest(tmp_path / "m.csv", clean, rows, header="path,speaker,emotion,gender,name")
+    _refused(tmp_path / "out", r"audio file .* is used twice.*speaker Ses01F.*speaker Ses05M",
+             dataset="manifest", data_dir=str(m))
+
+
+def test_extra_domain_data_with_the_corpus_audio_or_speakers_is_refused(root, clean,
+                                                                           tmp_path):
+    own = [[_wav_of(root, clean, i)[1], "guest", "", "F"] for i in range(3)]
+    extra = _manifest(tmp_path / "extra.csv", clean, own)
+    _refused(tmp_path / "out", r"audio file .* is used twice.*extra/.*--extra_domain_data",
+             data_dir=str(root), dataset="demo", extra_domain_data=str(extra))
+    # Other recordings, but a speaker id of the corpus (here in another case).
+    other = tmp_path / "other.wav"
+    _write_pcm(other, 1000 * np.sin(np.arange(RATE)))
+    extra = _manifest(tmp_path / "extra.csv", clean, [[other, "ses03m", "", "M"]])
+    _refused(tmp_path / "out", r"--extra_domain_data=.*extra\.csv: speaker 'ses03m' is the "
+             r"corpus's speaker 'Ses03M'.*remove their rows, or give them another id",
+             data_dir=str(root), dataset="demo", extra_domain_data=str(extra))
+    # A different person is fine.
+    extra = _manifest(tmp_path / "extra.csv", clean, [[other, "guest", "", "M"]])
+    report = _run(root, tmp_path / "ok", extra_domain_data=str(extra))
+    assert report["domain_only_speakers"] == ["extra/guest"]
+
+
+# Class 2: manifests that would lose or replace data silently.
+
+
+def test_manifest_column_named_twice_is_refused(clean, tmp_path):
+    rows = [[u.path, u.speaker, u.label, u.gender, "neutral"] for u in clean.utterances]
+    m = _manifest(tmp_path / "m.csv", clean, rows, header="path,speaker,emotion,gender,Emotion")
+    _refused(tmp_path / "out", r"manifest .*m\.csv: column emotion appears more than once "
+             r"in the header; keep one column", dataset="manifest", data_dir=str(m))
+
+
+def test_manifest_stray_quote_or_extra_values_are_refused(clean, tmp_path):
+    rows = [[u.path, u.speaker, u.label, u.gender] for u in clean.utterances]
+    rows[3][2] = '"sad'  # Swallows every line up to the next quote.
+    m = _manifest(tmp_path / "m.csv", clean, rows)
+    _refused(tmp_path / "out", r"manifest .*m\.csv line 5: a quote \(\"\) opens a value that "
+             r"runs on to line \d+; remove the stray quote", dataset="manifest",
+             data_dir=str(m))
+    # So large that the csv module gives up (field larger than field limit).
+    big = rows[:4] + [[f"x{i}.wav", "Ses01F", "sad", "F"] for i in range(20000)]
+    m = _manifest(tmp_path / "big.csv", clean, big)
+    _refused(tmp_path / "out", r"manifest .*big\.csv line \d+: .*look for a stray quote",
+             dataset="manifest", data_dir=str(m))
+    rows[3][2] = "sad,loud"  # An unquoted separator: a value more than the header.
+    m = _manifest(tmp_path / "m.csv", clean, rows)
+    _refused(tmp_path / "out", r"manifest .*m\.csv line 5 has 5 values but the header 4 "
+             r"columns; quote a value", dataset="manifest", data_dir=str(m))
+
+
+def test_manifest_encodings(clean, tmp_path):
+    m = _manifest(tmp_path / "m.csv", clean)
+    text = m.read_text() + "nowhere/caf\u00e9.wav,Ses01F,sad,F\n"
+    (tmp_path / "latin1.csv").write_bytes(text.encode("latin-1"))
+    _refused(tmp_path / "out", r"manifest .*latin1\.csv is not utf-8 text \(byte 0xe9 at "
+             r"offset \d+\); save it as UTF-8 \(e\.g\. `iconv", dataset="manifest",
+             data_dir=str(tmp_path / "latin1.csv"))
+    (tmp_path / "utf16_no_bom.csv").write_bytes(text.encode("utf-16-le"))
+    _refused(tmp_path / "out", r"utf16_no_bom\.csv holds NUL bytes.*save it as UTF-8",
+             dataset="manifest", data_dir=str(tmp_path / "utf16_no_bom.csv"))
+    # UTF-16 with a byte-order mark (Excel's "Unicode text") reads as UTF-8 does.
+    (tmp_path / "utf16.csv").write_bytes(text.encode("utf-16"))
+    a = _manifest_run(tmp_path / "utf16.csv", tmp_path / "a")
+    b = _manifest_run(m, tmp_path / "b")
+    assert a["counts"] == b["counts"] and a["n_utterances"] == b["n_utterances"] > 0
+
+
+def test_manifest_speaker_ids_differing_by_case_or_space_are_refused(clean, tmp_path):
+    for other in ("ses01f", "SES01F", "Ses 01F"):
+        rows = [[u.path, u.speaker, u.label, u.gender] for u in clean.utterances]
+        first = next(i for i, r in enumerate(rows) if r[1] == "Ses01F")
+        rows[first + 1][1] = other
+        m = _manifest(tmp_path / "m.csv", clean, rows)
+        _refused(tmp_path / "out", rf"manifest .*m\.csv: speaker ids 'Ses01F' \(line "
+                 rf"{first + 2}\) and '{other}' \(line {first + 3}\) differ only by case or "
+                 r"spacing; write one person's id the same way", dataset="manifest",
+                 data_dir=str(m))
+
+
+def test_manifest_speaker_with_two_genders_is_refused(clean, tmp_path):
+    rows = [[u.path, u.speaker, u.label, u.gender] for u in clean.utterances]
+    last = max(i for i, r in enumerate(rows) if r[1] == "Ses02M")
+    rows[last][3] = "female"
+    m = _manifest(tmp_path / "m.csv", clean, rows)
+    _refused(tmp_path / "out", rf"manifest .*m\.csv: speaker 'Ses02M' is M on line \d+ but F "
+             rf"on line {last + 2}; give each speaker one gender", dataset="manifest",
+             data_dir=str(m))
+
+
+def test_misspelt_label_with_emotions_all_is_refused(clean, tmp_path):
+    for typo, meant in (("hapy", "happy"), ("angy", "angry"), ("neutrl", "neutral"),
+                        ("sadd", "sad")):
+        rows = [[u.path, u.speaker, u.label, u.gender] for u in clean.utterances]
+        rows[5][2] = typo
+        m = _manifest(tmp_path / "m.csv", clean, rows)
+        _refused(tmp_path / "out", rf"--emotions=all: label '{typo}' looks like a misspelt "
+                 rf"'{meant}'.*correct the data, or list the classes in --emotions",
+                 dataset="manifest", data_dir=str(m), emotions="all")
+    # A label of its own that resembles none is a class.
+    rows[5][2] = "contempt"
+    report = _manifest_run(_manifest(tmp_path / "m.csv", clean, rows), tmp_path / "ok",
+                           emotions="all")
+    assert report["emotions"] == ["neutral", "happy", "sad", "angry", "contempt"]
+
+
+# Class 4: flags, checked before any work (the corpus is not even read).
+
+
+@pytest.mark.parametrize("flags,match", [
+        (dict(fold="0,0"), r"--fold=0,0: fold 0 is listed twice.*list each once"),
+        (dict(fold="3,1,3"), r"--fold=3,1,3: fold 3 is listed twice"),
+        (dict(fold="0", epochs=0), r"--epochs=0; expected > 0"),
+        (dict(fold="0", batch_size=0), r"--batch_size=0; expected > 0"),
+        (dict(fold="0", batch_size=-4), r"--batch_size=-4; expected > 0"),
+        (dict(fold="0", learning_rate=float("nan")), r"--learning_rate=nan; expected > 0"),
+        (dict(segment_s=0.0), r"--segment_s=0.0; expected > 0"),
+        (dict(segment_s=0.004), r"--segment_s=0.004; expected at least one 10.0 ms frame"),
+        (dict(segment_s=0.2), r"--trunk_pools=.* pool a 400 x 20 input to nothing; use "
+                              r"smaller pools or a longer --segment_s"),
+        (dict(max_freq_hz=0.0), r"--max_freq_hz=0.0; expected > 0"),
+        (dict(trunk_filters=["a", "b"]), r"--trunk_filters=a,b; expected whole numbers"),
+        (dict(trunk_filters=["16", "0", "16", "32"]), r"--trunk_filters=.*expected counts >= 1"),
+        (dict(n_folds=1, protocol="speaker_kfold"), r"--n_folds=1; expected >= 2"),
+        (dict(min_tail_s=-1.0), r"--min_tail_s=-1.0; expected >= 0"),
+        (dict(fold="0", profile_batch="x"), r"--profile_batch='x'; expected 0 \(off\)"),
+])
+def test_bad_flags_stop_before_any_work(root, tmp_path, flags, match, monkeypatch):
+    def no_loading(*args, **kwargs):
+        raise AssertionError("the corpus was read before the flags were checked")
+    if "fold=" not in match:
+        monkeypatch.setattr(main_lib, "load_corpus", no_loading)
+    _refused(tmp_path / "out", match, dataset="demo", data_dir=str(root), **flags)
+
+
+# Class 5: a failing command leaves an existing run as it was, and creates nothing.
+
+
+def test_failing_command_keeps_the_existing_run_and_creates_no_folder(root, tmp_path):
+    out = tmp_path / "run"
+    _run(root, out)  # An earlier run's data report.
+    for flags in (dict(fold="10"), dict(fold="first"), dict(fold="0,0"),
+                  dict(fold="0", emotions="neutral,hapy")):
+        before = (out / "data_report.json").read_bytes()
+        with pytest.raises(app.UsageError):
+            with flagsaver.flagsaver(dataset="demo", data_dir=str(root), out_dir=str(out),
+                                     **flags):
+                main_lib.main(["adarl_tf.main"])
+        assert (out / "data_report.json").read_bytes() == before, flags
+    missing = tmp_path / "new" / "deeper" / "run"
+    with pytest.raises(app.UsageError, match="--fold=10"):
+        _run(root, missing, fold="10")
+    assert not (tmp_path / "new").exists()
+
+
+# Class 9: a usage error is one line, not the whole --help.
+
+
+def test_usage_error_is_one_line_without_the_help(root, tmp_path):
+    import subprocess
+    import sys
+    proc = subprocess.run([sys.executable, "-m", "adarl_tf.main", "--fold=0,0",
+                           f"--data_dir={root}", f"--out_dir={tmp_path / 'out'}"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1
+    assert "error: --fold=0,0: fold 0 is listed twice" in proc.stderr
+    assert "Traceback" not in proc.stderr and "--batch_size" not in proc.stderr
+    assert "fold 0 is listed twice" not in proc.stdout
+    assert not (tmp_path / "out").exists()
+
+
+def test_export_checks_its_inputs_before_creating_any_folder(root, tmp_path):
+    pytest.importorskip("tensorflow")
+    from adarl_tf.config import ExperimentConfig, DataConfig
+    from adarl_tf.export import exporter
+    fold = tmp_path / "run" / "fold_00"
+    fold.mkdir(parents=True)
+    out = tmp_path / "new" / "export"
+    with pytest.raises(exporter.ExportError, match=r"results\.json not found: --run_dir must "
+                                                   r"be a fold folder"):
+        exporter.export_fold(fold, out_dir=out)
+    (fold / "model.keras").write_bytes(b"PK\x03\x04 not a zip")
+    for text in ("", '{"fold": 0, "conf', '{"fold": 0}'):
+        (fold / "results.json").write_text(text)
+        with pytest.raises(exporter.ExportError, match=r"results\.json is not a complete "
+                                                       r"results\.json .*train the fold again"):
+            exporter.export_fold(fold, out_dir=out)
+    config = ExperimentConfig(data=DataConfig(data_dir=str(root)))
+    (fold / "results.json").write_text(json.dumps({"fold": 0, "config": config.to_dict()}))
+    with pytest.raises(exporter.ExportError, match=r"model\.keras cannot be loaded .*train "
+                                                   r"the fold again or restore the file"):
+        exporter.export_fold(fold, out_dir=out)
+    assert not (tmp_path / "new").exists() and not (fold / "export").exists()
+
+
+def test_readme_bad_input_table_is_this_suites():
+    import pathlib
+
+    def table(text):
+        start = text.index("| input | what you get |")
+        return (text[start:] + "\n\n").split("\n\n")[0].strip()
+
+    readme = pathlib.Path(__file__).parents[1] / "README.md"
+    assert table(readme.read_text()) == table(__doc__), \
+        "README's bad-input table and this module's docstring differ: copy one to the other"

@@ -1,6 +1,8 @@
 """Atomic writes: a failure mid-write leaves the old file (or none), never a torn one."""
 
 import json
+import os
+import stat
 
 import pytest
 
@@ -55,3 +57,20 @@ def test_atomic_dir_replaces_a_folder_whole(tmp_path):
         (tmp / "b.pb").write_text("new")
     assert sorted(p.name for p in target.iterdir()) == ["b.pb"]
     assert [p.name for p in tmp_path.iterdir()] == ["saved_model"]
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o002, 0o077])
+def test_outputs_get_the_umask_permissions_not_the_temporarys(tmp_path, umask):
+    # mkstemp/mkdtemp create 0600/0700: renamed as is, results were private to
+    # their owner on a shared machine whatever the umask.
+    old = os.umask(umask)
+    try:
+        files.write_json(tmp_path / "results.json", {"wa": 0.5})
+        files.write_csv(tmp_path / "predictions.csv", ["a"], [[1]])
+        with files.atomic_dir(tmp_path / "saved_model") as tmp:
+            (tmp / "saved_model.pb").write_bytes(b"x")
+    finally:
+        os.umask(old)
+    for name, mode in (("results.json", 0o666), ("predictions.csv", 0o666),
+                       ("saved_model", 0o777)):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == mode & ~umask, name

@@ -16,6 +16,7 @@ silently dropped).
 """
 
 import dataclasses
+import difflib
 
 from adarl_tf.corpora.corpus import EMOTIONS
 
@@ -37,16 +38,17 @@ def resolve(spec, names, default=EMOTIONS):
         {label name: class name} for every label that is kept.
 
     Raises:
-        ValueError: an empty spec, a duplicate class, or a label the corpus
-            does not have (the message lists the names it has).
+        ValueError: an empty spec, a duplicate class, a label the corpus
+            does not have (the message lists the names it has), or with "all"
+            a label that looks like a misspelt other one ("hapy").
     """
     names = list(dict.fromkeys(names))
     spec = (spec or "default").strip()
     if spec == "default":
         return tuple(default), {e: e for e in default}
     if spec == "all":
-        order = {n: i for i, n in enumerate(CANONICAL)}
-        classes = tuple(sorted(names, key=lambda n: (order.get(n, len(order)), n)))
+        _check_spelling(names)
+        classes = ordered(names)
         return classes, {n: n for n in classes}
     classes, mapping = [], {}
     for item in spec.split(","):
@@ -70,6 +72,26 @@ def resolve(spec, names, default=EMOTIONS):
         raise ValueError(f"--emotions={spec!r} names no class; use default, all, or a comma "
                          "list such as neutral,happy,sad,angry")
     return tuple(classes), mapping
+
+
+def ordered(names):
+    """Label names in `CANONICAL` order, any others after them alphabetically."""
+    order = {n: i for i, n in enumerate(CANONICAL)}
+    return tuple(sorted(set(names), key=lambda n: (order.get(n, len(order)), n)))
+
+
+def _check_spelling(names):
+    """Refuses a label that looks like a misspelt other one: with "all" it would be a class."""
+    for name in names:
+        if name in CANONICAL:
+            continue
+        others = [n for n in (*CANONICAL, *names) if n != name]
+        close = difflib.get_close_matches(name, others, n=1, cutoff=0.8)
+        if close:
+            raise ValueError(f"--emotions=all: label {name!r} looks like a misspelt "
+                             f"{close[0]!r}, and would become a class of its own; correct "
+                             "the data, or list the classes in --emotions (e.g. "
+                             f"--emotions={','.join(ordered(set(names) - {name}))})")
 
 
 def apply(utterances, mapping):

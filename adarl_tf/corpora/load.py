@@ -10,6 +10,7 @@ Loading is three steps, each visible in `data_report.json`:
 """
 
 import dataclasses
+import os
 
 from adarl_tf.corpora import (ased, cremad, demo, emodb, iemocap, labels, manifest,
                               protocols, ravdess)
@@ -102,6 +103,7 @@ def load_corpus(data, cache_dir=None):
     if spec != "default":
         iemocap_codes = dict(iemocap.CODE_NAMES)
     corpora = [_load_one(n, d, data, cache_dir, iemocap_codes) for n, d in zip(names, dirs)]
+    _check_names(dirs, corpora)
     present = [u.label for c in corpora for u in c.utterances if u.label is not None]
     known = set(present) | {l for n in names for l in _static_labels(n)}
     default = EMOTIONS
@@ -119,6 +121,7 @@ def load_corpus(data, cache_dir=None):
     corpus.emotions = classes
     if data.extra_domain_data:
         add_domain_only(corpus, _load_extra(data.extra_domain_data))
+    check_files(corpus.utterances)
     set_domain(corpus, data.domain)
     corpus.protocol = data.protocol
     corpus.folds = protocols.make_folds(corpus, data.protocol, data.n_folds, seed=0)
@@ -129,7 +132,40 @@ def _load_extra(path):
     if "," in str(path):
         raise ValueError("--extra_domain_data takes one manifest file; list every extra "
                          "utterance in it")
-    return manifest.load_manifest(path, domain_only=True)
+    extra = manifest.load_manifest(path, domain_only=True)
+    extra.name = f"--extra_domain_data={path}"
+    return extra
+
+
+def _check_names(dirs, corpora):
+    """Refuses two corpora under one name: their speaker ids would merge (two people as one)."""
+    seen = {}
+    for d, c in zip(dirs, corpora):
+        other = seen.setdefault(c.name, d)
+        if other is d:
+            continue
+        if os.path.realpath(str(other)) == os.path.realpath(str(d)):
+            raise ValueError(f"--data_dir lists {d} twice, which would count every speaker "
+                             "twice; give each corpus once")
+        raise ValueError(f"--data_dir: {other} and {d} both load as the corpus {c.name!r}, "
+                         "so their speaker ids would merge (two people as one speaker); "
+                         "rename one manifest file, or give each a corpus column with its "
+                         "own value")
+
+
+def check_files(utterances):
+    """Refuses an audio file that two utterances use (a duplicate line, a corpus given
+    twice, --extra_domain_data holding the corpus's own audio): a test speaker's
+    recording could then reach training."""
+    owner = {}
+    for u in utterances:
+        other = owner.setdefault(os.path.realpath(u.path), u)
+        if other is not u:
+            raise ValueError(f"audio file {u.path} is used twice, by {other.name} (speaker "
+                             f"{other.speaker}) and by {u.name} (speaker {u.speaker}); a "
+                             "recording belongs to one utterance: remove the duplicate line, "
+                             "the corpus given twice, or the corpus's own files from "
+                             "--extra_domain_data")
 
 
 def merge(corpora):
@@ -156,11 +192,27 @@ def merge(corpora):
 
 
 def add_domain_only(corpus, extra):
-    """Adds `extra`'s utterances as domain-only training data (labels dropped)."""
+    """Adds `extra`'s utterances as domain-only training data (labels dropped).
+
+    Refuses a speaker id of `extra` that is one of the corpus's (with or without
+    its corpus prefix, in any case): a test speaker's voice would reach training.
+    """
+    ids = {_speaker_key(s): s for s in corpus.speakers}
+    ids.update({_speaker_key(s.split("/", 1)[-1]): s for s in corpus.speakers})
+    for s in dict.fromkeys(u.speaker for u in extra.utterances):
+        if _speaker_key(s) in ids:
+            raise ValueError(f"{extra.name}: speaker {s!r} is the corpus's speaker "
+                             f"{ids[_speaker_key(s)]!r}, whose audio must not reach "
+                             "training when they are tested; remove their rows, or give "
+                             "them another id if they are another person")
     for u in extra.utterances:
         corpus.utterances.append(dataclasses.replace(
                 u, label=None, speaker=f"extra/{u.speaker}", name=f"extra/{u.name}"))
     corpus.skipped += extra.skipped
+
+
+def _speaker_key(speaker):
+    return "".join(speaker.split()).casefold()
 
 
 def set_domain(corpus, domain):

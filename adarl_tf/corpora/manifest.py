@@ -18,7 +18,9 @@ tab-separated, others comma-separated):
   any other column is metadata usable as `--domain=<column>`.
 """
 
+import codecs
 import csv
+import io
 import os
 import pathlib
 
@@ -36,25 +38,103 @@ def _dialect(path, header_line):
     return ","
 
 
+_BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
+         (codecs.BOM_UTF16_BE, "utf-16"))
+_TO_UTF8 = "save it as UTF-8 (e.g. `iconv -f latin1 -t utf-8 in.csv > out.csv`)"
+
+
+def _text(path):
+    """The manifest's text: UTF-8, or UTF-8/UTF-16 with a byte-order mark."""
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise ValueError(f"manifest {path} cannot be read ({e.strerror}); check its "
+                         "permissions") from None
+    encoding = next((e for bom, e in _BOMS if data.startswith(bom)), "utf-8")
+    if encoding == "utf-8" and b"\x00" in data:
+        raise ValueError(f"manifest {path} holds NUL bytes (UTF-16 without a byte-order "
+                         f"mark?); {_TO_UTF8}")
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as e:
+        raise ValueError(f"manifest {path} is not {encoding} text (byte 0x{data[e.start]:02x} "
+                         f"at offset {e.start}); {_TO_UTF8}") from None
+    return text
+
+
 def read_rows(path):
-    """(header, [(line number, row dict)]) of a manifest, columns lower-cased."""
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        first = f.readline()
-        f.seek(0)
-        reader = csv.DictReader(f, delimiter=_dialect(path, first))
-        if reader.fieldnames is None:
-            raise ValueError(f"manifest {path} is empty; it needs a header row with at least "
-                             "the columns path and speaker (and usually emotion)")
-        header = [h.strip().lower() for h in reader.fieldnames]
-        reader.fieldnames = header
-        rows = [(i + 2, {k: (v or "").strip() for k, v in r.items() if k is not None})
-                for i, r in enumerate(reader)]
+    """(header, [(line number, row dict)]) of a manifest, columns lower-cased.
+
+    Refuses what would lose data silently: a column named twice (the last
+    would win), a row with more values than the header has columns, and a
+    stray quote that swallows the lines after it.
+    """
+    text = _text(path)
+    reader = csv.reader(io.StringIO(text, newline=""),
+                        delimiter=_dialect(path, text.partition("\n")[0]))
+    rows, line = [], 1
+    try:
+        header = [h.strip().lower() for h in next(reader, [])]
+        for fields in reader:
+            first, line = line + 1, reader.line_num
+            if any("\n" in v or "\r" in v for v in fields):
+                raise ValueError(f"manifest {path} line {first}: a quote (\") opens a value "
+                                 f"that runs on to line {line}; remove the stray quote or "
+                                 "close it")
+            if any(v.strip() for v in fields[len(header):]):
+                raise ValueError(f"manifest {path} line {first} has {len(fields)} values but "
+                                 f"the header {len(header)} columns; quote a value that holds "
+                                 "the separator")
+            if any(v.strip() for v in fields):
+                rows.append((first, {h: v.strip() for h, v in zip(header, fields) if h}))
+    except csv.Error as e:
+        raise ValueError(f"manifest {path} line {reader.line_num}: {e}; look for a stray "
+                         "quote (\") there or above it") from None
+    if not any(header):
+        raise ValueError(f"manifest {path} is empty; it needs a header row with at least "
+                         "the columns path and speaker (and usually emotion)")
+    twice = sorted({h for h in header if h and header.count(h) > 1})
+    if twice:
+        raise ValueError(f"manifest {path}: column {', '.join(twice)} appears more than once "
+                         "in the header; keep one column of each name (rename or delete "
+                         "the others)")
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         raise ValueError(f"manifest {path} has no {', '.join(missing)} column (its columns: "
                          f"{', '.join(header)}); add a header row with path, speaker and "
                          "emotion columns (see README 'Corpora')")
     return header, rows
+
+
+def _gender(row):
+    return _GENDER.get(row.get("gender", "").lower(), row.get("gender", ""))
+
+
+def check_speakers(path, rows):
+    """Refuses speaker ids that differ only by case or spacing, and a speaker with two genders.
+
+    Either way one person would be counted as two (and could sit on both sides
+    of a fold), or two people as one.
+    """
+    spelling, genders = {}, {}
+    for line, row in rows:
+        speaker, corpus = row.get("speaker", ""), row.get("corpus", "")
+        if not speaker:
+            continue
+        key = (corpus, "".join(speaker.split()).casefold())
+        other, other_line = spelling.setdefault(key, (speaker, line))
+        if other != speaker:
+            raise ValueError(f"manifest {path}: speaker ids {other!r} (line {other_line}) and "
+                             f"{speaker!r} (line {line}) differ only by case or spacing; "
+                             "write one person's id the same way on every line")
+        gender = _gender(row)
+        other, other_line = genders.setdefault((corpus, speaker), (gender, line))
+        if gender and other and gender != other:
+            raise ValueError(f"manifest {path}: speaker {speaker!r} is {other} on line "
+                             f"{other_line} but {gender} on line {line}; give each speaker "
+                             "one gender")
+        if not other:
+            genders[(corpus, speaker)] = (gender, line)
 
 
 def load_manifest(manifest_path, domain_only=False):
@@ -80,6 +160,7 @@ def load_manifest(manifest_path, domain_only=False):
         raise FileNotFoundError(f"manifest {path} not found; give the CSV/TSV file itself "
                                 "in --data_dir (or --extra_domain_data)")
     header, rows = read_rows(path)
+    check_speakers(path, rows)
     has_corpus = "corpus" in header
     corpora = {r.get("corpus") or path.stem for _, r in rows}
     prefix = has_corpus and len(corpora) > 1
@@ -96,18 +177,17 @@ def load_manifest(manifest_path, domain_only=False):
             skipped.append({"path": str(path), "reason": f"{where}: empty speaker; every row "
                                                           "needs one (folds are per speaker)"})
             continue
-        audio_path = pathlib.Path(os.path.expanduser(row["path"]))
-        if not audio_path.is_absolute():
-            audio_path = base / audio_path
+        # realpath, not resolve(): a symlink loop is then one skipped file, not a crash.
+        audio_path = os.path.realpath(base / os.path.expanduser(row["path"]))
         corpus_name = row.get("corpus") or path.stem
         speaker = f"{corpus_name}/{row['speaker']}" if prefix else row["speaker"]
-        gender = _GENDER.get(row.get("gender", "").lower(), row.get("gender", ""))
+        gender = _gender(row)
         label = None if domain_only else (row.get("emotion") or "").lower() or None
         meta = {c: row.get(c, "") for c in extra_cols}
         meta["corpus"] = corpus_name
         name = row.get("name") or os.path.splitext(row["path"])[0]
-        utt = checked_utterance(skipped, name, audio_path.resolve(), speaker, gender, label,
-                                meta, context=where)
+        utt = checked_utterance(skipped, name, audio_path, speaker, gender, label, meta,
+                                context=where)
         if utt is None:
             continue
         utterances.append(utt)
@@ -124,7 +204,7 @@ def load_manifest(manifest_path, domain_only=False):
                          "unique name column or distinct paths")
     speakers = list(dict.fromkeys(u.speaker for u in utterances if u.label is not None))
     found = {u.label for u in utterances if u.label is not None}
-    emotions, _ = labels_lib.resolve("all", found) if found else ((), {})
+    emotions = labels_lib.ordered(found)
     return Corpus(name=path.stem if not has_corpus else " + ".join(sorted(corpora)),
                   utterances=utterances, speakers=speakers, skipped=skipped,
                   speaker_genders=genders, emotions=emotions)

@@ -81,3 +81,14 @@ def test_missing_column_file_and_domain_values(tmp_path):
     assert "ok.csv line 8" in corpus.skipped[0]["reason"]
     with pytest.raises(ValueError, match="--domain=colour: no utterance .* has a colour value"):
         load.load_corpus(DataConfig(dataset="manifest", data_dir=str(path), domain="colour"))
+
+
+def test_symlink_loop_is_one_skipped_row(tmp_path):
+    path = make_manifest(tmp_path / "ok.csv", _rows(tmp_path, tmp_path / "abs"))
+    (tmp_path / "loop.wav").symlink_to(tmp_path / "loop.wav")
+    with open(path, "a") as f:
+        f.write("loop.wav,s1,happy,F,en\n")
+    corpus = manifest.load_manifest(path)
+    assert len(corpus.utterances) == 6
+    assert "symbolic links" in corpus.skipped[0]["reason"]
+    assert "ok.csv line 8" in corpus.skipped[0]["reason"]
