@@ -151,15 +151,17 @@ def window_starts(n_samples, window, hop):
     return starts
 
 
-def frame_levels(path, rule, info):
+def frame_levels(path, rule, info, block_s=30.0):
     """dB (re full scale) RMS level of each whole `rule.frame_ms` frame of the mono mix.
 
-    Read in blocks at the file's own rate; returns float32, one per frame.
+    Read in blocks of about `block_s` seconds at the file's own rate; returns
+    float32, one per frame.
     """
     from adarl_tf.audio import AudioError, read_blocks
     frame = max(int(round(info.sample_rate * rule.frame_ms / 1000.0)), 1)
     levels, carry = [], np.zeros(0, np.float64)
-    for block in read_blocks(path, frame * 1000, info):
+    frames_per_block = max(int(round(block_s * 1000.0 / rule.frame_ms)), 1)
+    for block in read_blocks(path, frame * frames_per_block, info):
         mono = np.concatenate([carry, block.mean(axis=1, dtype=np.float64)])
         if not np.all(np.isfinite(mono)):
             raise AudioError("NaN or infinite samples")
@@ -218,7 +220,7 @@ def score_file(recognizer, path, hop_s=1.0, rule=SpeechRule(), block_s=30.0):
                             f"({window / rate:g} s, the model's segment); score it with "
                             "predict without --timeline")
     # Pass 1: which windows hold speech.
-    speech = speech_frames(frame_levels(path, rule, info), rule)
+    speech = speech_frames(frame_levels(path, rule, info, block_s), rule)
     starts = window_starts(n, window, hop)
     shares = [speech_share(speech, s / rate, (s + window) / rate, rule.frame_ms) for s in starts]
     flags = [share >= rule.min_speech_share for share in shares]
