@@ -222,8 +222,7 @@ def speaker_stats(runner, info, model_path, profile=None):
         return _profile_stats(profile, frontend)
     if hasattr(runner, "pooled_stats"):
         return runner.pooled_stats(), "pooled"
-    from adarl_tf.export.exporter import POOLED_PROFILE
-    pooled = pathlib.Path(model_path).parent / POOLED_PROFILE
+    pooled = pathlib.Path(model_path).parent / speaker_norm.POOLED_PROFILE
     if not pooled.exists():
         raise PredictError(f"{pooled}: not found, the default statistics of this "
                            "speaker-normalised model; give --profile (made with --enrol), or "

@@ -37,6 +37,9 @@ SPEECH_RANGE_DB = 40.0
 # A profile needs this much speech: with less, the per-row statistics of a
 # 400-row spectrogram are too noisy to normalise with.
 MIN_SPEECH_S = 3.0
+# An export folder's profile of the training speakers' pooled statistics: the default
+# of a speaker-normalised model (`export/exporter.py` writes it, `recognizer.py` reads it).
+POOLED_PROFILE = "pooled_profile.json"
 _BATCH = 32  # Segments per frontend call.
 
 

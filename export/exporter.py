@@ -48,8 +48,7 @@ DEFAULT_FORMATS = FORMATS[:-1]
 # Float formats must predict the same class as Keras on this share of test utterances.
 MIN_FLOAT_AGREEMENT = 0.99
 GATED_FORMATS = ("tflite", "tflite_fp16", ONNX)
-# The training speakers' pooled statistics, as a profile (speaker normalisation).
-POOLED_PROFILE = "pooled_profile.json"
+POOLED_PROFILE = speaker_norm.POOLED_PROFILE
 
 
 class ExportError(RuntimeError):

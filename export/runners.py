@@ -18,12 +18,13 @@ import pathlib
 
 import numpy as np
 
-from adarl_tf import model as model_lib
+# No Keras or TensorFlow at import: a TFLite or ONNX runtime needs neither (each
+# runner imports its own runtime).
+from adarl_tf.config import DOMAIN_PROBS, EMOTION_PROBS, SPEAKER_STATS, WAVEFORM
 from adarl_tf.pipelines.rules import cut_segments
 
 SERVING_SIGNATURE = "serving_default"
-OUTPUTS = (model_lib.EMOTION_PROBS, model_lib.DOMAIN_PROBS)
-WAVEFORM, SPEAKER_STATS = model_lib.WAVEFORM, model_lib.SPEAKER_STATS
+OUTPUTS = (EMOTION_PROBS, DOMAIN_PROBS)
 
 
 # NumPy twin of `pipelines.segments.segment_waveform`, shared with the numpy pipeline.
@@ -94,6 +95,8 @@ class KerasRunner:
 
     def __init__(self, model):
         import keras
+
+        import adarl_tf.model  # noqa: F401  Registers ADARL's layers for loading.
         if not isinstance(model, keras.Model):
             model = keras.saving.load_model(model, compile=False)
         self.model = serving_model(model)

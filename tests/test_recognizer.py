@@ -191,10 +191,16 @@ def _touch(path):
     return path
 
 
-def test_import_stays_cheap():
+def test_a_tflite_or_onnx_model_runs_without_tensorflow(export, clip):
+    """`import adarl_tf` and a LiteRT or ONNX Runtime model load neither Keras nor
+    TensorFlow (an app's memory: BUILD.md, "Timeline")."""
     import subprocess
     import sys
-    code = ("import sys, adarl_tf; assert callable(adarl_tf.load); "
-            "print(any(m.startswith(('tensorflow', 'keras')) for m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert out.stdout.strip() == "False", out.stderr
+    for fmt in ("tflite", "onnx"):
+        if fmt not in export:
+            continue
+        code = (f"import sys, adarl_tf; r = adarl_tf.load({str(export[fmt])!r}); "
+                f"r.predict_file({str(clip)!r}); r.timeline({str(clip)!r}); "
+                "print(sorted({m.split('.')[0] for m in sys.modules} & {'tensorflow', 'keras'}))")
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        assert out.stdout.strip() == "[]", (fmt, out.stdout, out.stderr[-2000:])
