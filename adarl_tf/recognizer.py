@@ -276,13 +276,22 @@ class Recognizer:
         return Recognizer(self.runner, self.info, self.model_path, stats, source,
                           self.min_tail_s)
 
+    def _classes(self, probs):
+        """`probs`, once checked to have one column per label."""
+        if probs.shape[-1] != len(self.labels):
+            raise PredictError(f"{self.model_path}: the model scores {probs.shape[-1]} classes "
+                               f"but the files beside it name {len(self.labels)} "
+                               f"({', '.join(self.labels)}); keep the model_card.json or "
+                               "results.json of this model beside it")
+        return probs
+
     def _scores(self, waveform):
         """(n_segments, the utterance's emotion probabilities) of a prepared waveform."""
         from adarl_tf.export import runners
         scored = runners.score_utterance(self.runner, waveform,
                                          round(self.min_tail_s * self.sample_rate_hz),
                                          self.speaker_stats, self.info.tail)
-        return scored["n_segments"], scored["emotion_probs"]
+        return scored["n_segments"], self._classes(scored["emotion_probs"])
 
     def _prediction(self, waveform):
         n_segments, probs = self._scores(waveform)
@@ -297,7 +306,7 @@ class Recognizer:
             out = self.runner(windows)
         else:
             out = self.runner(windows, np.repeat(self.speaker_stats[None], len(windows), 0))
-        return np.asarray(out["emotion_probs"], np.float64)
+        return self._classes(np.asarray(out["emotion_probs"], np.float64))
 
     def predict_waveform(self, samples, sample_rate):
         """Scores audio in memory like a test utterance in training.

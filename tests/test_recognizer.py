@@ -204,3 +204,18 @@ def test_a_tflite_or_onnx_model_runs_without_tensorflow(export, clip):
                 "print(sorted({m.split('.')[0] for m in sys.modules} & {'tensorflow', 'keras'}))")
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
         assert out.stdout.strip() == "[]", (fmt, out.stdout, out.stderr[-2000:])
+
+
+def test_labels_that_do_not_fit_the_model_are_refused(export, clip, tmp_path, capsys):
+    import shutil
+    model = shutil.copy(export["tflite"], tmp_path)
+    card = json.loads((export["keras"].parent / "model_card.json").read_text())
+    card["labels"] = card["labels"] + ["fearful"]
+    (tmp_path / "model_card.json").write_text(json.dumps(card))
+    with pytest.raises(recognizer.PredictError, match="scores 4 classes but the files beside "
+                       "it name 5"):
+        adarl_tf.load(model).predict_file(clip)
+    for timeline_of in (False, True):
+        assert predict.command(model, [str(clip)], timeline_of=timeline_of) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert err[-1].startswith(f"error: {model}: the model scores 4 classes")
