@@ -191,9 +191,7 @@ def _speaker_frontend(runner, info, model_path):
 def _profile_stats(profile, frontend):
     """(stats, source) of a profile given as a path or as a dict (from `enrol`)."""
     if isinstance(profile, dict):
-        name = (profile.get("sources") or ["the profile"])[0] if isinstance(
-            profile.get("sources"), list) else "the profile"
-        return speaker_norm.check_profile(profile, frontend, f"profile of {name}"), "profile"
+        return speaker_norm.check_profile(profile, frontend, "the profile given"), "profile"
     return speaker_norm.load_profile(profile, frontend), str(profile)
 
 
@@ -367,8 +365,8 @@ class Recognizer:
             `timeline.Timeline`.
 
         Raises:
-            adarl_tf.audio.AudioError: unreadable, shorter than one window, or
-                without speech.
+            adarl_tf.audio.AudioError, OSError: the file cannot be read.
+            timeline.TimelineError: shorter than one window, or without speech.
 
         Example:
 

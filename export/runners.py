@@ -1,8 +1,9 @@
 """One interface over the model formats: score segments, score utterances.
 
 `load_runner(path)` returns a runner for a `.keras` file, a SavedModel folder,
-a `.tflite` file or a `.onnx` file (ONNX Runtime). Every runner maps a float32 `(k, segment_samples)` batch
-of segments to `{"emotion_probs": (k, n_emotions), "domain_probs": ...}`, and
+a `.tflite` file or a `.onnx` file (ONNX Runtime). Every runner maps a float32
+`(k, segment_samples)` batch of segments to `{"emotion_probs": (k,
+n_emotions), "domain_probs": ...}`, and
 `score_utterance` turns one waveform of any length into the utterance's
 probabilities with the training pipeline's segmentation rule and mean
 (`pipelines.segments`, `training.predict_utterances`), so that the parity
