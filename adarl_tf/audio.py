@@ -338,10 +338,35 @@ def load_audio(path, target_rate=16000):
         AudioError: see `read_audio`; also NaN or infinite samples.
     """
     samples, rate = read_audio(path)
-    mono = samples.mean(axis=1)
+    return prepare_waveform(samples, rate, target_rate)
+
+
+def prepare_waveform(samples, rate, target_rate=16000):
+    """Samples as stored -> the model's input: mono, resampled, clipped, dithered.
+
+    What `load_audio` does after reading, for audio that is already in
+    memory (an app's microphone buffer).
+
+    Args:
+        samples: float `(n,)` or `(n, channels)` array in [-1, 1].
+        rate: int. Its sample rate in hertz.
+        target_rate: int. The model's sample rate. Defaults to 16000.
+
+    Returns:
+        float32 `(resampled_length(n, rate, target_rate),)` array.
+
+    Raises:
+        AudioError: no samples, NaN or infinite samples, or a bad rate.
+    """
+    samples = np.asarray(samples)
+    if samples.ndim not in (1, 2) or samples.shape[0] == 0:
+        raise AudioError(f"expected (n,) or (n, channels) samples, got shape {samples.shape}")
+    if not (isinstance(rate, (int, np.integer)) or float(rate).is_integer()) or rate <= 0:
+        raise AudioError(f"sample rate {rate!r}: expected a positive whole number of hertz")
+    mono = samples if samples.ndim == 1 else samples.mean(axis=1)
     if not np.all(np.isfinite(mono)):
         raise AudioError("NaN or infinite samples")
-    return fill_digital_silence(np.clip(resample(mono, rate, target_rate), -1.0, 1.0))
+    return fill_digital_silence(np.clip(resample(mono, int(rate), target_rate), -1.0, 1.0))
 
 
 def nonfinite_or_silent(samples, peak):
@@ -350,3 +375,153 @@ def nonfinite_or_silent(samples, peak):
     if not finite.all():
         return True, False
     return False, bool(np.all(np.abs(samples) <= peak))
+
+
+# Long recordings: read and resample in blocks, never the whole file.
+
+def read_blocks(path, block_frames, info=None):
+    """Yields a WAV or FLAC file's samples as stored, `block_frames` frames at a time.
+
+    The streaming form of `read_audio`, for recordings too long to hold:
+    memory stays at one block whatever the file's length.
+
+    Args:
+        path: str or path-like.
+        block_frames: int. Frames per block (the last one may be shorter).
+        info: its `AudioInfo`, if already read.
+
+    Yields:
+        float `(<= block_frames, n_channels)` arrays, as `read_audio` returns.
+
+    Raises:
+        AudioError: see `audio_info`; also a file without samples.
+    """
+    info = info or audio_info(path)
+    block_frames = int(block_frames)
+    if info.container == "flac":
+        sf = _soundfile()
+        try:
+            with sf.SoundFile(str(path)) as f:
+                empty = True
+                while True:
+                    block = f.read(block_frames, dtype="float32", always_2d=True)
+                    if not len(block):
+                        break
+                    empty = False
+                    yield block
+        except (RuntimeError, sf.LibsndfileError) as e:
+            raise AudioError(f"unreadable FLAC file ({e})") from None
+        if empty:
+            raise AudioError("no audio samples")
+        return
+    frames = min(info.frames, info.available_frames)
+    if frames == 0:
+        raise AudioError("no audio samples")
+    width = int(info.encoding[len(info.encoding.rstrip("0123456789")):]) // 8
+    with open(path, "rb") as f:
+        f.seek(info.data_offset)
+        for start in range(0, frames, block_frames):
+            n = min(block_frames, frames - start)
+            raw = f.read(n * info.channels * width)
+            yield _decode_pcm(raw, info.encoding).reshape(-1, info.channels)
+
+
+class StreamResampler:
+    """`resample` over a signal that comes in blocks, with the whole-signal result.
+
+    Each output block is `resample_poly` of an input stretch that starts on a
+    multiple of the down-sampling factor (so output samples fall on the same
+    grid as the whole signal's) with `margin` input samples of context on
+    each side, wider than the filter's half-length: the output equals the
+    whole signal's to float rounding. Memory: one block plus the margins.
+
+    Args:
+        rate: int. The input's sample rate in hertz.
+        target_rate: int. The rate wanted.
+        chunk: int. Input samples resampled per call of `resample_poly`
+            (rounded up to a multiple of the down-sampling factor).
+    """
+
+    def __init__(self, rate, target_rate, chunk=1 << 16):
+        g = math.gcd(int(rate), int(target_rate))
+        self.rate, self.target_rate = int(rate), int(target_rate)
+        self.up, self.down = self.target_rate // g, self.rate // g
+        # resample_poly's filter has 10 * max(up, down) taps each side at the
+        # up-sampled rate: that many / up input samples, plus some slack.
+        half = -(-10 * max(self.up, self.down) // self.up) + 16
+        self.margin = -(-half // self.down) * self.down
+        self.chunk = -(-int(chunk) // self.down) * self.down
+        self._x = np.zeros(0, np.float64)  # input from global index self._x0 on
+        self._x0 = 0
+        self._done = 0  # input resampled so far (a multiple of down)
+
+    def _resample(self, start, stop, emit_stop):
+        """Output for input [self._done, emit_stop), from input [start, stop)."""
+        from scipy import signal
+        seg = self._x[start - self._x0:stop - self._x0]
+        y = signal.resample_poly(seg, self.up, self.down)
+        first = (self._done - start) * self.up // self.down
+        last = len(y) if emit_stop is None else (emit_stop - start) * self.up // self.down
+        return y[first:last].astype(np.float32)
+
+    def push(self, x):
+        """Takes the next input samples (1-D); returns the output ready so far."""
+        if self.up == self.down:
+            return np.asarray(x, np.float32)
+        self._x = np.concatenate([self._x, np.asarray(x, np.float64)])
+        outs = []
+        end = self._x0 + len(self._x)
+        while end - self._done >= self.chunk + self.margin:
+            start = max(self._done - self.margin, 0)
+            stop = self._done + self.chunk
+            outs.append(self._resample(start, stop + self.margin, stop))
+            self._done = stop
+            keep = self._done - self.margin - self._x0
+            if keep > 0:
+                self._x, self._x0 = self._x[keep:], self._x0 + keep
+        return np.concatenate(outs) if outs else np.zeros(0, np.float32)
+
+    def flush(self):
+        """The rest of the output, once the input has ended."""
+        if self.up == self.down:
+            return np.zeros(0, np.float32)
+        end = self._x0 + len(self._x)
+        if end <= self._done:
+            return np.zeros(0, np.float32)
+        out = self._resample(max(self._done - self.margin, 0), end, None)
+        self._done = end
+        return out
+
+
+def stream_audio(path, target_rate=16000, block_s=30.0, info=None):
+    """Yields a file as the model's input in blocks: mono, resampled, clipped.
+
+    `load_audio` in pieces of about `block_s` seconds, for recordings too long
+    to hold; digital silence is not dithered here (the caller dithers what it
+    cuts, e.g. each window of a timeline).
+
+    Args:
+        path: str or path-like.
+        target_rate: int. The model's sample rate. Defaults to 16000.
+        block_s: float. Seconds read per block.
+        info: its `AudioInfo`, if already read.
+
+    Yields:
+        float32 1-D arrays; together `resampled_length(frames, rate,
+        target_rate)` samples.
+
+    Raises:
+        AudioError: see `read_blocks`; also NaN or infinite samples.
+    """
+    info = info or audio_info(path)
+    resampler = StreamResampler(info.sample_rate, target_rate)
+    for block in read_blocks(path, max(int(block_s * info.sample_rate), 1), info):
+        mono = block.mean(axis=1)
+        if not np.all(np.isfinite(mono)):
+            raise AudioError("NaN or infinite samples")
+        out = resampler.push(mono)
+        if len(out):
+            yield np.clip(out, -1.0, 1.0)
+    out = resampler.flush()
+    if len(out):
+        yield np.clip(out, -1.0, 1.0)

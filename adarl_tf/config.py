@@ -10,6 +10,13 @@ import dataclasses
 import json
 from typing import Optional, Tuple
 
+# The model's input names and its serving outputs' names, the same in every format;
+# here rather than in `model.py` so that a runtime (`export/runners.py`) needs no Keras.
+WAVEFORM = "waveform"
+SPEAKER_STATS = "speaker_stats"
+EMOTION_PROBS = "emotion_probs"
+DOMAIN_PROBS = "domain_probs"
+
 CHANNEL_MODES = ("multires", "colormap", "mono")
 SCALES = ("linear", "mel")
 NORMALIZATIONS = ("segment", "speaker")

@@ -23,18 +23,14 @@ import dataclasses
 import keras
 from keras import ops
 
-from adarl_tf.config import ModelConfig
+from adarl_tf.config import DOMAIN_PROBS, EMOTION_PROBS, SPEAKER_STATS, WAVEFORM, ModelConfig
 from adarl_tf.distribute import logs_for_reduction, scale_loss_for_replicas
 from adarl_tf.metrics import BalancedAccuracy
 from adarl_tf.layers import (CenterLoss, ChannelwiseFC, DomainFrequencyAttention,
                              GradientReversal, MultiScaleConv, SpecAugment, Spectrogram)
 
-# Input names; the pipelines, `export` and `predict` rely on them.
-WAVEFORM = "waveform"
-SPEAKER_STATS = "speaker_stats"
-# Output names; `export` and the trainer rely on them.
-EMOTION_PROBS = "emotion_probs"
-DOMAIN_PROBS = "domain_probs"
+# Input names and the serving outputs' names (WAVEFORM, SPEAKER_STATS, EMOTION_PROBS,
+# DOMAIN_PROBS) are in `config.py`, which runtimes import without Keras. Training outputs:
 DEEP_FEATURES = "deep_features"
 CENTER_DISTANCES = "center_distances"
 ATTENTION = "attention"

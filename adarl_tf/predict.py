@@ -3,7 +3,9 @@ r"""Scores audio files with an exported or trained ADARL model.
   python -m adarl_tf.predict --model=runs/demo_adarl/fold_00/export/model_int8.tflite a.wav b.wav
   python -m adarl_tf.predict --model=runs/demo_adarl/fold_00/model.keras --json *.wav
 
-`--model` takes a `.keras` file, a SavedModel folder or a `.tflite` file.
+`--model` takes a `.keras` file, a SavedModel folder, a `.tflite` or `.onnx`
+file, or an export folder (`adarl_tf.load`; this command is a front end to
+`adarl_tf/recognizer.py`).
 WAV files of any length, sample rate (resampled to the model's 16 kHz),
 channel count (mixed down) and sample format (8/16/24/32-bit integer,
 32-bit float) are accepted. Each file is scored like a test utterance in
@@ -28,125 +30,36 @@ are used (the `.keras` model's `Spectrogram.pooled_stats`, an export's
 `pooled_profile.json`), and a note on stderr says so. A profile that cannot
 be used (unreadable, made for another frontend, from too little speech) or
 one given to a segment-normalised model is a one-line error, exit status 2.
+
+Timeline. Emotion over time in one recording of any length (read in blocks),
+a window of the model's segment every `--hop_s` seconds, windows without
+speech marked and not scored (`adarl_tf/timeline.py`):
+
+  python -m adarl_tf.predict --model=M --timeline --hop_s=1.0 --out=t.csv --plot=t.png a.wav
+
+CSV by default (`--json`: JSON), printed or written to `--out`. A file without
+speech or shorter than one window is a one-line error, exit status 1, and
+nothing is written; outputs are written atomically (`adarl_tf/files.py`).
 """
 
-import dataclasses
 import json
-import pathlib
 import sys
-from typing import Optional, Tuple
-
-import numpy as np
 
 from adarl_tf import speaker_norm
-from adarl_tf.config import DataConfig, FrontendConfig
-from adarl_tf.corpora.corpus import EMOTIONS, SILENCE_PEAK
+from adarl_tf.recognizer import (EnrolError, ModelInfo, PredictError,  # noqa: F401
+                                 model_metadata, speaker_stats)
 
 POOLED_NOTE = ("note: no --profile: scoring with the pooled statistics of the model's "
                "training speakers; a profile of the speaker (--enrol) fits their voice")
 
 
-class PredictError(ValueError):
-    """The run cannot go on; the message names the file and the fix."""
-
-
-@dataclasses.dataclass(frozen=True)
-class ModelInfo:
-    """What scoring needs beside the model's graph, from the files beside it."""
-
-    labels: Tuple[str, ...]
-    sample_rate_hz: int
-    min_tail_s: float
-    tail: str = DataConfig.tail  # `DataConfig.tail`: "pad" or "overlap".
-    frontend: Optional[FrontendConfig] = None  # None: not recorded beside the model.
-
-
-def model_metadata(model_path):
-    """The `ModelInfo` of a model, from `model_card.json` or `results.json` beside it.
-
-    Args:
-        model_path: str or path-like. `.keras`, `.tflite` or SavedModel folder.
-
-    Returns:
-        `ModelInfo`; the training defaults where neither file is there.
-    """
-    model_path = pathlib.Path(model_path)
-    card = model_path.parent / "model_card.json"
-    results = model_path.parent / "results.json"
-    if card.exists():
-        c = json.loads(card.read_text())
-        return ModelInfo(tuple(c["labels"]), int(c["sample_rate_hz"]), float(c["min_tail_s"]),
-                         **_recorded(c.get("config", {})))
-    if results.exists():
-        r = json.loads(results.read_text())
-        data = r.get("config", {}).get("data", {})
-        frontend = r.get("config", {}).get("model", {}).get("frontend", {})
-        return ModelInfo(tuple(r.get("labels", EMOTIONS)),
-                         int(frontend.get("sample_rate_hz", FrontendConfig.sample_rate_hz)),
-                         float(data.get("min_tail_s", DataConfig.min_tail_s)),
-                         **_recorded(r.get("config", {})))
-    return ModelInfo(EMOTIONS, FrontendConfig.sample_rate_hz, DataConfig.min_tail_s)
-
-
-def _recorded(config):
-    """`tail` and `frontend` of a recorded `ExperimentConfig` dict (older ones lack them)."""
-    frontend = config.get("model", {}).get("frontend")
-    return {"tail": config.get("data", {}).get("tail", DataConfig.tail),
-            "frontend": None if frontend is None else FrontendConfig.from_dict(frontend)}
-
-
-def _speaker_frontend(runner, info, model_path):
-    """The frontend of a speaker-normalised model, which profiles are made and checked for.
-
-    Raises:
-        PredictError: the model normalises each segment (it takes no profile),
-            or nothing beside an exported model says its frontend.
-    """
-    if runner.stats_shape is None:
-        raise PredictError(f"{model_path}: this model normalises each segment on its own "
-                           "(normalization=segment) and takes no speaker profile; drop "
-                           "--profile and --enrol")
-    # A .keras model holds its config; an exported one has its model card.
-    frontend = getattr(runner, "frontend", None) or info.frontend
-    if frontend is None or frontend.stats_shape != runner.stats_shape:
-        raise PredictError(f"{model_path}: no model_card.json of this model beside it, which "
-                           "says how its speaker statistics are made; keep the files the "
-                           "exporter wrote together")
-    return frontend
-
-
-def speaker_stats(runner, info, model_path, profile=None):
-    """The speaker statistics to score with, and where they come from.
-
-    Args:
-        runner: from `runners.load_runner(model_path)`.
-        info: `ModelInfo` of the model.
-        model_path: str or path-like.
-        profile: str or None. A profile file (`--profile`).
-
-    Returns:
-        `(None, None)` for a segment-normalised model without a profile;
-        else `(stats (2, rows, spectrograms) float32, the profile's path or
-        "pooled")`.
-
-    Raises:
-        PredictError, speaker_norm.ProfileError: see `_speaker_frontend`,
-            `speaker_norm.load_profile`.
-    """
-    if runner.stats_shape is None and profile is None:
-        return None, None
-    frontend = _speaker_frontend(runner, info, model_path)
-    if profile is not None:
-        return speaker_norm.load_profile(profile, frontend), str(profile)
-    if hasattr(runner, "pooled_stats"):
-        return runner.pooled_stats(), "pooled"
-    from adarl_tf.export.exporter import POOLED_PROFILE
-    pooled = pathlib.Path(model_path).parent / POOLED_PROFILE
-    if not pooled.exists():
-        raise PredictError(f"{pooled}: not found, the default statistics of this "
-                           "speaker-normalised model; give --profile (made with --enrol), or "
-                           "keep the exporter's files together")
-    return speaker_norm.load_profile(pooled, frontend), "pooled"
+def _load(model_path, profile=None, num_threads=None, min_tail_s=None):
+    """`adarl_tf.load`, with the note that the pooled statistics are used (once)."""
+    from adarl_tf import recognizer
+    r = recognizer.load(model_path, profile, num_threads=num_threads, min_tail_s=min_tail_s)
+    if r.speaker_stats_source == "pooled":
+        print(POOLED_NOTE, file=sys.stderr)
+    return r
 
 
 def enrol(model_path, paths, profile_out):
@@ -160,27 +73,15 @@ def enrol(model_path, paths, profile_out):
         PredictError, speaker_norm.ProfileError: the model takes no profile,
             or the recordings hold too little speech.
     """
-    from adarl_tf.audio import AudioError, load_audio
+    from adarl_tf import recognizer
     from adarl_tf.export import runners
-
-    runner = runners.load_runner(model_path)
-    frontend = _speaker_frontend(runner, model_metadata(model_path), model_path)
-    waveforms, errors = [], []
-    for path in paths:
-        try:
-            waveform = load_audio(path, frontend.sample_rate_hz)
-        except (AudioError, OSError) as e:
-            errors.append({"file": str(path), "error": str(e)})
-            continue
-        # Decoding dithers digital silence, which would pass for quiet speech.
-        if np.abs(waveform).max() <= SILENCE_PEAK / 32768.0:
-            errors.append({"file": str(path), "error": "silent (no sample above -90 dBFS); "
-                           "enrol recordings of the speaker talking"})
-            continue
-        waveforms.append(waveform)
-    if errors:
-        return None, errors
-    profile = speaker_norm.make_profile(waveforms, frontend, sources=paths)
+    model_path = recognizer.resolve_model(model_path)
+    r = recognizer.Recognizer(runners.load_runner(model_path), model_metadata(model_path),
+                              model_path)
+    try:
+        profile = r.enrol(paths)
+    except EnrolError as e:
+        return None, e.errors
     try:
         speaker_norm.save_profile(profile, profile_out)
     except OSError as e:
@@ -193,7 +94,7 @@ def predict_files(model_path, paths, min_tail_s=None, num_threads=None, profile=
     """Scores each file; a bad file gives an error entry, never an exception.
 
     Args:
-        model_path: str or path-like. The model (see `runners.load_runner`).
+        model_path: str or path-like. The model (see `adarl_tf.load`).
         paths: list of str. Audio files.
         min_tail_s: float or None. Overrides the tail policy of the model.
         num_threads: int or None. TFLite interpreter threads.
@@ -212,34 +113,48 @@ def predict_files(model_path, paths, min_tail_s=None, num_threads=None, profile=
             `speaker_norm.ProfileError` (both ValueError): the profile
             cannot be used with it.
     """
-    from adarl_tf.audio import AudioError, load_audio
-    from adarl_tf.export import runners
-
-    info = model_metadata(model_path)
-    labels, rate = info.labels, info.sample_rate_hz
-    tail = info.min_tail_s if min_tail_s is None else min_tail_s
-    runner = runners.load_runner(model_path, num_threads=num_threads)
-    stats, source = speaker_stats(runner, info, model_path, profile)
-    if source == "pooled":
-        print(POOLED_NOTE, file=sys.stderr)
+    from adarl_tf.audio import AudioError
+    r = _load(model_path, profile, num_threads, min_tail_s)
     results = []
     for path in paths:
         try:
-            waveform = load_audio(path, rate)
+            results.append({"file": str(path), **r.predict_file(path).to_dict()})
         except (AudioError, OSError) as e:
             results.append({"file": str(path), "error": str(e)})
-            continue
-        scored = runners.score_utterance(runner, waveform, round(tail * rate), stats, info.tail)
-        probs = scored["emotion_probs"]
-        results.append({
-            "file": str(path),
-            "label": labels[int(probs.argmax())],
-            "probabilities": {l: round(float(p), 6) for l, p in zip(labels, probs)},
-            "n_segments": scored["n_segments"],
-            "duration_s": round(len(waveform) / rate, 3),
-            **({"speaker_stats": source} if source else {}),
-        })
     return results
+
+
+def timeline(model_path, path, hop_s=1.0, out=None, as_json=False, plot=None,
+             num_threads=None, profile=None):
+    """Writes the timeline of one file (`adarl_tf/timeline.py`); returns the exit status.
+
+    0: written (to `out`, else printed); 1: the file gives no timeline (one
+    `error: <file>: ...` line, nothing written).
+
+    Raises:
+        ValueError: as `predict_files`, for the model and the profile.
+    """
+    from adarl_tf import timeline as timeline_lib
+    from adarl_tf.audio import AudioError
+    r = _load(model_path, profile, num_threads)
+    try:
+        scored = r.timeline(path, hop_s)
+    except (AudioError, OSError, timeline_lib.TimelineError) as e:
+        print(f"error: {path}: {e}", file=sys.stderr)
+        return 1
+    try:
+        text = timeline_lib.write(scored, out, as_json, plot)
+    except OSError as e:
+        print(f"error: {e.filename or out}: cannot be written ({e.strerror or e})",
+              file=sys.stderr)
+        return 2
+    if text is not None:
+        sys.stdout.write(text)
+    speech = len(scored.speech_windows())
+    print(f"{path}: {len(scored.windows)} windows of {scored.window_s:g} s every "
+          f"{scored.hop_s:g} s, {speech} with speech"
+          + "".join(f"; wrote {p}" for p in (out, plot) if p), file=sys.stderr)
+    return 0
 
 
 def format_table(results):
@@ -265,30 +180,49 @@ def _print_errors(results):
             print(f"error: {r['file']}: {r['error']}", file=sys.stderr)
 
 
-def _flag_conflict(enrol, profile, profile_out):
-    """What is wrong with this combination of --enrol, --profile and --profile_out, or None."""
+def _flag_conflict(enrol, profile, profile_out, timeline_flags, n_paths):
+    """What is wrong with this combination of flags, or None.
+
+    `timeline_flags`: the flags that only a timeline takes (`--hop_s`,
+    `--plot`, `--out`) that were given, with `--timeline` itself first if given.
+    """
     if enrol and profile:
         return "--enrol makes a profile, --profile scores with one: give one of the two"
     if enrol and not profile_out:
         return "--enrol needs --profile_out=<the profile file to write>"
     if profile_out and not enrol:
         return "--profile_out needs --enrol (it names the profile that --enrol writes)"
+    timeline = timeline_flags[:1] == ["--timeline"]
+    if timeline and enrol:
+        return "--timeline scores a file, --enrol makes a profile: give one of the two"
+    if timeline and n_paths != 1:
+        return f"--timeline takes one file, got {n_paths}"
+    if timeline_flags and not timeline:
+        return f"{timeline_flags[0]} needs --timeline"
     return None
 
 
 def command(model, paths, profile=None, enrol_files=False, profile_out=None, as_json=False,
-            min_tail_s=None, threads=None):
+            min_tail_s=None, threads=None, timeline_of=False, hop_s=None, plot=None, out=None):
     """`python -m adarl_tf.predict` after flag parsing: prints, returns the exit status.
 
     0: done; 1: some files could not be used (each named on stderr); 2: the
     run could not start (usage, model or profile; one line on stderr).
+    With `timeline_of`, the timeline of the one file in `paths`
+    (`timeline`); `hop_s`, `plot` and `out` are its flags (None: not given).
     """
     if not paths:
         print("usage: python -m adarl_tf.predict --model=MODEL [--profile=P] FILE [FILE ...]\n"
+              "       python -m adarl_tf.predict --model=MODEL --timeline [--hop_s=1.0] "
+              "[--json] [--out=F] [--plot=F.png] FILE\n"
               "       python -m adarl_tf.predict --model=MODEL --enrol FILE [FILE ...] "
               "--profile_out=P", file=sys.stderr)
         return 2
-    usage = _flag_conflict(enrol_files, profile, profile_out)
+    given = [f for f, v in (("--timeline", timeline_of), ("--hop_s", hop_s is not None),
+                            ("--plot", plot), ("--out", out)) if v]
+    usage = _flag_conflict(enrol_files, profile, profile_out, given, len(paths))
+    if not usage and hop_s is not None and not hop_s > 0:
+        usage = f"--hop_s={hop_s}: expected a positive number of seconds"
     if usage:
         print(f"error: {usage}", file=sys.stderr)
         return 2
@@ -300,6 +234,9 @@ def command(model, paths, profile=None, enrol_files=False, profile_out=None, as_
                 print(f"wrote {profile_out}: {made['speech_seconds']} s of speech from "
                       f"{len(paths)} recording(s)")
             return 1 if errors else 0
+        if timeline_of:
+            return timeline(model, paths[0], 1.0 if hop_s is None else hop_s, out, as_json,
+                            plot, threads, profile)
         results = predict_files(model, paths, min_tail_s, threads, profile)
     except (PredictError, speaker_norm.ProfileError) as e:  # They name their file.
         print(f"error: {e}", file=sys.stderr)
@@ -321,22 +258,31 @@ def main(argv):
     from absl import flags
     FLAGS = flags.FLAGS
     return command(FLAGS.model, argv[1:], FLAGS.profile, FLAGS.enrol, FLAGS.profile_out,
-                   FLAGS.json, FLAGS.min_tail_s, FLAGS.threads)
+                   FLAGS.json, FLAGS.min_tail_s, FLAGS.threads, FLAGS.timeline, FLAGS.hop_s,
+                   FLAGS.plot, FLAGS.out)
 
 
 def _define_flags():
     from absl import flags
-    flags.DEFINE_string("model", None, ".keras file, SavedModel folder or .tflite file.")
-    flags.DEFINE_bool("json", False, "Print JSON instead of a table.")
+    flags.DEFINE_string("model", None, ".keras file, SavedModel folder, .tflite or .onnx "
+                        "file, or an export folder (its float32 TFLite file).")
+    flags.DEFINE_bool("json", False, "Print JSON instead of a table (a timeline: instead of "
+                      "CSV).")
     flags.DEFINE_float("min_tail_s", None, "Tail policy override (seconds); default: the "
                        "model card's or results.json's.")
-    flags.DEFINE_integer("threads", None, "TFLite interpreter threads.")
+    flags.DEFINE_integer("threads", None, "TFLite interpreter (or ONNX Runtime) threads.")
     flags.DEFINE_string("profile", None, "Speaker profile (JSON) to score with, for a "
                         "speaker-normalised model; default: its training speakers' pooled "
                         "statistics.")
     flags.DEFINE_bool("enrol", False, "Make a speaker profile from the files (a few "
                       "recordings of one person, >= 3 s of speech) instead of scoring them.")
     flags.DEFINE_string("profile_out", None, "With --enrol: the profile file to write.")
+    flags.DEFINE_bool("timeline", False, "Emotion over time of one file: a window of the "
+                      "model's segment every --hop_s, its speech marked (CSV, or --json).")
+    flags.DEFINE_float("hop_s", None, "With --timeline: seconds between windows (default 1).")
+    flags.DEFINE_string("plot", None, "With --timeline: also draw it to this PNG file.")
+    flags.DEFINE_string("out", None, "With --timeline: write it to this file instead of "
+                        "printing it.")
     flags.mark_flag_as_required("model")
 
 

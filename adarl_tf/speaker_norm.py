@@ -41,11 +41,17 @@ FLOOR_MARGIN_DB = 20.0
 # A profile needs this much speech: with less, the per-row statistics of a
 # 400-row spectrogram are too noisy to normalise with.
 MIN_SPEECH_S = 3.0
+# An export folder's profile of the training speakers' pooled statistics: the default
+# of a speaker-normalised model (`export/exporter.py` writes it, `recognizer.py` reads it).
+POOLED_PROFILE = "pooled_profile.json"
 _BATCH = 32  # Segments per frontend call.
 
 
 class ProfileError(ValueError):
     """A speaker profile that cannot be used; the message names the file and the fix."""
+
+
+_FIX = "make it again with `python -m adarl_tf.predict --model=<this model> --enrol ...`"
 
 
 @dataclasses.dataclass
@@ -246,12 +252,26 @@ def load_profile(path, frontend):
     Raises:
         ProfileError: unreadable, not a profile, or made for another frontend.
     """
-    fix = "make it again with `python -m adarl_tf.predict --model=<this model> --enrol ...`"
     try:
         with open(path, encoding="utf-8") as f:
             profile = json.load(f)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ProfileError(f"{path}: not a readable speaker profile ({e}); {fix}") from None
+        raise ProfileError(f"{path}: not a readable speaker profile ({e}); {_FIX}") from None
+    return check_profile(profile, frontend, path)
+
+
+def check_profile(profile, frontend, path="the profile"):
+    """The (2, rows, spectrograms) statistics of a profile dict, checked for `frontend`.
+
+    Args:
+        profile: a profile's content (`profile_dict`, `make_profile`).
+        frontend: FrontendConfig of the model.
+        path: what to call the profile in messages (its file).
+
+    Raises:
+        ProfileError: not a profile, or made for another frontend.
+    """
+    fix = _FIX
     if not isinstance(profile, dict) or profile.get("format") != PROFILE_FORMAT:
         raise ProfileError(f"{path}: not a speaker profile (no \"format\": "
                            f"\"{PROFILE_FORMAT}\"); {fix}")

@@ -1,8 +1,9 @@
-r"""Per-segment CPU latency of every exported TFLite file, beside Keras.
+r"""Per-segment CPU latency of every exported TFLite and ONNX file, beside Keras.
 
   python benchmarks/tflite_latency.py --export_dir=runs/demo_adarl/fold_00/export
 
-For each `.tflite` file in `--export_dir` and each `--threads` value: median
+For each `.tflite` file (LiteRT) and `.onnx` file (ONNX Runtime, CPU) in
+`--export_dir` and each `--threads` value: median
 and p90 latency of one segment (batch 1, the phone app's call), file size
 and the peak resident memory of a process that loads the model and runs it;
 the same for the Keras model (`--keras`, default `<export_dir>/../model.keras`,
@@ -15,7 +16,8 @@ alone and TensorFlow's thread pools can be sized before it starts. With one
 thread the subprocess is pinned to one CPU (`os.sched_setaffinity`), which is
 what "one core" means in the targets. Prints one JSON line per measurement,
 then a table. Targets (3 s segment, one core): float32 <= 60 ms, full-integer
-int8 <= half of float32; files < 8 MB (float32) and < 2.5 MB (int8).
+int8 <= half of float32; files < 8 MB (float32) and < 2.5 MB (int8); ONNX
+Runtime float32 within 1.5x of LiteRT float32.
 """
 
 import json
@@ -41,6 +43,7 @@ flags.DEFINE_integer("worker_threads", 1, "Internal.")
 flags.DEFINE_string("json_out", None, "Also write every measurement to this JSON file.")
 
 TFLITE_TARGET_MS = 60.0
+ONNX_TARGET_RATIO = 1.5  # ONNX Runtime float32 vs LiteRT float32, same core.
 SIZE_TARGET_MB = {"model_float32.tflite": 8.0, "model_int8.tflite": 2.5}
 
 
@@ -93,6 +96,22 @@ def _measure_tflite(path, threads, warmup, runs):
             "segment_samples": samples}
 
 
+def _measure_onnx(path, threads, warmup, runs):
+    import onnxruntime as ort
+    base = _peak_rss_mb()
+    options = ort.SessionOptions()
+    options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
+    session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+    inputs = {i.name: i.shape for i in session.get_inputs()}
+    samples = int(inputs["waveform"][-1])
+    stats = inputs.get("speaker_stats")
+    x = _inputs(samples, None if stats is None else tuple(stats[1:]))
+    median, p90 = _time(lambda: session.run(None, x), warmup, runs)
+    return {"median_ms": median, "p90_ms": p90, "peak_rss_mb": _peak_rss_mb(),
+            "rss_before_model_mb": base, "bytes": os.path.getsize(path),
+            "segment_samples": samples, "runtime": f"onnxruntime {ort.__version__}"}
+
+
 def _flops(serving, x):
     """FLOPs of one segment through the serving graph (TF profiler, frozen graph)."""
     import tensorflow as tf
@@ -129,7 +148,8 @@ def _measure_keras(path, threads, warmup, runs):
 def _worker(path, threads):
     if threads == 1 and FLAGS.pin:
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
-    fn = _measure_keras if path.endswith(".keras") else _measure_tflite
+    fn = (_measure_keras if path.endswith(".keras") else
+          _measure_onnx if path.endswith(".onnx") else _measure_tflite)
     result = fn(path, threads, FLAGS.warmup, FLAGS.runs)
     result.update(model=os.path.basename(path), threads=threads,
                   cpus=sorted(os.sched_getaffinity(0)))
@@ -158,10 +178,11 @@ def main(argv):
     export_dir = pathlib.Path(FLAGS.export_dir)
     keras_path = pathlib.Path(FLAGS.keras) if FLAGS.keras else export_dir.parent / "model.keras"
     models = sorted(str(p) for p in export_dir.glob("*.tflite"))
+    models += sorted(str(p) for p in export_dir.glob("*.onnx"))
     if keras_path.exists():
         models.append(str(keras_path))
     if not models:
-        raise app.UsageError(f"no .tflite or .keras model found in {export_dir}")
+        raise app.UsageError(f"no .tflite, .onnx or .keras model found in {export_dir}")
     results = []
     for threads in [int(t) for t in FLAGS.threads]:
         for path in models:
@@ -189,6 +210,9 @@ def main(argv):
         if "model_int8.tflite" in one:
             checks.append(("int8 <= float32 / 2 (1 thread)",
                            one["model_int8.tflite"] <= one["model_float32.tflite"] / 2))
+        if "model.onnx" in one:
+            checks.append((f"ONNX Runtime <= {ONNX_TARGET_RATIO}x LiteRT float32 (1 thread)",
+                           one["model.onnx"] <= ONNX_TARGET_RATIO * one["model_float32.tflite"]))
     for r in results:
         if r["model"] in SIZE_TARGET_MB and r["threads"] == int(FLAGS.threads[0]):
             checks.append((f"{r['model']} < {SIZE_TARGET_MB[r['model']]} MB",

@@ -6,8 +6,9 @@ r"""Exports a trained fold to SavedModel and TFLite, with a parity check.
 
 Writes into `--out` (default `<run_dir>/export/`): `saved_model/`,
 `model_float32.tflite`, `model_float16.tflite`, `model_dynamic_int8.tflite`,
-`model_int8.tflite`, `parity.json`, `model_card.json`, `labels.txt`.
-Exits non-zero if float32 or float16 disagree with the Keras model on the
+`model_int8.tflite`, `parity.json`, `model_card.json`, `labels.txt`; with
+`--formats=...,onnx` also `model.onnx` (ONNX Runtime in the parity check).
+Exits non-zero if float32, float16 or ONNX disagree with the Keras model on the
 class of more than 1 % of the test speaker's utterances.
 """
 
@@ -20,8 +21,9 @@ from adarl_tf.export import exporter, tflite
 FLAGS = flags.FLAGS
 flags.DEFINE_string("run_dir", None, "Fold folder of a training run: <out_dir>/fold_NN, "
                     "holding results.json and model.keras.")
-flags.DEFINE_list("formats", list(exporter.FORMATS),
-                  f"Formats to write, from {', '.join(exporter.FORMATS)}.")
+flags.DEFINE_list("formats", list(exporter.DEFAULT_FORMATS),
+                  f"Formats to write, from {', '.join(exporter.FORMATS)} (onnx: when asked "
+                  "for; it needs tf2onnx and onnxruntime).")
 flags.DEFINE_string("out", None, "Output folder. Defaults to <run_dir>/export.")
 flags.DEFINE_string("data_dir", None, "Corpus folder, overriding the one recorded in "
                     "results.json (for a fold trained on another machine).")

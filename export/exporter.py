@@ -42,12 +42,14 @@ from adarl_tf.export.serving import UTTERANCE_SIGNATURE, write_saved_model
 from adarl_tf.pipelines.rules import count_segments
 
 SAVED_MODEL = "saved_model"
-FORMATS = (SAVED_MODEL,) + tuple(tflite.TFLITE_FORMATS)
+ONNX = "onnx"
+FORMATS = (SAVED_MODEL,) + tuple(tflite.TFLITE_FORMATS) + (ONNX,)
+# What `--formats` writes by default; ONNX when asked for (it needs tf2onnx).
+DEFAULT_FORMATS = FORMATS[:-1]
 # Float formats must predict the same class as Keras on this share of test utterances.
 MIN_FLOAT_AGREEMENT = 0.99
-GATED_FORMATS = ("tflite", "tflite_fp16")
-# The training speakers' pooled statistics, as a profile (speaker normalisation).
-POOLED_PROFILE = "pooled_profile.json"
+GATED_FORMATS = ("tflite", "tflite_fp16", ONNX)
+POOLED_PROFILE = speaker_norm.POOLED_PROFILE
 
 
 class ExportError(RuntimeError):
@@ -171,20 +173,22 @@ def _versions():
     from importlib import metadata
     versions = {"python": platform.python_version(), "tensorflow": tf.__version__,
                 "keras": keras.__version__, "numpy": np.__version__}
-    try:
-        versions["ai-edge-litert"] = metadata.version("ai-edge-litert")
-    except metadata.PackageNotFoundError:
-        pass
+    for package in ("ai-edge-litert", "tf2onnx", "onnxruntime"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            pass
     return versions
 
 
-def export_fold(run_dir, formats=FORMATS, out_dir=None, data_dir=None,
+def export_fold(run_dir, formats=DEFAULT_FORMATS, out_dir=None, data_dir=None,
                 n_representative=200, seed=0, int8_float_scopes=tflite.INT8_FLOAT_SCOPES):
     """Exports a trained fold, checks parity and writes the model card.
 
     Args:
         run_dir: str or path-like. `<out_dir>/fold_NN` of a training run.
-        formats: iterable of str, from `FORMATS`. Defaults to all.
+        formats: iterable of str, from `FORMATS`. Defaults to `DEFAULT_FORMATS`
+            (all but ONNX).
         out_dir: str or path-like or None. Defaults to `<run_dir>/export`.
         data_dir: str or None. Overrides the corpus folder recorded in
             `results.json` (for a fold trained on another machine).
@@ -268,6 +272,17 @@ def export_fold(run_dir, formats=FORMATS, out_dir=None, data_dir=None,
         written[fmt] = file_name
         logging.info("%s: %s, %.2f MB, %.0f s", fmt, file_name, len(content) / 1e6,
                      time.perf_counter() - start)
+    if ONNX in formats:
+        from adarl_tf.export import onnx
+        start = time.perf_counter()
+        try:
+            onnx.write_onnx(model, out_dir / onnx.ONNX_FILE)
+        except ImportError as e:
+            raise ExportError(f"--formats=...,onnx: {e}") from None
+        written[ONNX] = onnx.ONNX_FILE
+        logging.info("onnx: %s, %.2f MB, %.0f s", onnx.ONNX_FILE,
+                     (out_dir / onnx.ONNX_FILE).stat().st_size / 1e6,
+                     time.perf_counter() - start)
 
     # Parity on the test speaker's utterances.
     from adarl_tf.audio import load_audio
@@ -309,7 +324,7 @@ def export_fold(run_dir, formats=FORMATS, out_dir=None, data_dir=None,
         "n_test_segments": int(sum(count_segments(len(w), frontend.segment_samples,
                                                           min_tail) for w in waveforms)),
         "scoring": "utterance = mean of its segments' probabilities; TFLite one segment "
-                   "per call",
+                   "per call; onnx: ONNX Runtime (CPU)",
         "min_float_agreement": MIN_FLOAT_AGREEMENT,
         "passed": not failed,
         "formats": figures,

@@ -1,8 +1,9 @@
-"""One interface over the three model formats: score segments, score utterances.
+"""One interface over the model formats: score segments, score utterances.
 
-`load_runner(path)` returns a runner for a `.keras` file, a SavedModel folder
-or a `.tflite` file. Every runner maps a float32 `(k, segment_samples)` batch
-of segments to `{"emotion_probs": (k, n_emotions), "domain_probs": ...}`, and
+`load_runner(path)` returns a runner for a `.keras` file, a SavedModel folder,
+a `.tflite` file or a `.onnx` file (ONNX Runtime). Every runner maps a float32
+`(k, segment_samples)` batch of segments to `{"emotion_probs": (k,
+n_emotions), "domain_probs": ...}`, and
 `score_utterance` turns one waveform of any length into the utterance's
 probabilities with the training pipeline's segmentation rule and mean
 (`pipelines.segments`, `training.predict_utterances`), so that the parity
@@ -18,12 +19,13 @@ import pathlib
 
 import numpy as np
 
-from adarl_tf import model as model_lib
+# No Keras or TensorFlow at import: a TFLite or ONNX runtime needs neither (each
+# runner imports its own runtime).
+from adarl_tf.config import DOMAIN_PROBS, EMOTION_PROBS, SPEAKER_STATS, WAVEFORM
 from adarl_tf.pipelines.rules import cut_segments
 
 SERVING_SIGNATURE = "serving_default"
-OUTPUTS = (model_lib.EMOTION_PROBS, model_lib.DOMAIN_PROBS)
-WAVEFORM, SPEAKER_STATS = model_lib.WAVEFORM, model_lib.SPEAKER_STATS
+OUTPUTS = (EMOTION_PROBS, DOMAIN_PROBS)
 
 
 # NumPy twin of `pipelines.segments.segment_waveform`, shared with the numpy pipeline.
@@ -94,6 +96,8 @@ class KerasRunner:
 
     def __init__(self, model):
         import keras
+
+        import adarl_tf.model  # noqa: F401  Registers ADARL's layers for loading.
         if not isinstance(model, keras.Model):
             model = keras.saving.load_model(model, compile=False)
         self.model = serving_model(model)
@@ -184,15 +188,45 @@ class TFLiteRunner:
         return [d["op_name"] for d in self.interpreter._get_ops_details()]
 
 
+class OnnxRunner:
+    """Runs a `.onnx` file (`export/onnx.py`) in ONNX Runtime, on the CPU.
+
+    Args:
+        model: path of a `.onnx` file, or its bytes.
+        num_threads: int or None. Intra-op threads. Defaults to ONNX Runtime's choice.
+    """
+
+    format = "onnx"
+
+    def __init__(self, model, num_threads=None):
+        import onnxruntime as ort
+        options = ort.SessionOptions()
+        if num_threads:
+            options.intra_op_num_threads = int(num_threads)
+            options.inter_op_num_threads = 1
+        source = bytes(model) if isinstance(model, (bytes, bytearray)) else str(model)
+        self.session = ort.InferenceSession(source, options,
+                                            providers=["CPUExecutionProvider"])
+        inputs = {i.name: i.shape for i in self.session.get_inputs()}
+        self.segment_samples = int(inputs[WAVEFORM][-1])
+        self.stats_shape = (tuple(int(d) for d in inputs[SPEAKER_STATS][1:])
+                            if SPEAKER_STATS in inputs else None)
+        self.output_names = [o.name for o in self.session.get_outputs()]
+
+    def __call__(self, segments, speaker_stats=None):
+        x = model_input(segments, speaker_stats, self.stats_shape)
+        return dict(zip(self.output_names, self.session.run(self.output_names, x)))
+
+
 def load_runner(path, num_threads=None):
-    """A runner for a `.keras` file, a SavedModel folder or a `.tflite` file.
+    """A runner for a `.keras` file, a SavedModel folder, a `.tflite` or `.onnx` file.
 
     Args:
         path: str or path-like.
-        num_threads: int or None. TFLite interpreter threads.
+        num_threads: int or None. TFLite interpreter (or ONNX Runtime) threads.
 
     Returns:
-        `KerasRunner`, `SavedModelRunner` or `TFLiteRunner`.
+        `KerasRunner`, `SavedModelRunner`, `TFLiteRunner` or `OnnxRunner`.
 
     Raises:
         ValueError: the path is none of these, with what was found.
@@ -201,7 +235,7 @@ def load_runner(path, num_threads=None):
     if path.is_dir():
         if not (path / "saved_model.pb").exists():
             raise ValueError(f"{path} is a folder without saved_model.pb; --model takes "
-                             "a .keras file, a SavedModel folder or a .tflite file")
+                             "a .keras file, a SavedModel folder, a .tflite or .onnx file")
         return SavedModelRunner(path)
     if not path.exists():
         raise ValueError(f"{path}: no such file or folder")
@@ -209,8 +243,14 @@ def load_runner(path, num_threads=None):
         return KerasRunner(path)
     if path.suffix == ".tflite":
         return TFLiteRunner(path, num_threads=num_threads)
+    if path.suffix == ".onnx":
+        try:
+            return OnnxRunner(path, num_threads=num_threads)
+        except ImportError:
+            raise ValueError(f"{path}: running an ONNX file needs onnxruntime: pip install "
+                             "onnxruntime") from None
     raise ValueError(f"{path}: unknown model format {path.suffix!r}; expected .keras, "
-                     ".tflite or a SavedModel folder")
+                     ".tflite, .onnx or a SavedModel folder")
 
 
 def score_utterance(runner, waveform, min_tail_samples, speaker_stats=None, tail="pad"):

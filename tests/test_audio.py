@@ -54,3 +54,38 @@ def test_bad_files_raise_audio_error_with_reason(tmp_path, content, match):
         path.write_bytes(content)
     with pytest.raises(audio.AudioError, match=match):
         audio.load_audio(path)
+
+
+# Long recordings: blocks and the stream resampler give what the whole-file reader gives.
+
+@pytest.mark.parametrize("rate", [8000, 16000, 22050, 44100, 48000])
+def test_stream_resampler_equals_whole_signal_resampling(rate):
+    rng = np.random.default_rng(rate)
+    x = rng.standard_normal(int(2.3 * rate)) * 0.1
+    whole = audio.resample(x, rate, 16000)
+    for block in (1, 997, 4410, 100000):
+        r = audio.StreamResampler(rate, 16000, chunk=3000)
+        pieces = [r.push(x[i:i + block]) for i in range(0, len(x), block)] + [r.flush()]
+        got = np.concatenate(pieces)
+        assert len(got) == len(whole) == audio.resampled_length(len(x), rate, 16000)
+        np.testing.assert_allclose(got, whole, atol=1e-6)
+
+
+def test_read_blocks_and_stream_audio_match_the_whole_file(tmp_path):
+    from tests.audio_files import tone, write_flac
+    x = tone(1.3, 22050, channels=2, seed=4)
+    for path in (write_pcm(tmp_path / "a.wav", x, 22050, width=3),
+                 write_flac(tmp_path / "a.flac", x, 22050)):
+        samples, rate = audio.read_audio(path)
+        blocks = list(audio.read_blocks(path, 1000))
+        assert max(len(b) for b in blocks) == 1000 and rate == 22050
+        np.testing.assert_array_equal(np.concatenate(blocks), samples)
+        streamed = np.concatenate(list(audio.stream_audio(path, 16000, block_s=0.1)))
+        np.testing.assert_allclose(streamed, audio.load_audio(path), atol=1e-6)
+
+
+def test_prepare_waveform_is_load_audio_after_reading(tmp_path):
+    from tests.audio_files import tone
+    path = write_pcm(tmp_path / "a.wav", tone(0.5, 44100, channels=2), 44100)
+    samples, rate = audio.read_audio(path)
+    np.testing.assert_array_equal(audio.prepare_waveform(samples, rate), audio.load_audio(path))

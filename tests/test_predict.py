@@ -18,13 +18,13 @@ if keras.backend.backend() != "tensorflow":
 
 from adarl_tf import model as model_lib
 from adarl_tf import predict, speaker_norm
-from adarl_tf.config import DataConfig, ExperimentConfig, FrontendConfig, ModelConfig
+from adarl_tf.config import DataConfig, ExperimentConfig, FrontendConfig
 from adarl_tf.export import exporter, runners, serving, tflite
+from tests import model_files
 from tests.audio_files import tone, write_pcm
 
-# An untrained tiny model: predict only has to run it the same way in every format.
-TINY = ModelConfig(frontend=FrontendConfig(segment_s=1.0, max_freq_hz=2000.0),
-                   trunk_filters=(4, 4, 4, 8))
+# Untrained tiny models: predict only has to run them the same way in every format.
+TINY, SPEAKER = model_files.TINY, model_files.SPEAKER
 
 
 @pytest.fixture(scope="module")
@@ -108,15 +108,6 @@ def test_model_card_supplies_labels_and_tail(models, tmp_path):
     assert predict.model_metadata(tmp_path / "model_int8.tflite") == predict.ModelInfo(
         ("a", "b", "c", "d"), 16000, 0.5, "pad", None)
     assert predict.model_metadata(models["tflite"]).min_tail_s == 1.0
-
-
-# Speaker normalisation: the compact preset's kind of frontend (mel bands, one 25 ms
-# window, which is not a whole number of 10 ms hops), tiny.
-SPEAKER = ModelConfig(
-    frontend=FrontendConfig(segment_s=1.0, max_freq_hz=4000.0, bin_spacing_hz=31.25,
-                            scale="mel", n_mels=16, channel_mode="mono", single_window_ms=25.0,
-                            normalization="speaker"),
-    trunk_filters=(4, 4, 4, 8), trunk_pools=((2, 2), (2, 2), (2, 2), (1, 6)))
 
 
 def _voice(path, seconds, freq, seed, gain=1.0):

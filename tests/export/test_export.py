@@ -146,7 +146,9 @@ def speaker_fold_dir(small_demo_corpus, tmp_path_factory):
 
 
 def test_a_speaker_normalised_mel_model_takes_its_statistics_in_every_format(speaker_fold_dir):
-    card = exporter.export_fold(speaker_fold_dir, n_representative=16)
+    pytest.importorskip("tf2onnx")
+    pytest.importorskip("onnxruntime")
+    card = exporter.export_fold(speaker_fold_dir, exporter.FORMATS, n_representative=16)
     out = speaker_fold_dir / "export"
     results = json.loads((speaker_fold_dir / "results.json").read_text())
     model = keras.saving.load_model(speaker_fold_dir / "model.keras", compile=False)
@@ -170,10 +172,11 @@ def test_a_speaker_normalised_mel_model_takes_its_statistics_in_every_format(spe
     assert parity["formats"]["keras"]["wa"] == pytest.approx(results["wa"])
     for figures in (parity["formats"], parity["formats_with_pooled_stats"]):
         assert set(figures) == set(exporter.FORMATS) | {"keras"}
-        for fmt in ("saved_model", "tflite"):
+        for fmt in ("saved_model", "tflite", "onnx"):
             assert figures[fmt]["same_class_share"] == 1.0, fmt
             assert figures[fmt]["max_abs_prob_diff"] < 1e-4, fmt
         assert all(np.isfinite(f["max_abs_prob_diff"]) for f in figures.values())
+    assert card["files"]["onnx"]["path"] == "model.onnx" and "onnxruntime" in card["versions"]
     assert parity["utterance_signature_max_abs_diff"] < 1e-4
 
     # Both SavedModel signatures take speaker_stats.
@@ -198,6 +201,12 @@ def test_a_speaker_normalised_mel_model_takes_its_statistics_in_every_format(spe
         assert np.all(np.isfinite(got)), fmt
         if fmt == "tflite":
             np.testing.assert_allclose(got, expected, atol=1e-5)
+    # The ONNX file (ONNX Runtime): the same named inputs and outputs.
+    onnx_runner = runners.load_runner(out / "model.onnx", num_threads=1)
+    assert isinstance(onnx_runner, runners.OnnxRunner) and onnx_runner.stats_shape == (2, 16, 1)
+    got = onnx_runner(segment, pooled[None])
+    assert set(got) == {"emotion_probs", "domain_probs"}
+    np.testing.assert_allclose(got["emotion_probs"], expected, atol=1e-5)
     # The mel product reads spectral power: float32 weights and activations in the
     # quantised files; the DFT product (waveform frames) has int8 weights.
     for file_name in ("model_dynamic_int8.tflite", "model_int8.tflite"):
@@ -221,7 +230,7 @@ def test_missing_run_files_and_unknown_formats_fail_clearly(tmp_path):
     with pytest.raises(exporter.ExportError, match="results.json not found"):
         exporter.export_fold(tmp_path)
     with pytest.raises(exporter.ExportError, match="unknown"):
-        exporter.export_fold(tmp_path, formats=["onnx"])
+        exporter.export_fold(tmp_path, formats=["coreml"])
 
 
 class _Fixed:
