@@ -71,12 +71,14 @@ TFLITE_FORMATS = {
     "tflite_int8": ("model_int8.tflite", "int8"),
 }
 QUANTIZATIONS = tuple(q for _, q in TFLITE_FORMATS.values())
-# Name scope of the `Spectrogram` layer in the converted graph (model.py names it).
-FRONTEND_SCOPE = "/spectrogram"
+# Name scopes of the `Spectrogram` layers in the converted graph (model.py names
+# them): "spectrogram", and "domain_spectrogram" (ADARL's domain pathway under
+# speaker normalisation), as a regular expression on tensor names.
+FRONTEND_SCOPE = r"/(domain_)?spectrogram"
 # Tensors kept float32 in the full-integer model (regular expressions on tensor
 # names): the frontend only. (The first unit of each trunk stayed float32
 # until its int8 layout, `fused.JointMultiScaleConv`, made it faster in int8.)
-INT8_FLOAT_SCOPES = (re.escape(FRONTEND_SCOPE),)
+INT8_FLOAT_SCOPES = (FRONTEND_SCOPE,)
 # Name scope of the mel product inside the frontend (layers/spectrogram.py). Its
 # input, spectral power, spans more decades across bands than 8 bits quantised
 # per frame keep (the compact preset's z-scores moved by 1.4 on average), so it
@@ -84,12 +86,16 @@ INT8_FLOAT_SCOPES = (re.escape(FRONTEND_SCOPE),)
 MEL_SCOPE = f"/{MEL}/"
 
 
+def _in_frontend(name):
+    return re.search(FRONTEND_SCOPE, name) is not None
+
+
 def _is_mel(name):
-    return FRONTEND_SCOPE in name and MEL_SCOPE in name
+    return _in_frontend(name) and MEL_SCOPE in name
 
 
 def _is_dft(name):
-    return FRONTEND_SCOPE in name and not _is_mel(name)
+    return _in_frontend(name) and not _is_mel(name)
 
 
 class ConversionError(RuntimeError):
@@ -152,7 +158,7 @@ def convert(saved_model_dir, quantization, representative_segments=None,
                                                 float_scopes)
             # The frontend's DFT products with int8 weights, run as int8 products
             # (hybrid ops); any other large frontend constant int8 too.
-            in_frontend = lambda name: FRONTEND_SCOPE in name  # noqa: E731
+            in_frontend = _in_frontend
             content, _ = weights.hybrid_fully_connected(content, select=_is_dft)
             content, _ = weights.compress_weights(content, "int8", select=in_frontend)
         elif quantization == "float16":
@@ -194,7 +200,7 @@ def _int8_with_float_frontend(tf, saved_model_dir, converter, segments,
     names = [t["name"] for t in litert.Interpreter(
         model_content=float_converter.convert()).get_tensor_details()]
     frontend = [n for n in names if any(re.search(p, n) for p in float_scopes)]
-    if not any(FRONTEND_SCOPE in n for n in frontend):
+    if not any(_in_frontend(n) for n in frontend):
         raise ConversionError(f"no tensor named *{FRONTEND_SCOPE}* in the float graph; "
                               "cannot keep the frontend in float32")
     debugger = tf.lite.experimental.QuantizationDebugger(
