@@ -28,7 +28,11 @@ def _run(name, argv):
 def test_train_throughput():
     rows = _run("train_throughput", ["--batch_size=4", "--steps=1", "--warmup=1",
                                      "--precision=float32,mixed_bfloat16"] + TINY_MODEL)
-    assert [r["precision"] for r in rows] == ["float32", "mixed_bfloat16"]
+    # The paper's model and the compact preset's, side by side, per precision.
+    assert [(r["model"], r["precision"]) for r in rows] == [
+        ("paper", "float32"), ("paper", "mixed_bfloat16"),
+        ("compact", "float32"), ("compact", "mixed_bfloat16")]
+    assert rows[2]["params"] < rows[0]["params"]
     for r in rows:
         assert {"backend", "device", "segments_per_s", "step_ms", "peak_rss_mb",
                 "device_peak_mb", "batch_size"} <= set(r)
