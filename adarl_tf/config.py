@@ -169,9 +169,9 @@ class ModelConfig:
     feature_bn_scale: bool = False
     # The domain pathway's input under speaker normalisation: "segment", the
     # paper's per-segment z-score (it keeps the speaker's spectral envelope, the
-    # gender cue that speaker normalisation divides out of the emotion input:
-    # test-speaker gender accuracy fell to 0.46-0.91 without it), or "shared",
-    # the emotion pathway's input. No effect with segment normalisation.
+    # gender cue that speaker normalisation divides out of the emotion input),
+    # or "shared", the emotion pathway's input. No effect with segment
+    # normalisation. Measured so far without a clear winner (RESULTS.md).
     domain_input: str = "segment"
     domain_loss_weight: float = 1.0  # lambda_1.
     emotion_loss_weight: float = 1.0  # lambda_2.
