@@ -91,7 +91,8 @@ _FRONTENDS = {}
 
 
 def _frontend(frontend):
-    """A compiled function: (_BATCH, samples) -> (log magnitudes, masks), per window stacked.
+    """(model, floor_db) for `frontend`: the model maps (_BATCH, samples) to (log
+    magnitudes, masks), per window stacked; floor_db is the speech floor above dither.
 
     A `keras.Model` so that `predict_on_batch` compiles it once for the fixed
     batch shape under any backend (eager calls were 10x slower under JAX).
@@ -118,7 +119,7 @@ def _frontend(frontend):
         model = LogFrames()
         from adarl_tf.audio import dither_values
         dither = np.tile(dither_values(frontend.segment_samples)[None], (_BATCH, 1))
-        logs, masks = model.predict_on_batch(dither)
+        logs, _ = model.predict_on_batch(dither)
         floor_db = float(np.median(_power_db(np.asarray(logs, "float64"))))
         _FRONTENDS[key] = (model, floor_db + FLOOR_MARGIN_DB)
     return _FRONTENDS[key]

@@ -21,6 +21,7 @@ from adarl_tf import predict, speaker_norm
 from adarl_tf.config import DataConfig, ExperimentConfig, FrontendConfig
 from adarl_tf.export import exporter, runners, serving, tflite
 from tests import model_files
+from tests.cli_checks import one_error
 from tests.audio_files import tone, write_pcm
 
 # Untrained tiny models: predict only has to run them the same way in every format.
@@ -223,14 +224,6 @@ def _bad_profile(tmp_path, name, content):
     return path
 
 
-def _one_error(capsys, code, want_code, *parts):
-    """`command` returned `want_code` and printed one error line holding `parts`."""
-    err = capsys.readouterr().err
-    assert code == want_code, err
-    lines = [line for line in err.splitlines() if line]
-    assert len(lines) == 1 and lines[0].startswith("error: "), err
-    assert all(p in lines[0] for p in parts), (lines[0], parts)
-
 
 def test_bad_profiles_are_one_line_errors(speaker_models, voices, tmp_path, capsys):
     good = json.loads(_profile(speaker_models, voices, tmp_path / "anna.json").read_text())
@@ -254,17 +247,17 @@ def test_bad_profiles_are_one_line_errors(speaker_models, voices, tmp_path, caps
         path = _bad_profile(tmp_path, name, content)
         for fmt in ("keras", "tflite"):
             code = predict.command(speaker_models[fmt], [clip], profile=str(path))
-            _one_error(capsys, code, 2, f"error: {path}: ", message, "--enrol")
+            one_error(capsys, code, 2, f"error: {path}: ", message, "--enrol")
     missing = tmp_path / "missing.json"
-    _one_error(capsys, predict.command(speaker_models["keras"], [clip], profile=str(missing)),
+    one_error(capsys, predict.command(speaker_models["keras"], [clip], profile=str(missing)),
                2, f"error: {missing}: not a readable speaker profile")
     # An exported file taken away from what the exporter wrote beside it.
     alone = tmp_path / "alone"
     alone.mkdir()
     model = shutil.copy(speaker_models["tflite"], alone)
-    _one_error(capsys, predict.command(model, [clip]), 2, f"error: {model}: no model_card.json")
+    one_error(capsys, predict.command(model, [clip]), 2, f"error: {model}: no model_card.json")
     shutil.copy(speaker_models["tflite"].parent / "model_card.json", alone)
-    _one_error(capsys, predict.command(model, [clip]), 2,
+    one_error(capsys, predict.command(model, [clip]), 2,
                f"error: {alone / 'pooled_profile.json'}: not found", "--profile")
 
 
@@ -274,14 +267,14 @@ def test_bad_enrolment_is_refused_and_writes_no_profile(speaker_models, voices, 
     short, silent = str(voices["short"]), str(voices["silent"])
     code = predict.command(speaker_models["keras"], [short], enrol_files=True,
                            profile_out=str(out))
-    _one_error(capsys, code, 2, f"error: {short}: 1.5 s of speech found", "at least 3 s",
+    one_error(capsys, code, 2, f"error: {short}: 1.5 s of speech found", "at least 3 s",
                "enrol more or longer recordings")
     code = predict.command(speaker_models["tflite"], [str(voices["enrol"][0]), silent],
                            enrol_files=True, profile_out=str(out))
-    _one_error(capsys, code, 1, f"error: {silent}: silent", "recordings of the speaker")
+    one_error(capsys, code, 1, f"error: {silent}: silent", "recordings of the speaker")
     assert not out.exists()
     code = predict.command(speaker_models["keras"], [short], enrol_files=True)
-    _one_error(capsys, code, 2, "--enrol needs --profile_out")
+    one_error(capsys, code, 2, "--enrol needs --profile_out")
 
 
 def test_a_segment_normalised_model_refuses_a_profile(models, speaker_models, voices,
@@ -290,11 +283,11 @@ def test_a_segment_normalised_model_refuses_a_profile(models, speaker_models, vo
     capsys.readouterr()
     for fmt, path in models.items():
         code = predict.command(path, [str(voices["clip"])], profile=str(profile))
-        _one_error(capsys, code, 2, f"error: {path}: ", "normalises each segment",
+        one_error(capsys, code, 2, f"error: {path}: ", "normalises each segment",
                    "drop --profile")
     code = predict.command(models["keras"], [str(p) for p in voices["enrol"]],
                            enrol_files=True, profile_out=str(tmp_path / "x.json"))
-    _one_error(capsys, code, 2, "normalises each segment")
+    one_error(capsys, code, 2, "normalises each segment")
 
 
 def test_cli_reports_a_bad_profile_in_one_line(speaker_models, voices, tmp_path):

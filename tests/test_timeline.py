@@ -20,6 +20,7 @@ import adarl_tf
 from adarl_tf import audio, predict, timeline
 from adarl_tf.config import DataConfig
 from tests import model_files
+from tests.cli_checks import one_error
 from tests.audio_files import tone, write_pcm
 
 RATE = 16000
@@ -169,13 +170,6 @@ def test_the_plot_shades_the_speech_regions(model, speech_file):
     assert [line.get_label() for line in ax.get_lines()] == list(t.labels)
 
 
-def _one_error(capsys, code, want_code, *parts):
-    err = capsys.readouterr().err
-    assert code == want_code, err
-    lines = [line for line in err.splitlines() if line]
-    assert len(lines) == 1 and lines[0].startswith("error: "), err
-    assert all(p in lines[0] for p in parts), (lines[0], parts)
-
 
 def test_bad_inputs_are_one_line_and_write_nothing(model, speech_file, tmp_path, capsys):
     out, plot = tmp_path / "t.csv", tmp_path / "t.png"
@@ -193,19 +187,19 @@ def test_bad_inputs_are_one_line_and_write_nothing(model, speech_file, tmp_path,
     for path, message in cases:
         code = predict.command(model, [str(path)], timeline_of=True, out=str(out),
                                plot=str(plot))
-        _one_error(capsys, code, 1, f"error: {path}: ", message)
+        one_error(capsys, code, 1, f"error: {path}: ", message)
         assert out.read_text() == "an earlier timeline\n" and not plot.exists()
         assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
     empty = tmp_path / "no_model"
     empty.mkdir()
-    _one_error(capsys, predict.command(str(empty), [str(speech_file)], timeline_of=True), 2,
+    one_error(capsys, predict.command(str(empty), [str(speech_file)], timeline_of=True), 2,
                f"error: {empty}: a folder without a model")
     usage = [({"hop_s": 0.0, "timeline_of": True}, "--hop_s=0.0: expected a positive"),
              ({"plot": str(plot)}, "--plot needs --timeline"),
              ({"timeline_of": True, "paths": [str(speech_file)] * 2}, "takes one file, got 2")]
     for kwargs, message in usage:
         paths = kwargs.pop("paths", [str(speech_file)])
-        _one_error(capsys, predict.command(model, paths, **kwargs), 2, message)
+        one_error(capsys, predict.command(model, paths, **kwargs), 2, message)
 
 
 def test_cli_process_no_speech(model, tmp_path):
