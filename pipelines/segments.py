@@ -28,6 +28,7 @@ from adarl_tf.pipelines import audio_io
 from adarl_tf.pipelines.rules import (count_segments, epoch_seed, labels_of,  # noqa: F401
                                       segments_per_utterance, steps_per_epoch,
                                       utterance_labels)
+from adarl_tf.pipelines.rules import with_stats as with_stats_of  # The input dict's one writer.
 
 AUTOTUNE = tf.data.AUTOTUNE
 
@@ -83,9 +84,7 @@ def model_input(segments, stats, with_stats):
     """The model's input for k segments of one utterance (its statistics repeated)."""
     if not with_stats:
         return segments
-    k = tf.shape(segments)[0]
-    return {"waveform": segments,
-            "speaker_stats": tf.repeat(stats[None], k, axis=0)}
+    return with_stats_of(segments, tf.repeat(stats[None], tf.shape(segments)[0], axis=0))
 
 
 def training_dataset(utterances, frontend, min_tail_s, batch_size, shuffle_buffer=1024,
