@@ -34,6 +34,28 @@ class AudioError(ValueError):
     """A file that cannot be read as audio; the message says why."""
 
 
+# What a header may claim. Real recordings sit well inside these bounds; a
+# value outside them is a damaged or hostile header, refused where headers are
+# read (training and predict alike), before a byte of samples is touched: a
+# 1 Hz rate would turn a 120 KB file into gigabytes once resampled to 16 kHz,
+# 65,535 channels into a 0-second utterance.
+MIN_RATE_HZ = 4000
+MAX_RATE_HZ = 384000
+MAX_CHANNELS = 32
+
+
+def check_format(rate, channels):
+    """Raises `AudioError` for a sample rate or channel count no recording has."""
+    if not MIN_RATE_HZ <= rate <= MAX_RATE_HZ:
+        raise AudioError(f"the header's sample rate, {rate} Hz, is outside {MIN_RATE_HZ}-"
+                         f"{MAX_RATE_HZ} Hz, so the header is damaged; re-encode the file "
+                         "(e.g. `sox in.wav -r 16000 -b 16 out.wav`)")
+    if not 1 <= channels <= MAX_CHANNELS:
+        raise AudioError(f"the header's channel count, {channels}, is outside 1-{MAX_CHANNELS}, "
+                         "so the header is damaged; re-encode the file as mono "
+                         "(e.g. `sox in.wav -c 1 out.wav`)")
+
+
 @dataclasses.dataclass(frozen=True)
 class AudioInfo:
     """What the header of an audio file says.
@@ -115,8 +137,7 @@ def _wav_info(f, size):
     else:
         raise AudioError(f"unsupported WAV encoding (format tag {tag}, {bits}-bit); "
                          "convert it to 16-bit PCM, e.g. `sox in.wav -b 16 out.wav`")
-    if channels < 1 or rate <= 0:
-        raise AudioError(f"invalid header ({channels} channels, {rate} Hz)")
+    check_format(rate, channels)
     frame_bytes = channels * bits // 8
     if block_align and block_align != frame_bytes:
         raise AudioError(f"inconsistent header (block align {block_align}, expected "
@@ -175,6 +196,7 @@ def _flac_info(path):
         info = sf.info(path)
     except (RuntimeError, sf.LibsndfileError) as e:
         raise AudioError(f"unreadable FLAC file ({e}); copy it again or re-encode it") from None
+    check_format(int(info.samplerate), int(info.channels))
     return AudioInfo("flac", info.subtype.lower(), int(info.samplerate), int(info.channels),
                      int(info.frames), int(info.frames))
 
@@ -221,7 +243,8 @@ def read_audio(path, info=None):
         try:
             samples, rate = sf.read(str(path), dtype="float32", always_2d=True)
         except (RuntimeError, sf.LibsndfileError) as e:
-            raise AudioError(f"unreadable FLAC file ({e})") from None
+            raise AudioError(f"unreadable FLAC file ({e}); copy it again or re-encode "
+                             "it") from None
     else:
         frames = min(info.frames, info.available_frames)
         width = int(info.encoding[len(info.encoding.rstrip("0123456789")):]) // 8
@@ -363,18 +386,110 @@ def prepare_waveform(samples, rate, target_rate=16000):
         raise AudioError(f"expected (n,) or (n, channels) samples, got shape {samples.shape}")
     if not (isinstance(rate, (int, np.integer)) or float(rate).is_integer()) or rate <= 0:
         raise AudioError(f"sample rate {rate!r}: expected a positive whole number of hertz")
+    if not MIN_RATE_HZ <= rate <= MAX_RATE_HZ:
+        raise AudioError(f"sample rate {rate} Hz: expected {MIN_RATE_HZ}-{MAX_RATE_HZ} Hz")
+    if samples.ndim == 2 and not samples.shape[1] <= MAX_CHANNELS:
+        raise AudioError(f"{samples.shape[1]} channels: expected (n,) or (n, channels) samples "
+                         f"with at most {MAX_CHANNELS} channels (a transposed array?)")
     mono = samples if samples.ndim == 1 else samples.mean(axis=1)
     if not np.all(np.isfinite(mono)):
         raise AudioError("NaN or infinite samples")
     return fill_digital_silence(np.clip(resample(mono, int(rate), target_rate), -1.0, 1.0))
 
 
-def nonfinite_or_silent(samples, peak):
-    """(has NaN/inf, every |sample| <= peak) of a float sample array."""
-    finite = np.isfinite(samples)
-    if not finite.all():
-        return True, False
-    return False, bool(np.all(np.abs(samples) <= peak))
+# What neither training nor scoring takes. One set of rules, so that predict
+# refuses what the corpus loaders skip (`corpora/corpus.check_audio`), with
+# the same reasons.
+
+# Every sample within this many 16-bit steps of 0 (-90 dBFS): a silent file,
+# its spectrogram all floor, so a label on it (or a prediction) is noise.
+SILENCE_PEAK = 1
+# A sample at or beyond this level is at full scale (a 16-bit file's top
+# step is 0.99997). The development corpora hold at most 0.03 % such samples
+# per file (RAVDESS dev, ASED dev); a file with more than `MAX_CLIPPED_SHARE`
+# of them is distorted beyond anything the model learnt from, or a float file
+# stored at the wrong scale, which decoding would clip.
+CLIP_LEVEL = 0.999
+MAX_CLIPPED_SHARE = 0.05
+
+
+@dataclasses.dataclass
+class Levels:
+    """Running sample statistics of a file, gathered block by block."""
+
+    n: int = 0
+    nonfinite: bool = False
+    peak: float = 0.0
+    clipped: int = 0
+
+    def add(self, samples):
+        samples = np.abs(np.asarray(samples))
+        self.n += samples.size
+        if not np.all(np.isfinite(samples)):
+            self.nonfinite = True
+            return
+        if samples.size:
+            self.peak = max(self.peak, float(samples.max()))
+            self.clipped += int(np.count_nonzero(samples >= CLIP_LEVEL))
+
+    def problem(self, encoding):
+        """Why samples with these levels can be neither learnt from nor scored, or None."""
+        if self.nonfinite:
+            return (f"{encoding.replace('float', '')}-bit float WAV with NaN or infinite samples, "
+                    "which would poison training and scoring; re-export the recording from its "
+                    "source, or remove it")
+        if self.peak <= SILENCE_PEAK / 32768.0:
+            return (f"silent: every sample is within {SILENCE_PEAK} step(s) of 0, so there is "
+                    "nothing to learn from or score; check the recording, or remove it")
+        share = self.clipped / max(self.n, 1)
+        if share > MAX_CLIPPED_SHARE:
+            scale = f" (peak {self.peak:.3g}: stored at the wrong scale?)" if self.peak > 1.001 \
+                else ""
+            return (f"clipped: {share:.0%} of the samples are at full scale{scale}, distorted "
+                    "beyond what the model learns from; record or export it again at a lower "
+                    "level, or remove it")
+        return None
+
+
+def sample_levels(samples):
+    """`Levels` of samples in memory (any shape)."""
+    levels = Levels()
+    levels.add(samples)
+    return levels
+
+
+def check_contents(path, info, samples=True):
+    """Raises `AudioError` if a readable file cannot be trained on or scored.
+
+    No samples, a copy cut short, and (with `samples`) NaN or infinite,
+    silent or clipped samples. The samples are read in blocks: memory stays
+    at one block whatever the file's length.
+    """
+    rate = info.sample_rate
+    if info.frames == 0:
+        raise AudioError("no audio samples (empty data chunk); export the recording again")
+    if info.available_frames < info.frames:
+        raise AudioError(f"truncated: the header promises {info.frames / rate:.2f} s of audio "
+                         f"but the file ends after {info.available_frames / rate:.2f} s; "
+                         "copy it again")
+    if samples:
+        levels = Levels()
+        for block in read_blocks(path, 1 << 18, info):
+            levels.add(block)
+        reason = levels.problem(info.encoding)
+        if reason is not None:
+            raise AudioError(reason)
+
+
+def checked_info(path):
+    """`audio_info`, then `check_contents`: the header of a file fit to score.
+
+    Raises:
+        AudioError: see `audio_info` and `check_contents`.
+    """
+    info = audio_info(path)
+    check_contents(path, info)
+    return info
 
 
 # Long recordings: read and resample in blocks, never the whole file.
@@ -410,7 +525,8 @@ def read_blocks(path, block_frames, info=None):
                     empty = False
                     yield block
         except (RuntimeError, sf.LibsndfileError) as e:
-            raise AudioError(f"unreadable FLAC file ({e})") from None
+            raise AudioError(f"unreadable FLAC file ({e}); copy it again or re-encode "
+                             "it") from None
         if empty:
             raise AudioError("no audio samples")
         return

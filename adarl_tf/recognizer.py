@@ -31,7 +31,7 @@ import numpy as np
 
 from adarl_tf import speaker_norm
 from adarl_tf.config import DataConfig, FrontendConfig
-from adarl_tf.corpora.corpus import EMOTIONS, SILENCE_PEAK
+from adarl_tf.corpora.corpus import EMOTIONS
 
 MODEL_CARD = "model_card.json"
 # An export folder's model when `load` is given the folder: the first present
@@ -317,7 +317,8 @@ class Recognizer:
             `Prediction`.
 
         Raises:
-            adarl_tf.audio.AudioError: no samples, NaN or infinite ones.
+            adarl_tf.audio.AudioError: no samples, NaN or infinite ones, or
+                samples that training refuses (silent, clipped).
 
         Example:
 
@@ -328,8 +329,12 @@ class Recognizer:
         print(r.predict_waveform(0.3 * np.sin(2 * np.pi * 220 * t), 16000).label)
         ```
         """
-        from adarl_tf.audio import prepare_waveform
-        return self._prediction(prepare_waveform(samples, sample_rate, self.sample_rate_hz))
+        from adarl_tf import audio
+        waveform = audio.prepare_waveform(samples, sample_rate, self.sample_rate_hz)
+        reason = audio.sample_levels(samples).problem("float32")
+        if reason is not None:
+            raise audio.AudioError(reason)
+        return self._prediction(waveform)
 
     def predict_file(self, path):
         """Scores a WAV or FLAC file (any rate, channels, sample format).
@@ -338,7 +343,9 @@ class Recognizer:
             `Prediction`.
 
         Raises:
-            adarl_tf.audio.AudioError, OSError: the file cannot be read.
+            adarl_tf.audio.AudioError, OSError: the file cannot be read, or
+                training's rules refuse it (`audio.check_contents`: truncated,
+                silent, clipped, NaN or infinite samples, an absurd header).
 
         Example:
 
@@ -347,8 +354,9 @@ class Recognizer:
         print(adarl_tf.load("model.keras").predict_file("clip.wav").to_dict())
         ```
         """
-        from adarl_tf.audio import load_audio
-        return self._prediction(load_audio(path, self.sample_rate_hz))
+        from adarl_tf import audio
+        audio.checked_info(path)  # What training would skip gets no label.
+        return self._prediction(audio.load_audio(path, self.sample_rate_hz))
 
     def timeline(self, path, hop_s=1.0):
         """Emotion over time: one model segment per window, every `hop_s` seconds.
@@ -404,21 +412,15 @@ class Recognizer:
         print(r.with_profile(anna).predict_file("clip.wav").label)
         ```
         """
-        from adarl_tf.audio import AudioError, load_audio
+        from adarl_tf import audio
         frontend = _speaker_frontend(self.runner, self.info, self.model_path)
         waveforms, errors = [], []
         for path in paths:
             try:
-                waveform = load_audio(path, frontend.sample_rate_hz)
-            except (AudioError, OSError) as e:
+                audio.checked_info(path)  # Training's rules: silent, clipped, truncated, ...
+                waveforms.append(audio.load_audio(path, frontend.sample_rate_hz))
+            except (audio.AudioError, OSError) as e:
                 errors.append({"file": str(path), "error": str(e)})
-                continue
-            # Decoding dithers digital silence, which would pass for quiet speech.
-            if np.abs(waveform).max() <= SILENCE_PEAK / 32768.0:
-                errors.append({"file": str(path), "error": "silent (no sample above -90 "
-                               "dBFS); enrol recordings of the speaker talking"})
-                continue
-            waveforms.append(waveform)
         if errors:
             raise EnrolError(errors)
         return speaker_norm.make_profile(waveforms, frontend, sources=paths)

@@ -202,19 +202,18 @@ def score_file(recognizer, path, hop_s=1.0, rule=SpeechRule(), block_s=30.0):
 
     Raises:
         ValueError: hop_s <= 0.
-        adarl_tf.audio.AudioError, OSError: the file cannot be read.
+        adarl_tf.audio.AudioError, OSError: the file cannot be read, or
+            training's rules refuse it (`audio.check_contents`).
         TimelineError: shorter than one window, or no window holds speech.
     """
-    from adarl_tf.audio import AudioError, audio_info, fill_digital_silence, resampled_length
+    from adarl_tf.audio import AudioError, checked_info, fill_digital_silence, resampled_length
     from adarl_tf.audio import stream_audio
     if not hop_s > 0:
         raise ValueError(f"hop_s={hop_s!r}: expected a positive number of seconds")
-    info = audio_info(path)
+    info = checked_info(path)  # Training's rules (truncated, silent, clipped, ...) first.
     rate = recognizer.sample_rate_hz
     window, hop = recognizer.runner.segment_samples, max(int(round(hop_s * rate)), 1)
-    n = resampled_length(min(info.frames, info.available_frames), info.sample_rate, rate)
-    if n == 0:
-        raise AudioError("no audio samples")
+    n = resampled_length(info.frames, info.sample_rate, rate)
     if n < window:
         raise TimelineError(f"{n / rate:.2f} s long, shorter than one window "
                             f"({window / rate:g} s, the model's segment); score it with "

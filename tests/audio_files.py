@@ -78,3 +78,16 @@ def append_chunk(path, chunk_id, payload):
     data[4:8] = struct.pack("<I", len(data) - 8)
     path.write_bytes(bytes(data))
     return path
+
+
+def set_header(path, rate=None, channels=None):
+    """Overwrites the sample rate and/or channel count in a WAV's fmt chunk (which
+    `wave` writes first, at byte 20): a damaged or hostile header over intact samples."""
+    data = bytearray(path.read_bytes())
+    assert data[12:16] == b"fmt ", "expects the fmt chunk first"
+    if channels is not None:
+        data[22:24] = struct.pack("<H", channels)
+    if rate is not None:
+        data[24:28] = struct.pack("<I", rate)
+    path.write_bytes(bytes(data))
+    return path

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from adarl_tf import audio
-from tests.audio_files import write_float, write_pcm
+from tests.audio_files import set_header, tone, write_float, write_pcm
 
 RATE = 22050
 
@@ -54,6 +54,72 @@ def test_bad_files_raise_audio_error_with_reason(tmp_path, content, match):
         path.write_bytes(content)
     with pytest.raises(audio.AudioError, match=match):
         audio.load_audio(path)
+
+
+# Header bounds, and the sample rules training and predict share (`check_contents`).
+
+
+@pytest.mark.parametrize("rate,channels,match", [
+    (1, None, "sample rate, 1 Hz, is outside 4000-384000 Hz"),
+    (0, None, "sample rate, 0 Hz"),
+    (4_000_000_000, None, "sample rate, 4000000000 Hz"),
+    (3999, None, "3999 Hz"), (384001, None, "384001 Hz"),
+    (None, 65535, "channel count, 65535, is outside 1-32"),
+    (None, 0, "channel count, 0,"),
+])
+def test_absurd_header_is_refused_before_any_sample_is_read(tmp_path, rate, channels, match,
+                                                              monkeypatch):
+    path = set_header(write_pcm(tmp_path / "a.wav", tone(0.2, 16000), 16000), rate, channels)
+    # A 1 Hz header would make a 16,000-fold resampling; nothing may be decoded.
+    monkeypatch.setattr(audio, "_decode_pcm", lambda *a: pytest.fail("samples were read"))
+    for read in (audio.audio_info, audio.load_audio, audio.checked_info):
+        with pytest.raises(audio.AudioError, match=match) as e:
+            read(path)
+        assert "the header is damaged; re-encode the file" in str(e.value)
+
+
+def test_header_bounds_are_inclusive(tmp_path):
+    for rate in (audio.MIN_RATE_HZ, audio.MAX_RATE_HZ):
+        path = write_pcm(tmp_path / f"{rate}.wav", tone(0.05, rate), rate)
+        assert audio.checked_info(path).sample_rate == rate
+    path = write_pcm(tmp_path / "32.wav", tone(0.05, 16000, channels=32), 16000)
+    assert audio.checked_info(path).channels == 32
+
+
+def test_samples_in_memory_are_bounded_too():
+    with pytest.raises(audio.AudioError, match="1 Hz: expected 4000-384000 Hz"):
+        audio.prepare_waveform(np.ones(100) * 0.1, 1)
+    with pytest.raises(audio.AudioError, match="48000 channels.*transposed"):
+        audio.prepare_waveform(np.ones((2, 48000)) * 0.1, 16000)
+
+
+def test_clipped_and_wrongly_scaled_files_are_refused(tmp_path):
+    x = tone(1.0, 16000)[:, 0]
+    square = np.sign(np.sin(2 * np.pi * 200 * np.arange(16000) / 16000))
+    cases = {"square": write_pcm(tmp_path / "square.wav", square, 16000),
+             "loud": write_pcm(tmp_path / "loud.wav", np.clip(x * 8, -1, 1), 16000, 3),
+             "scale": write_float(tmp_path / "scale.wav", x * 100, 16000)}
+    for name, path in cases.items():
+        with pytest.raises(audio.AudioError, match=r"clipped: \d+% of the samples are at full "
+                           "scale") as e:
+            audio.checked_info(path)
+        assert "record or export it again at a lower level" in str(e.value)
+        assert ("wrong scale" in str(e.value)) == (name == "scale")
+
+
+def test_a_few_clipped_samples_are_kept(tmp_path):
+    # 4 % of the samples at full scale: loud speech, not a broken file.
+    x = tone(1.0, 16000)[:, 0]
+    x[:640] = 1.0
+    assert audio.checked_info(write_pcm(tmp_path / "a.wav", x, 16000)).frames == 16000
+    levels = audio.sample_levels(x)
+    assert levels.clipped == 640 and levels.problem("pcm16") is None
+
+
+def test_silence_and_nan_in_memory_give_the_files_reasons():
+    assert audio.sample_levels(np.zeros(100)).problem("pcm16").startswith("silent:")
+    assert "NaN or infinite" in audio.sample_levels([0.1, np.nan]).problem("float32")
+    assert audio.sample_levels(np.full(10, 1e-5)).problem("pcm16").startswith("silent:")
 
 
 # Long recordings: blocks and the stream resampler give what the whole-file reader gives.

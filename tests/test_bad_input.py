@@ -13,8 +13,11 @@ counts) are in tests/corpora/test_iemocap.py.
 | WAV cut short after its header | skipped: `truncated: the header promises 2.10 s of audio but the file ends after 0.06 s; copy it again` |
 | zero-length file | skipped: `empty file (0 bytes), probably an interrupted copy; copy it again` |
 | text file named `.wav` | skipped: `not a readable WAV or FLAC file (not a WAV file (no RIFF/WAVE header) ...); re-encode it ...` |
-| NaN or infinite samples (float WAV) | skipped: `32-bit float WAV with NaN or infinite samples, which would poison training; re-export the recording from its source, or remove it` |
-| all-silent file (every sample within 1 step of 0) | skipped: `silent: every sample is within 1 step(s) of 0, so there is nothing to learn from; check the recording or remove its label line` |
+| NaN or infinite samples (float WAV) | skipped: `32-bit float WAV with NaN or infinite samples, which would poison training and scoring; re-export the recording from its source, or remove it` |
+| all-silent file (every sample within 1 step of 0) | skipped: `silent: every sample is within 1 step(s) of 0, so there is nothing to learn from or score; check the recording, or remove it` |
+| clipped file (more than 5 % of the samples at full scale), or a float WAV stored at the wrong scale | skipped: `clipped: 100% of the samples are at full scale (peak 50: stored at the wrong scale?), distorted beyond what the model learns from; record or export it again at a lower level, or remove it` |
+| WAV header with an absurd rate or channel count (1 Hz, 4 GHz, 65535 channels) | skipped before any sample is read: `not a readable WAV or FLAC file (the header's sample rate, 1 Hz, is outside 4000-384000 Hz, so the header is damaged; re-encode the file (e.g. ...)) ...` |
+| `predict` (and `--enrol`, `--timeline`, `predict_waveform`) on a file training would skip: truncated, silent, clipped, an absurd header, NaN | `error: <file>: <training's reason>` (the same rules, `audio.check_contents`), exit status 1; the other files are still scored |
 | 0.05 s file | kept: one zero-padded segment, finite outputs; `duration_s` in `data_report.json` shows the shortest |
 | 10-minute file | kept: 200 segments of 3 s (19 MB on disk, 38 MB decoded, cached once) |
 | label line whose WAV is missing | skipped: `file not found; restore it from the corpus release or remove its label line (<file>.txt line N)` |
@@ -59,6 +62,7 @@ from absl.testing import flagsaver
 
 from adarl_tf import main as main_lib
 from adarl_tf.corpora import demo, iemocap
+from tests.audio_files import set_header
 
 FLAGS = flags.FLAGS
 RATE = 16000
@@ -172,6 +176,34 @@ def test_broken_audio_files_are_skipped_with_the_file_and_the_fix(root, clean, t
     assert "re-export the recording" in reason["float"]
     assert reason["silent"].startswith("silent:") and reason["dither"].startswith("silent:")
     # The reason also says which label line wanted the file.
+    assert all(".txt line" in r for r in reason.values())
+
+
+def test_absurd_headers_and_clipped_audio_are_skipped_by_the_dry_run(root, clean, tmp_path):
+    """Class 3: a header no recording has is refused where headers are read, before
+    training (a 4 GHz rate used to fail when the test speaker was scored; a 1 Hz
+    rate used to become a 7 GiB allocation); clipped audio is skipped too."""
+    damaged = {}
+    for i, (rate, channels) in enumerate([(1, None), (4_000_000_000, None), (None, 65535)]):
+        _, path = _wav_of(root, clean, i)
+        set_header(path, rate, channels)
+        damaged[i] = path
+    _, path = _wav_of(root, clean, 3)
+    _write_pcm(path, np.where(np.arange(2 * RATE) % 80 < 40, 32767, -32768))
+    damaged["clipped"] = path
+    _, path = _wav_of(root, clean, 4)
+    _write_float_wav(path, 50 * np.sin(np.arange(RATE) / 10))
+    damaged["scale"] = path
+    report = _run(root, tmp_path / "out")
+    reason = {k: _skip_reason(report, p) for k, p in damaged.items()}
+    assert _kept(report) == len(clean.utterances) - len(damaged)
+    assert "sample rate, 1 Hz, is outside 4000-384000 Hz" in reason[0]
+    assert "sample rate, 4000000000 Hz" in reason[1]
+    assert "channel count, 65535, is outside 1-32" in reason[2]
+    assert all("re-encode the file" in reason[i] for i in range(3))
+    assert reason["clipped"].startswith("clipped: 100% of the samples are at full scale")
+    assert "wrong scale" in reason["scale"]
+    assert all("at a lower level" in reason[k] for k in ("clipped", "scale"))
     assert all(".txt line" in r for r in reason.values())
 
 

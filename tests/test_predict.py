@@ -102,6 +102,37 @@ def test_cli_reports_bad_files_and_scores_the_rest(models, stereo_44k, tmp_path)
     assert scored[1]["n_segments"] == 7 and "error" in scored[0]
 
 
+def test_predict_refuses_what_training_skips(models, stereo_44k, tmp_path, capsys):
+    """Class 6 of the hostile-input issue: a file the corpus loaders would skip gets no
+    label: the same rules (`audio.check_contents`), the same reason, exit status 1."""
+    from adarl_tf.corpora.corpus import check_audio
+    from tests.audio_files import set_header, write_float
+    good = tone(2.0, 16000)
+    truncated = write_pcm(tmp_path / "cut.wav", good, 16000)
+    truncated.write_bytes(truncated.read_bytes()[:3000])
+    bad = [write_pcm(tmp_path / "silent.wav", np.zeros((32000, 1)), 16000),
+           truncated,
+           write_pcm(tmp_path / "clipped.wav", np.clip(good * 20, -1, 1), 16000),
+           write_float(tmp_path / "scale.wav", good * 100, 16000),
+           write_float(tmp_path / "nan.wav", np.where(np.arange(32000)[:, None] == 7, np.nan,
+                                                     good), 16000),
+           set_header(write_pcm(tmp_path / "1hz.wav", good, 16000), rate=1),
+           set_header(write_pcm(tmp_path / "channels.wav", good, 16000), channels=65535)]
+    for model in (models["tflite"], models["keras"]):
+        code = predict.command(str(model), [str(p) for p in bad] + [str(stereo_44k)],
+                               as_json=True)
+        out, err = capsys.readouterr()
+        assert code == 1 and "Traceback" not in err
+        errors = [l for l in err.splitlines() if l.startswith("error: ")]
+        assert len(errors) == len(bad)
+        for path, line in zip(bad, errors):
+            assert line.startswith(f"error: {path}: ")
+            # Training's reason for the same file holds predict's whole message.
+            assert line[len(f"error: {path}: "):] in check_audio(path)[1]
+        scored = json.loads(out)
+        assert [("error" in r) for r in scored] == [True] * len(bad) + [False]
+
+
 def test_model_card_supplies_labels_and_tail(models, tmp_path):
     card = tmp_path / "model_card.json"
     card.write_text(json.dumps({"labels": ["a", "b", "c", "d"], "sample_rate_hz": 16000,
@@ -271,7 +302,7 @@ def test_bad_enrolment_is_refused_and_writes_no_profile(speaker_models, voices, 
                "enrol more or longer recordings")
     code = predict.command(speaker_models["tflite"], [str(voices["enrol"][0]), silent],
                            enrol_files=True, profile_out=str(out))
-    one_error(capsys, code, 1, f"error: {silent}: silent", "recordings of the speaker")
+    one_error(capsys, code, 1, f"error: {silent}: silent: every sample", "check the recording")
     assert not out.exists()
     code = predict.command(speaker_models["keras"], [short], enrol_files=True)
     one_error(capsys, code, 2, "--enrol needs --profile_out")

@@ -91,7 +91,11 @@ def test_predict_waveform_refuses_bad_samples(export):
     for samples, rate, message in [(np.zeros(0), 16000, "shape (0,)"),
                                    (np.zeros((2, 2, 2)), 16000, "shape (2, 2, 2)"),
                                    (np.full(100, np.nan), 16000, "NaN"),
-                                   (np.ones(100), 0, "sample rate 0")]:
+                                   (np.ones(100), 0, "sample rate 0"),
+                                   (np.ones(100), 1, "1 Hz: expected 4000-384000 Hz"),
+                                   (np.zeros(16000), 16000, "silent: every sample"),
+                                   (np.sign(np.sin(np.arange(16000.0))), 16000,
+                                    "clipped: 100% of the samples")]:
         with pytest.raises(AudioError, match=message.replace("(", r"\(").replace(")", r"\)")):
             r.predict_waveform(samples, rate)
 

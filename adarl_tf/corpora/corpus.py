@@ -234,11 +234,6 @@ def _duration_stats(utterances):
             "total_hours": round(float(durations.sum()) / 3600, 3)}
 
 
-# A file whose every sample is within this many 16-bit steps of 0 (-90 dBFS)
-# is silent: its spectrogram is all floor, so a label on it is noise.
-SILENCE_PEAK = 1
-
-
 @dataclasses.dataclass(frozen=True)
 class AudioCheck:
     """What `check_audio` found out about a usable file."""
@@ -255,9 +250,8 @@ def check_audio(path, check_silence=True, target_rate=TARGET_RATE):
     Any readable WAV (8/16/24/32-bit integer, 32/64-bit float, any rate and
     channel count) or FLAC is accepted. Reads the header, compares the file
     size with what the header promises (a copy cut short) and, with
-    `check_silence`, the samples: a 16-bit file is read until the first
-    sample that is not silent (a few kilobytes for a normal file); any other
-    file is read whole, also for NaN or infinite samples (float WAV). The
+    `check_silence`, the samples, read in blocks: NaN or infinite, silent or
+    clipped (`audio.check_contents`, the rules `predict` applies too). The
     reason names the problem and the fix, so that it can go straight into
     `data_report.json` and the warning printed for skipped files.
 
@@ -280,16 +274,11 @@ def check_audio(path, check_silence=True, target_rate=TARGET_RATE):
                       "WAV (e.g. `sox in -b 16 -e signed-integer out.wav`) or copy it again")
     except OSError as e:
         return None, f"cannot be read ({e.strerror}); check the file's permissions"
+    try:
+        audio.check_contents(path, info, samples=check_silence)
+    except audio.AudioError as e:  # The rules predict applies too; their reasons name the fix.
+        return None, str(e)
     rate = info.sample_rate
-    if info.frames == 0:
-        return None, "no audio samples (empty data chunk); export the recording again"
-    if info.available_frames < info.frames:
-        return None, (f"truncated: the header promises {info.frames / rate:.2f} s of audio but "
-                      f"the file ends after {info.available_frames / rate:.2f} s; copy it again")
-    if check_silence:
-        reason = _sample_problem(path, info)
-        if reason is not None:
-            return None, reason
     n_samples = audio.resampled_length(info.frames, rate, target_rate)
     return AudioCheck(info.frames / rate, n_samples, info.fast(target_rate), info), None
 
@@ -298,48 +287,6 @@ def check_wav(path, check_silence=True):
     """`check_audio` as (duration_s, None) or (None, reason), the earlier interface."""
     checked, reason = check_audio(path, check_silence=check_silence)
     return (None, reason) if checked is None else (checked.duration_s, None)
-
-
-_SILENT_REASON = (f"silent: every sample is within {SILENCE_PEAK} step(s) of 0, so there "
-                  "is nothing to learn from; check the recording or remove its label line")
-
-
-def _sample_problem(path, info):
-    """Reason for NaN/inf or all-silent samples, or None."""
-    if info.container == "wav" and info.encoding == "pcm16":
-        return _SILENT_REASON if _is_silent_pcm16(path, info) else None
-    try:
-        samples, _ = audio.read_audio(path, info)
-    except audio.AudioError as e:
-        return (f"not a readable WAV or FLAC file ({e}); re-encode it as 16-bit PCM WAV "
-                "or copy it again")
-    nonfinite, silent = audio.nonfinite_or_silent(samples, SILENCE_PEAK / 32768.0)
-    if nonfinite:
-        bits = info.encoding.replace("float", "")
-        return (f"{bits}-bit float WAV with NaN or infinite samples, which would poison "
-                "training; re-export the recording from its source, or remove it")
-    return _SILENT_REASON if silent else None
-
-
-def _is_silent_pcm16(path, info):
-    """True if no 16-bit sample exceeds `SILENCE_PEAK`, reading growing blocks.
-
-    Stops at the first loud block: normal recordings are decided by their
-    first 1,024 samples.
-    """
-    block = 1024
-    remaining = info.frames * info.channels
-    with open(path, "rb") as f:
-        f.seek(info.data_offset)
-        while remaining > 0:
-            samples = np.frombuffer(f.read(2 * min(block, remaining)), dtype="<i2")
-            if not len(samples):
-                break
-            remaining -= len(samples)
-            if np.any((samples > SILENCE_PEAK) | (samples < -SILENCE_PEAK)):
-                return False
-            block = min(block * 4, 1 << 20)
-    return True
 
 
 def utterance_from_check(name, path, speaker, gender, label, checked, meta=None):
