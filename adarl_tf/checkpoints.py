@@ -7,7 +7,6 @@ Everything here is written through `files` (temporary name, then rename), so
 a kill at any instant leaves the previous state intact.
 """
 
-import csv
 import datetime
 import hashlib
 import json
@@ -18,7 +17,7 @@ import time
 import keras
 import numpy as np
 
-from adarl_tf import files
+from adarl_tf import files, fold_files
 from adarl_tf.corpora.corpus import EMOTIONS
 
 CHECKPOINT_DIR = "checkpoint"
@@ -136,15 +135,16 @@ def clear_fold(out_dir, fold):
 
 
 def load_results(out_dir, fold):
-    """A complete fold's results, as `train_and_evaluate` returns them."""
+    """A complete fold's results, as `train_and_evaluate` returns them.
+
+    Raises:
+        fold_files.RunFileError: results.json or predictions.csv is damaged.
+    """
     fold_dir = fold_dir_of(out_dir, fold)
-    results = _read_json(fold_dir / "results.json")
-    with open(fold_dir / "predictions.csv", newline="", encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
+    results = fold_files.read_results(fold_dir / fold_files.RESULTS)
     # Runs from before class sets were configurable have no "labels": IEMOCAP's four.
-    names = list(results.get("labels", EMOTIONS))
-    y_true = np.array([names.index(r["label"]) for r in rows], dtype="int32")
-    y_pred = np.array([names.index(r["prediction"]) for r in rows], dtype="int32")
+    y_true, y_pred = fold_files.read_predictions(fold_dir / fold_files.PREDICTIONS,
+                                                 list(results.get("labels", EMOTIONS)))
     return dict(results, y_true=y_true, y_pred=y_pred)
 
 

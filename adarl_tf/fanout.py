@@ -117,7 +117,8 @@ def summarize(out_dir, folds=None):
         The summary dict (with `missing_folds`).
 
     Raises:
-        ValueError: no complete fold, or folds trained with different configs.
+        ValueError: no complete fold, folds trained with different configs, or a
+            damaged results.json or predictions.csv (`fold_files.RunFileError`).
     """
     from adarl_tf import training  # Keras; no TensorFlow.
 
@@ -127,15 +128,10 @@ def summarize(out_dir, folds=None):
                    and (p / "predictions.csv").is_file())
     wanted = folds if folds is not None else (expected_folds(out_dir) or found)
     missing = sorted(set(wanted) - set(found))
-    results = []
-    for fold in sorted(set(found) & set(wanted)):
-        try:
-            results.append(checkpoints.load_results(out_dir, fold))
-        except (OSError, ValueError, KeyError, TypeError) as e:
-            logging.warning("Fold %d: %s cannot be read (%s); counted as missing", fold,
-                            checkpoints.fold_dir_of(out_dir, fold), e)
-            missing.append(fold)
-    missing = sorted(missing)
+    # Every fold is read before anything is written: a damaged file stops the
+    # summary (fold_files.RunFileError names it) and leaves the old one as it was.
+    results = [checkpoints.load_results(out_dir, fold)
+               for fold in sorted(set(found) & set(wanted))]
     if not results:
         raise ValueError(f"{out_dir}: no fold_NN/ folder with results.json and "
                          "predictions.csv; train some folds first (or copy them here)")

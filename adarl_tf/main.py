@@ -393,7 +393,7 @@ def main(argv):
 
     # Every fold is checked before the first one trains: an empty fold or a
     # folder of another run should stop the run now, not hours into it.
-    status = {}
+    status, complete = {}, {}
     try:
         for fold in folds:
             training.split_fold(corpus, fold)
@@ -401,6 +401,8 @@ def main(argv):
             if FLAGS.overwrite:
                 checkpoints.clear_fold(out_dir, fold)
             status[fold] = checkpoints.fold_status(config, out_dir, fold)
+            if status[fold] == "complete":  # Read now: a damaged file stops the run here.
+                complete[fold] = checkpoints.load_results(out_dir, fold)
     except ValueError as e:
         raise app.UsageError(str(e))
     _prepare_out_dir(out_dir)
@@ -434,7 +436,7 @@ def main(argv):
     results = []
     for fold in folds:
         if status[fold] == "complete":
-            results.append(checkpoints.load_results(out_dir, fold))
+            results.append(complete[fold])
             continue
         logging.info("=== Fold %d (%d of %d to train)%s ===", fold, to_train.index(fold) + 1,
                      len(to_train), ", resuming" if status[fold] == "resume" else "")

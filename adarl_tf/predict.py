@@ -74,10 +74,8 @@ def enrol(model_path, paths, profile_out):
             or the recordings hold too little speech.
     """
     from adarl_tf import recognizer
-    from adarl_tf.export import runners
-    model_path = recognizer.resolve_model(model_path)
-    r = recognizer.Recognizer(runners.load_runner(model_path), model_metadata(model_path),
-                              model_path)
+    model_path, runner, info = recognizer.open_model(model_path)
+    r = recognizer.Recognizer(runner, info, model_path)
     try:
         profile = r.enrol(paths)
     except EnrolError as e:

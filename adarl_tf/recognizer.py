@@ -23,13 +23,12 @@ then "pooled").
 """
 
 import dataclasses
-import json
 import pathlib
 from typing import Optional, Tuple
 
 import numpy as np
 
-from adarl_tf import speaker_norm
+from adarl_tf import fold_files, speaker_norm
 from adarl_tf.config import DataConfig, FrontendConfig
 from adarl_tf.corpora.corpus import EMOTIONS
 
@@ -61,6 +60,8 @@ class ModelInfo:
     min_tail_s: float
     tail: str = DataConfig.tail  # `DataConfig.tail`: "pad" or "overlap".
     frontend: Optional[FrontendConfig] = None  # None: not recorded beside the model.
+    # The file these come from (model_card.json or results.json), for messages.
+    source: Optional[str] = dataclasses.field(default=None, compare=False)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,6 +93,42 @@ class Prediction:
         return out
 
 
+CARD_FIX = "export the model again (`python -m adarl_tf.export`) or restore the file"
+# What is read from a model card: each field's check and what it should hold.
+CARD_FIELDS = {
+    "labels": (lambda v: isinstance(v, list) and bool(v) and len(set(map(str, v))) == len(v)
+               and all(isinstance(l, str) and l for l in v),
+               "expected a list of distinct class names"),
+    "sample_rate_hz": (lambda v: isinstance(v, int) and v > 0, "expected a positive integer"),
+    "min_tail_s": (lambda v: isinstance(v, (int, float)) and v >= 0, "expected seconds >= 0"),
+    "files": (lambda v: isinstance(v, dict) and all(
+        isinstance(e, dict) and isinstance(e.get("path"), str) and e["path"]
+        for e in v.values()), 'expected {format: {"path": file name}}'),
+}
+
+
+def read_model_card(path, fields=("labels", "sample_rate_hz", "min_tail_s")):
+    """An export's `model_card.json`, checked for the `fields` the caller reads.
+
+    `files` may be left out (an export folder without models); the others may not.
+
+    Raises:
+        PredictError: unreadable, torn, or a field of `fields` missing or unusable.
+    """
+    try:
+        card = fold_files.read_json(path, MODEL_CARD, CARD_FIX)
+    except fold_files.RunFileError as e:
+        raise PredictError(str(e)) from None
+    for field in fields:
+        check, expected = CARD_FIELDS[field]
+        value = card.setdefault("files", {}) if field == "files" else card.get(field)
+        if not check(value):
+            raise PredictError(str(fold_files.damaged(path, MODEL_CARD,
+                                                      f"{field} {value!r}: {expected}",
+                                                      CARD_FIX)))
+    return card
+
+
 def model_metadata(model_path):
     """The `ModelInfo` of a model, from `model_card.json` or `results.json` beside it.
 
@@ -100,30 +137,42 @@ def model_metadata(model_path):
 
     Returns:
         `ModelInfo`; the training defaults where neither file is there.
+
+    Raises:
+        PredictError: the file beside the model is damaged.
     """
     model_path = pathlib.Path(model_path)
     card = model_path.parent / MODEL_CARD
-    results = model_path.parent / "results.json"
+    results = model_path.parent / fold_files.RESULTS
     if card.exists():
-        c = json.loads(card.read_text())
+        c = read_model_card(card)
         return ModelInfo(tuple(c["labels"]), int(c["sample_rate_hz"]), float(c["min_tail_s"]),
-                         **_recorded(c.get("config", {})))
+                         **_recorded(c.get("config", {}), card, CARD_FIX))
     if results.exists():
-        r = json.loads(results.read_text())
-        data = r.get("config", {}).get("data", {})
-        frontend = r.get("config", {}).get("model", {}).get("frontend", {})
+        try:
+            r = fold_files.read_results(results, keys=("config",))
+        except fold_files.RunFileError as e:
+            raise PredictError(str(e)) from None
+        recorded = _recorded(r["config"], results, fold_files.retrain_fix(results))
+        data = r["config"].get("data", {})
         return ModelInfo(tuple(r.get("labels", EMOTIONS)),
-                         int(frontend.get("sample_rate_hz", FrontendConfig.sample_rate_hz)),
+                         (recorded["frontend"] or FrontendConfig()).sample_rate_hz,
                          float(data.get("min_tail_s", DataConfig.min_tail_s)),
-                         **_recorded(r.get("config", {})))
+                         **recorded)
     return ModelInfo(EMOTIONS, FrontendConfig.sample_rate_hz, DataConfig.min_tail_s)
 
 
-def _recorded(config):
-    """`tail` and `frontend` of a recorded `ExperimentConfig` dict (older ones lack them)."""
-    frontend = config.get("model", {}).get("frontend")
-    return {"tail": config.get("data", {}).get("tail", DataConfig.tail),
-            "frontend": None if frontend is None else FrontendConfig.from_dict(frontend)}
+def _recorded(config, source, fix):
+    """`tail`, `frontend` and `source` of a recorded `ExperimentConfig` dict (older ones
+    lack the first two), read from the file `source` (`fix`: how to make it again)."""
+    try:
+        frontend = config.get("model", {}).get("frontend")
+        return {"tail": config.get("data", {}).get("tail", DataConfig.tail),
+                "frontend": None if frontend is None else FrontendConfig.from_dict(frontend),
+                "source": str(source)}
+    except (TypeError, ValueError, AttributeError) as e:
+        raise PredictError(str(fold_files.damaged(source, source.name, f"its config: {e}",
+                                                  fix))) from None
 
 
 def resolve_model(path, format=None):
@@ -153,7 +202,7 @@ def resolve_model(path, format=None):
                            f"{MODEL_CARD}); give a .keras, .tflite or .onnx file, a SavedModel "
                            "folder or an export folder")
     written = {fmt: path / entry["path"]
-               for fmt, entry in json.loads(card.read_text()).get("files", {}).items()
+               for fmt, entry in read_model_card(card, ("files",))["files"].items()
                if (path / entry["path"]).exists()}
     if format is not None:
         if format not in written:
@@ -166,6 +215,37 @@ def resolve_model(path, format=None):
     raise PredictError(f"{path}: an export folder without a model file (none of the model "
                        f"card's files are there); export again with `python -m "
                        "adarl_tf.export`")
+
+
+def open_model(path, format=None, num_threads=None):
+    """The one place `load` and `predict` open a model, with what is beside it.
+
+    Args:
+        path, format: as `resolve_model`.
+        num_threads: int or None. TFLite / ONNX Runtime threads.
+
+    Returns:
+        `(model path, runner, ModelInfo)`, checked to agree on the classes.
+
+    Raises:
+        PredictError: no model at `path`, a damaged model or model card (or
+            another kind of model), or labels that do not fit the model.
+    """
+    from adarl_tf.export import runners
+    model_path = resolve_model(path, format)
+    info = model_metadata(model_path)  # Read first: it is cheap, the model is not.
+    try:
+        runner = runners.load_runner(model_path, num_threads=num_threads)
+    except runners.ModelError as e:
+        raise PredictError(str(e)) from None
+    if runner.n_classes != len(info.labels):
+        named = (f"the files beside it name {len(info.labels)} ({', '.join(info.labels)}; "
+                 f"{info.source})" if info.source else
+                 "no model_card.json or results.json beside it names its labels")
+        raise PredictError(f"{model_path}: the model scores {runner.n_classes} classes but "
+                           f"{named}; keep the model_card.json or results.json of this "
+                           "model beside it")
+    return model_path, runner, info
 
 
 def _speaker_frontend(runner, info, model_path):
@@ -274,22 +354,13 @@ class Recognizer:
         return Recognizer(self.runner, self.info, self.model_path, stats, source,
                           self.min_tail_s)
 
-    def _classes(self, probs):
-        """`probs`, once checked to have one column per label."""
-        if probs.shape[-1] != len(self.labels):
-            raise PredictError(f"{self.model_path}: the model scores {probs.shape[-1]} classes "
-                               f"but the files beside it name {len(self.labels)} "
-                               f"({', '.join(self.labels)}); keep the model_card.json or "
-                               "results.json of this model beside it")
-        return probs
-
     def _scores(self, waveform):
         """(n_segments, the utterance's emotion probabilities) of a prepared waveform."""
         from adarl_tf.export import runners
         scored = runners.score_utterance(self.runner, waveform,
                                          round(self.min_tail_s * self.sample_rate_hz),
                                          self.speaker_stats, self.info.tail)
-        return scored["n_segments"], self._classes(scored["emotion_probs"])
+        return scored["n_segments"], scored["emotion_probs"]
 
     def _prediction(self, waveform):
         n_segments, probs = self._scores(waveform)
@@ -304,7 +375,7 @@ class Recognizer:
             out = self.runner(windows)
         else:
             out = self.runner(windows, np.repeat(self.speaker_stats[None], len(windows), 0))
-        return self._classes(np.asarray(out["emotion_probs"], np.float64))
+        return np.asarray(out["emotion_probs"], np.float64)
 
     def predict_waveform(self, samples, sample_rate):
         """Scores audio in memory like a test utterance in training.
@@ -444,9 +515,9 @@ def load(path, profile=None, format=None, num_threads=None, min_tail_s=None):
         `Recognizer`.
 
     Raises:
-        ValueError: no model at `path` (`PredictError`), one that cannot be
-            loaded, or a profile that cannot be used (`PredictError`,
-            `speaker_norm.ProfileError`).
+        ValueError: no model at `path`, one that cannot be loaded or whose
+            files disagree (`PredictError`, `open_model`), or a profile that
+            cannot be used (`PredictError`, `speaker_norm.ProfileError`).
 
     Example:
 
@@ -456,9 +527,6 @@ def load(path, profile=None, format=None, num_threads=None, min_tail_s=None):
     print(r.labels, r.segment_s)
     ```
     """
-    from adarl_tf.export import runners
-    model_path = resolve_model(path, format)
-    runner = runners.load_runner(model_path, num_threads=num_threads)
-    info = model_metadata(model_path)
+    model_path, runner, info = open_model(path, format, num_threads)
     stats, source = speaker_stats(runner, info, model_path, profile)
     return Recognizer(runner, info, model_path, stats, source, min_tail_s)

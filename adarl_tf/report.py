@@ -14,20 +14,26 @@ Reads each run folder (`data_report.json`, `fold_NN/results.json`,
   centre_distances.png      male/female centre distance per class (paper Table 4)
   domain_accuracy.png       gender accuracy on the test speakers, per fold
 
-Partial runs are fine: the report says which folds are missing. No TensorFlow
-import: it runs wherever matplotlib and scikit-learn do.
+Partial runs are fine: the report says which folds are missing. A damaged
+file (a torn `results.json`, a `test_features.npz` that is not an archive of
+arrays) stops it with one `error:` line naming the file and the fix, exit
+status 2, before anything is written: every input is read and every figure
+drawn first, then the files are written (each atomically, `files.py`) and
+`--out` is created only then. No TensorFlow import: it runs wherever
+matplotlib and scikit-learn do.
 """
 
-import json
 import pathlib
 import re
+import sys
 
 import numpy as np
 from absl import app, flags
 from matplotlib.figure import Figure
 from sklearn.manifold import TSNE
 
-from adarl_tf import files
+from adarl_tf import files, fold_files
+from adarl_tf.corpora.corpus import EMOTIONS  # Runs from before class sets were recorded.
 from adarl_tf.plots import confusion_figure, figure_to_png
 
 # SPEC §6: IEMOCAP improvised, 4 classes, LOSO (paper Tables 2-4, Fig. 4).
@@ -69,31 +75,34 @@ def _colour(label, order):
 NOT_COMPARABLE = "synthetic demo corpus — not comparable to the paper's IEMOCAP figures"
 
 
-def _read_json(path):
-    return json.loads(pathlib.Path(path).read_text()) if pathlib.Path(path).exists() else None
+DATA_REPORT_FIX = ("write it again with the run's `python -m adarl_tf.main` flags and "
+                   "--dry_run, or delete it (the report then knows only the folds present)")
 
 
 def load_run(run_dir):
-    """Everything the report needs from one run folder.
+    """Everything the report needs from one run folder, every file checked.
 
     Raises:
-        ValueError: if the folder holds no finished fold.
+        ValueError: the folder holds no finished fold, or a damaged file
+            (`fold_files.RunFileError`, naming it and the fix).
     """
     run_dir = pathlib.Path(run_dir)
     folds = []
-    for path in sorted(run_dir.glob("fold_*/results.json")):
-        result = json.loads(path.read_text())
-        features = path.parent / "test_features.npz"
-        result["features"] = dict(np.load(features)) if features.exists() else None
+    for path in sorted(run_dir.glob("fold_*/" + fold_files.RESULTS)):
+        result = fold_files.read_results(path, fold_files.RESULTS_KEYS + ("confusion_matrix",))
+        features = path.parent / fold_files.FEATURES
+        result["features"] = fold_files.read_features(features) if features.exists() else None
         folds.append(result)
     if not folds:
         raise ValueError(f"{run_dir}: no fold_NN/results.json; is it a run folder of "
                          "adarl_tf.main, and has a fold finished?")
-    data_report = _read_json(run_dir / "data_report.json")
+    report_path = run_dir / "data_report.json"
+    data_report = (fold_files.read_json(report_path, "data_report.json", DATA_REPORT_FIX)
+                   if report_path.exists() else {})
     # The protocol's folds (one speaker each with LOSO); older reports have speakers only.
-    if data_report and "folds" in data_report:
+    if "folds" in data_report:
         speakers = ["+".join(f["test_speakers"]) for f in data_report["folds"]]
-    elif data_report:
+    elif "speakers" in data_report:
         speakers = [s["id"] for s in data_report["speakers"]]
     else:
         speakers = [f["test_speaker"] for f in folds]
@@ -101,7 +110,7 @@ def load_run(run_dir):
     config = folds[0]["config"]
     return {"dir": run_dir, "name": run_dir.name, "folds": folds,
             "corpus": folds[0]["corpus"], "variant": folds[0]["variant"], "config": config,
-            "labels": folds[0]["labels"], "speakers": speakers,
+            "labels": folds[0].get("labels", list(EMOTIONS)), "speakers": speakers,
             "missing": [(i, s) for i, s in enumerate(speakers) if i not in done]}
 
 
@@ -182,9 +191,9 @@ def _pct(value, std=None):
 # ---------------------------------------------------------------- figures
 
 
-def _save(fig, path):
-    with files.atomic_path(path) as tmp:
-        tmp.write_bytes(figure_to_png(fig))
+def _draw(pngs, fig, path):
+    """Draws `fig` into `pngs` under `path` (written once everything is drawn)."""
+    pngs[path] = figure_to_png(fig)
     return path
 
 
@@ -306,7 +315,17 @@ def _slug(text):
 
 
 def build_report(run_dirs, out_dir, seed=0):
-    """Writes `report.md` and the figures into `out_dir`; returns the written paths."""
+    """Writes `report.md` and the figures into `out_dir`; returns the written paths.
+
+    Everything is read and drawn before the first file is written, and
+    `out_dir` is created only then: a run that cannot be reported leaves an
+    earlier report (and the run folders) as they were.
+
+    Raises:
+        ValueError: no finished fold, runs with different class sets, or a
+            damaged file (`fold_files.RunFileError`).
+        OSError: `out_dir` cannot be written.
+    """
     runs = [load_run(d) for d in run_dirs]
     order = class_order(runs)
     paper_classes = order == PAPER_ORDER
@@ -316,8 +335,8 @@ def build_report(run_dirs, out_dir, seed=0):
         labels_seen[base] = labels_seen.get(base, 0) + 1
         run["label"] = base if labels_seen[base] == 1 else f"{base}_{labels_seen[base]}"
     out_dir = pathlib.Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = [_save(wa_ua_figure(runs), out_dir / "wa_ua.png")]
+    pngs = {}
+    written = [_draw(pngs, wa_ua_figure(runs), out_dir / "wa_ua.png")]
 
     lines = ["# ADARL report", "",
              "Utterance-level WA (overall accuracy) and UA (mean per-class recall), "
@@ -368,7 +387,7 @@ def build_report(run_dirs, out_dir, seed=0):
     for run in runs:
         percent = averaged_confusion(run, order)
         name = f"confusion_{_slug(run['label'])}.png"
-        written.append(_save(confusion_figure(
+        written.append(_draw(pngs, confusion_figure(
             percent, list(order),
             f"{run['label']}: mean of {len(run['folds'])} folds, % of row"), out_dir / name))
         lines += [f"![{run['label']}]({name})", ""]
@@ -394,13 +413,13 @@ def build_report(run_dirs, out_dir, seed=0):
                       "were written); no t-SNE or centre distances.", ""]
             continue
         name = f"tsne_{_slug(run['label'])}.png"
-        written.append(_save(tsne_figure(pooled, run["label"], seed, order), out_dir / name))
+        written.append(_draw(pngs, tsne_figure(pooled, run["label"], seed, order), out_dir / name))
         lines += [f"![t-SNE {run['label']}]({name})", ""]
         run["distances"] = centre_distances(pooled, order)
         if not all(g in set(pooled["genders"]) for g in ("F", "M")):
             lines += [f"{run['label']}: test speakers of one gender only, so no male/female "
                       "centre distance.", ""]
-    written.append(_save(centre_distance_figure(runs, order), out_dir / "centre_distances.png"))
+    written.append(_draw(pngs, centre_distance_figure(runs, order), out_dir / "centre_distances.png"))
     lines += ["L2 distance between the male and female centres of each class "
               "(smaller: more gender-invariant):", "", "![centre distances](centre_distances.png)",
               "", "| model | " + " | ".join(order) + " |",
@@ -413,12 +432,16 @@ def build_report(run_dirs, out_dir, seed=0):
         lines.append(f"| paper: {PAPER[key]['name']} (IEMOCAP) | " + " | ".join(
             f"{PAPER[key]['distance'][l]:.2f}" for l in order) + " |")
 
-    written.append(_save(domain_accuracy_figure(runs), out_dir / "domain_accuracy.png"))
+    written.append(_draw(pngs, domain_accuracy_figure(runs), out_dir / "domain_accuracy.png"))
     lines += ["", "## Domain (gender) accuracy", "",
               "On the test speaker's utterances, per fold (backbone has no domain head; the "
               "domain-invariant model's adversary is trained to fail).", "",
               "![domain accuracy](domain_accuracy.png)", ""]
     report = out_dir / "report.md"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for path, png in pngs.items():
+        with files.atomic_path(path) as tmp:
+            tmp.write_bytes(png)
     files.write_text(report, "\n".join(lines) + "\n")
     return [report] + written
 
@@ -434,14 +457,19 @@ def main(argv):
                              "[--out=DIR]")
     try:
         written = build_report(argv[1:], FLAGS.out, FLAGS.tsne_seed)
-    except ValueError as e:
-        raise app.UsageError(str(e))
+    except ValueError as e:  # They name their file (or the runs) and the fix.
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        print(f"error: --out={FLAGS.out}: cannot be written ({e.strerror or e}); choose "
+              "another folder with --out", file=sys.stderr)
+        return 2
     print(f"Wrote {written[0]} and {len(written) - 1} figures into {FLAGS.out}")
     return 0
 
 
 def run():
-    app.run(main)
+    app.run(lambda argv: sys.exit(main(argv)))
 
 
 if __name__ == "__main__":

@@ -8,13 +8,14 @@ Writes into `--out` (default `<run_dir>/export/`): `saved_model/`,
 `model_float32.tflite`, `model_float16.tflite`, `model_dynamic_int8.tflite`,
 `model_int8.tflite`, `parity.json`, `model_card.json`, `labels.txt`; with
 `--formats=...,onnx` also `model.onnx` (ONNX Runtime in the parity check).
-Exits non-zero if float32, float16 or ONNX disagree with the Keras model on the
-class of more than 1 % of the test speaker's utterances.
+Exits with 1 if float32, float16 or ONNX disagree with the Keras model on the
+class of more than 1 % of the test speaker's utterances, with 2 if the export
+cannot be made (a missing or damaged input: one `error:` line names it and the fix).
 """
 
 import sys
 
-from absl import app, flags, logging
+from absl import app, flags
 
 from adarl_tf.export import exporter, tflite
 
@@ -45,10 +46,9 @@ def main(argv):
                                     n_representative=FLAGS.representative_segments,
                                     seed=FLAGS.seed,
                                     int8_float_scopes=FLAGS.int8_float_scopes)
-    except exporter.ExportError as e:
-        logging.error("%s", e)
+    except exporter.ExportError as e:  # One line: the file, why and the fix.
         print(f"error: {e}", file=sys.stderr)
-        return 1
+        return 1 if isinstance(e, exporter.ParityError) else 2
     for fmt, figures in card["parity"].items():
         print(f"{fmt:16s} same class {figures['same_class_share']:7.2%}  max |dp| "
               f"{figures['max_abs_prob_diff']:.2e}  WA {figures['wa']:.4f}  UA "

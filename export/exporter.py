@@ -29,12 +29,11 @@ import pathlib
 import platform
 import shutil
 import time
-import zipfile
 
 import numpy as np
 from absl import logging
 
-from adarl_tf import evaluation, files, speaker_norm
+from adarl_tf import evaluation, files, fold_files, speaker_norm
 from adarl_tf.config import ExperimentConfig
 from adarl_tf.corpora.corpus import EMOTIONS, GENDERS
 from adarl_tf.export import runners, tflite
@@ -56,19 +55,39 @@ class ExportError(RuntimeError):
     """The export could not be made or failed its parity check."""
 
 
+class ParityError(ExportError):
+    """The export was made but failed its parity check (`parity.json` says how)."""
+
+
 def _load_fold(run_dir):
+    """(results, config, model) of a fold folder, every input checked before any output.
+
+    Raises:
+        ExportError: a missing or damaged results.json or model.keras (`fold_files`,
+            `runners.load_keras_model` say what and the fix).
+    """
     run_dir = pathlib.Path(run_dir)
-    results_path, model_path = run_dir / "results.json", run_dir / "model.keras"
+    results_path, model_path = run_dir / fold_files.RESULTS, run_dir / "model.keras"
     for p in (results_path, model_path):
         if not p.exists():
             raise ExportError(f"{p} not found: --run_dir must be a fold folder written by "
                               "`python -m adarl_tf.main` (<out_dir>/fold_NN)")
     try:
-        results = json.loads(results_path.read_text())
-        return results, ExperimentConfig.from_dict(results["config"]), model_path
-    except (ValueError, KeyError, TypeError) as e:  # JSONDecodeError is a ValueError.
-        raise ExportError(f"{results_path} is not a complete results.json ({e}); train the "
-                          "fold again (rerun its `python -m adarl_tf.main` command)") from None
+        results = fold_files.read_results(results_path)
+    except fold_files.RunFileError as e:
+        raise ExportError(str(e)) from None
+    try:
+        config = ExperimentConfig.from_dict(results["config"])
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        raise ExportError(str(fold_files.damaged(results_path, fold_files.RESULTS,
+                                                 f"its config: {e}",
+                                                 fold_files.retrain_fix(results_path)))) \
+            from None
+    try:
+        model = runners.load_keras_model(model_path)
+    except runners.ModelError as e:
+        raise ExportError(str(e)) from None
+    return results, config, model
 
 
 def _corpus(data, data_dir=None):
@@ -205,9 +224,6 @@ def export_fold(run_dir, formats=DEFAULT_FORMATS, out_dir=None, data_dir=None,
             more than 1 % of the test utterances (`parity.json` is still
             written so the failure can be inspected).
     """
-    import keras
-
-    import adarl_tf.model  # noqa: F401  Registers ADARLModel for loading.
     from adarl_tf import training
 
     formats = list(formats)
@@ -217,13 +233,8 @@ def export_fold(run_dir, formats=DEFAULT_FORMATS, out_dir=None, data_dir=None,
                           f"expected a comma list of {', '.join(FORMATS)}")
     run_dir = pathlib.Path(run_dir)
     out_dir = pathlib.Path(out_dir) if out_dir is not None else run_dir / "export"
-    results, config, model_path = _load_fold(run_dir)
+    results, config, model = _load_fold(run_dir)
     frontend = config.model.frontend
-    try:
-        model = keras.saving.load_model(model_path, compile=False)
-    except (ValueError, OSError, zipfile.BadZipFile) as e:
-        raise ExportError(f"{model_path} cannot be loaded ({e}); train the fold again "
-                          "or restore the file") from None
     min_tail = round(config.data.min_tail_s * frontend.sample_rate_hz)
     tail = config.data.tail
 
@@ -338,7 +349,7 @@ def export_fold(run_dir, formats=DEFAULT_FORMATS, out_dir=None, data_dir=None,
         parity_doc["formats_with_pooled_stats"] = pooled_figures
     files.write_json(out_dir / "parity.json", parity_doc)
     if failed:
-        raise ExportError(
+        raise ParityError(
             f"parity failed: {', '.join(failed)} agree with Keras on the class of "
             + ", ".join(f"{agreement[f]:.1%}" for f in failed)
             + f" of the test utterances (need >= {MIN_FLOAT_AGREEMENT:.0%}); see "

@@ -13,9 +13,16 @@ A speaker-normalised model (`FrontendConfig.normalization="speaker"`) has a
 second input, `speaker_stats`: a runner's `stats_shape` is its shape for one
 segment (None for the paper's model), and `runner(segments, speaker_stats)`
 takes one row of statistics per segment.
+
+`load_runner` is the one place that opens a model file for scoring (`predict`,
+`adarl_tf.load`, the exporter's own files) and `load_keras_model` the one that
+opens a `.keras` file (also the exporter's input): a file that cannot be used,
+whatever the loader underneath raised, is a `ModelError` that names the file,
+why and the fix.
 """
 
 import pathlib
+import zipfile
 
 import numpy as np
 
@@ -26,6 +33,48 @@ from adarl_tf.pipelines.rules import cut_segments
 
 SERVING_SIGNATURE = "serving_default"
 OUTPUTS = (EMOTION_PROBS, DOMAIN_PROBS)
+KERAS_FIX = ("restore the file, or train the fold again (`python -m adarl_tf.main`, which "
+             "writes fold_NN/model.keras)")
+EXPORT_FIX = ("export the model again (`python -m adarl_tf.export`) or restore the file")
+
+
+class ModelError(ValueError):
+    """A model file or folder that cannot be used; the message names it, why and the fix."""
+
+
+def _detail(error):
+    """The first line of a loader's error, short: the reason shown in a `ModelError`."""
+    text = str(error.args[0]) if isinstance(error, KeyError) and error.args else str(error)
+    line = (text.strip().splitlines() or [""])[0]
+    line = line if len(line) <= 160 else line[:157] + "..."
+    return f"{type(error).__name__}: {line}" if line else type(error).__name__
+
+
+def load_keras_model(path):
+    """The ADARL model in a `.keras` file, loaded in Keras' safe mode.
+
+    Raises:
+        ModelError: not a `.keras` archive, a damaged one, or a Keras model
+            that is not an `ADARLModel`.
+    """
+    import keras
+
+    import adarl_tf.model  # noqa: F401  Registers ADARL's layers for loading.
+    path = pathlib.Path(path)
+    # Keras reports a file that is not a zip archive as "File not found"; say what it is.
+    if not zipfile.is_zipfile(path):
+        raise ModelError(f"{path}: not a .keras file (not a zip archive: damaged, cut short "
+                         f"or another format); {KERAS_FIX}")
+    try:
+        model = keras.saving.load_model(path, compile=False)
+    except Exception as e:  # noqa: BLE001  A damaged archive fails in many ways (KeyError...).
+        raise ModelError(f"{path}: not a readable .keras model ({_detail(e)}); "
+                         f"{KERAS_FIX}") from None
+    if not hasattr(model, "model_config"):
+        raise ModelError(f"{path}: a Keras model, but not an ADARL one ({type(model).__name__} "
+                         "without a model_config); give a model.keras written by `python -m "
+                         "adarl_tf.main` or one of its exports")
+    return model
 
 
 # NumPy twin of `pipelines.segments.segment_waveform`, shared with the numpy pipeline.
@@ -96,13 +145,12 @@ class KerasRunner:
 
     def __init__(self, model):
         import keras
-
-        import adarl_tf.model  # noqa: F401  Registers ADARL's layers for loading.
         if not isinstance(model, keras.Model):
-            model = keras.saving.load_model(model, compile=False)
+            model = load_keras_model(model)
         self.model = serving_model(model)
         self.frontend = model.model_config.frontend
         self.segment_samples, self.stats_shape = input_shapes(self.model)
+        self.n_classes = int(self.model.output[EMOTION_PROBS].shape[-1])
 
     def __call__(self, segments, speaker_stats=None):
         x = model_input(segments, speaker_stats, self.stats_shape)
@@ -131,6 +179,7 @@ class SavedModelRunner:
         self.segment_samples = int(specs[WAVEFORM].shape[-1])
         self.stats_shape = (tuple(int(d) for d in specs[SPEAKER_STATS].shape[1:])
                             if SPEAKER_STATS in specs else None)
+        self.n_classes = int(self.signature.structured_outputs[EMOTION_PROBS].shape[-1])
         self._tf = tf
 
     def __call__(self, segments, speaker_stats=None):
@@ -168,6 +217,7 @@ class TFLiteRunner:
         self.stats_shape = (tuple(int(d) for d in details[SPEAKER_STATS]["shape"][1:])
                             if SPEAKER_STATS in details else None)
         self.input_dtype = details[WAVEFORM]["dtype"]
+        self.n_classes = int(self.runner.get_output_details()[EMOTION_PROBS]["shape"][-1])
 
     def invoke_one(self, segment, speaker_stats=None):
         """Scores one `(1, segment_samples)` float32 segment (and its `(1,) + stats_shape`
@@ -212,6 +262,8 @@ class OnnxRunner:
         self.stats_shape = (tuple(int(d) for d in inputs[SPEAKER_STATS][1:])
                             if SPEAKER_STATS in inputs else None)
         self.output_names = [o.name for o in self.session.get_outputs()]
+        self.n_classes = int({o.name: o.shape for o in self.session.get_outputs()}[
+            EMOTION_PROBS][-1])
 
     def __call__(self, segments, speaker_stats=None):
         x = model_input(segments, speaker_stats, self.stats_shape)
@@ -226,31 +278,41 @@ def load_runner(path, num_threads=None):
         num_threads: int or None. TFLite interpreter (or ONNX Runtime) threads.
 
     Returns:
-        `KerasRunner`, `SavedModelRunner`, `TFLiteRunner` or `OnnxRunner`.
+        `KerasRunner`, `SavedModelRunner`, `TFLiteRunner` or `OnnxRunner`; each
+        has `segment_samples`, `stats_shape` and `n_classes`.
 
     Raises:
-        ValueError: the path is none of these, with what was found.
+        ModelError: the path is none of these, or a damaged file of one (or
+            another kind of model), with the file, why and the fix.
     """
     path = pathlib.Path(path)
     if path.is_dir():
         if not (path / "saved_model.pb").exists():
-            raise ValueError(f"{path} is a folder without saved_model.pb; --model takes "
+            raise ModelError(f"{path} is a folder without saved_model.pb; --model takes "
                              "a .keras file, a SavedModel folder, a .tflite or .onnx file")
-        return SavedModelRunner(path)
-    if not path.exists():
-        raise ValueError(f"{path}: no such file or folder")
-    if path.suffix == ".keras":
-        return KerasRunner(path)
-    if path.suffix == ".tflite":
-        return TFLiteRunner(path, num_threads=num_threads)
-    if path.suffix == ".onnx":
+        kind, make = "SavedModel", lambda: SavedModelRunner(path)
+    elif not path.exists():
+        raise ModelError(f"{path}: no such file or folder")
+    elif path.suffix == ".keras":
+        return KerasRunner(path)  # load_keras_model says what is wrong with the file.
+    elif path.suffix == ".tflite":
+        kind, make = "TFLite model", lambda: TFLiteRunner(path, num_threads=num_threads)
+    elif path.suffix == ".onnx":
         try:
-            return OnnxRunner(path, num_threads=num_threads)
+            import onnxruntime  # noqa: F401
         except ImportError:
-            raise ValueError(f"{path}: running an ONNX file needs onnxruntime: pip install "
+            raise ModelError(f"{path}: running an ONNX file needs onnxruntime: pip install "
                              "onnxruntime") from None
-    raise ValueError(f"{path}: unknown model format {path.suffix!r}; expected .keras, "
-                     ".tflite, .onnx or a SavedModel folder")
+        kind, make = "ONNX model", lambda: OnnxRunner(path, num_threads=num_threads)
+    else:
+        raise ModelError(f"{path}: unknown model format {path.suffix!r}; expected .keras, "
+                         ".tflite, .onnx or a SavedModel folder")
+    try:
+        return make()
+    except Exception as e:  # noqa: BLE001  Damaged bytes fail in each runtime's own way.
+        # A KeyError here is a model without ADARL's signature, input or output names.
+        raise ModelError(f"{path}: not a readable ADARL {kind} ({_detail(e)}); "
+                         f"{EXPORT_FIX}") from None
 
 
 def score_utterance(runner, waveform, min_tail_samples, speaker_stats=None, tail="pad"):

@@ -1,6 +1,7 @@
-"""Bad input, end to end through `python -m adarl_tf.main`: every case ends in a
-clear message that names the file (or flag) and the fix, or in a skip recorded
-in `data_report.json` with its reason.
+"""Bad input, end to end through `python -m adarl_tf.main` (and the tools that read
+its runs: predict, export, report): every case ends in a clear message that
+names the file (or flag) and the fix, or in a skip recorded in
+`data_report.json` with its reason.
 
 Each test damages a copy of the small synthetic demo corpus (IEMOCAP's
 layout, no shared metadata needed) and runs `main` in process, mostly with
@@ -45,15 +46,22 @@ counts) are in tests/corpora/test_iemocap.py.
 | a fold emptied by the filters | the dry run lists it under `empty_folds` with a warning; training it stops before any fold trains: `fold 1: test speaker Ses01M has no emotion-labelled utterances left ...; see 'skipped' in data_report.json ... or leave the fold out of --fold` |
 | unwritable `--out_dir` | error: `--out_dir=... is not writable (Permission denied); choose another folder with --out_dir` |
 | any refused command aimed at an existing run | the run's files (`data_report.json` included) are left as they were; a missing `--out_dir` is not created |
-| `export` with a missing or corrupt `results.json` or `model.keras` | error, no folder created: `<file> is not a complete results.json (...); train the fold again ...`, `<file> cannot be loaded (...); train the fold again or restore the file` |
+| `export` with a missing or corrupt `results.json` or `model.keras` | error, exit status 2, no folder created: `<file>: not a complete results.json (...); train the fold again ...`, `<file>: not a .keras file (not a zip archive: ...); restore the file, or train the fold again ...` |
+| `predict` with a damaged or foreign model: random bytes or an empty zip named `.keras`, a Keras model that is not ADARL's, a corrupt `saved_model.pb`, a `.tflite` or `.onnx` of random bytes | error, exit status 2: `<file>: not a .keras file (not a zip archive: damaged, cut short or another format); restore the file, or train the fold again ...`, `<file>: a Keras model, but not an ADARL one (Sequential ...)`, `<file>: not a readable ADARL TFLite model (<detail>); export the model again ... or restore the file` |
+| `predict` with a torn or incomplete `model_card.json` (or `results.json`) beside the model, or labels that do not fit it | error, exit status 2: `<card>: not a complete model_card.json (not valid JSON: ...); export the model again ...`; `<model>: the model scores 4 classes but the files beside it name 5 (...; <card>); keep the model_card.json or results.json of this model beside it` |
+| `report`, `main --summarize` or `export` on an empty, torn or incomplete `results.json`, or a damaged `test_features.npz` (random bytes, a cut zip, Python objects) | error before anything is written, exit status 2 (`main`: 1): `<file>: not a complete results.json (no corpus, ...); train the fold again (its python -m adarl_tf.main command with --fold=N --overwrite)`; `.npz` files are never unpickled |
+| `report` or `--summarize` aimed at an existing run with one damaged fold | the run's files and an earlier report are left as they were (bytes and times); a missing `--out` is not created |
+| a corpus folder (or a folder in it) or manifest this user may not read | error: `--data_dir: <path> cannot be read (Permission denied); give this user read access (e.g. chmod -R u+rX <path>) or copy the corpus somewhere readable` |
 """
 
 import json
 import os
+import re
 import resource
 import shutil
 import struct
 import wave
+import zipfile
 
 import numpy as np
 import pytest
@@ -63,6 +71,7 @@ from absl.testing import flagsaver
 from adarl_tf import main as main_lib
 from adarl_tf.corpora import demo, iemocap
 from tests.audio_files import set_header
+from tests.cli_checks import one_error
 
 FLAGS = flags.FLAGS
 RATE = 16000
@@ -615,8 +624,7 @@ def test_usage_error_is_one_line_without_the_help(root, tmp_path):
 
 
 def test_export_checks_its_inputs_before_creating_any_folder(root, tmp_path):
-    pytest.importorskip("tensorflow")
-    from adarl_tf.config import ExperimentConfig, DataConfig
+    keras = pytest.importorskip("keras")
     from adarl_tf.export import exporter
     fold = tmp_path / "run" / "fold_00"
     fold.mkdir(parents=True)
@@ -625,17 +633,250 @@ def test_export_checks_its_inputs_before_creating_any_folder(root, tmp_path):
                                                    r"be a fold folder"):
         exporter.export_fold(fold, out_dir=out)
     (fold / "model.keras").write_bytes(b"PK\x03\x04 not a zip")
-    for text in ("", '{"fold": 0, "conf', '{"fold": 0}'):
+    for text, reason in (("", "empty file"), ('{"fold": 0, "conf', "not valid JSON"),
+                         ('{"fold": 0}', "no corpus, variant, test_speaker"),
+                         ("[0]", "a JSON list, not an object")):
         (fold / "results.json").write_text(text)
-        with pytest.raises(exporter.ExportError, match=r"results\.json is not a complete "
-                                                       r"results\.json .*train the fold again"):
+        with pytest.raises(exporter.ExportError, match=rf"results\.json: not a complete "
+                           rf"results\.json \({reason}.*train the fold again \(its `python -m "
+                           r"adarl_tf\.main` command with --fold=0 --overwrite\)"):
             exporter.export_fold(fold, out_dir=out)
-    config = ExperimentConfig(data=DataConfig(data_dir=str(root)))
-    (fold / "results.json").write_text(json.dumps({"fold": 0, "config": config.to_dict()}))
-    with pytest.raises(exporter.ExportError, match=r"model\.keras cannot be loaded .*train "
-                                                   r"the fold again or restore the file"):
+    _good_results(fold, root)
+    with pytest.raises(exporter.ExportError, match=r"model\.keras: not a \.keras file \(not a "
+                                                   r"zip archive.*restore the file, or train "
+                                                   r"the fold again"):
+        exporter.export_fold(fold, out_dir=out)
+    keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)]).save(fold / "model.keras")
+    with pytest.raises(exporter.ExportError, match=r"model\.keras: a Keras model, but not an "
+                                                   r"ADARL one"):
         exporter.export_fold(fold, out_dir=out)
     assert not (tmp_path / "new").exists() and not (fold / "export").exists()
+
+
+def _good_results(fold_dir, root):
+    """A results.json the exporter accepts, for a fold of the demo corpus at `root`."""
+    from adarl_tf.config import DataConfig, ExperimentConfig
+    config = ExperimentConfig(data=DataConfig(data_dir=str(root)))
+    (fold_dir / "results.json").write_text(json.dumps({
+        "corpus": "demo", "variant": "adarl", "fold": 0, "test_speaker": "Ses01F", "wa": 0.5,
+        "ua": 0.5, "domain_accuracy": None, "n_test_utterances": 8, "epochs_completed": 1,
+        "config": config.to_dict()}))
+
+
+# Class 7: a damaged or foreign model, model card or run file is one line (the
+# file, what is wrong, the fix) and a clear exit status, never a traceback.
+
+
+def _junk(path, data=None):
+    """`path` holding `data` (default: 3000 random bytes)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(np.random.default_rng(0).bytes(3000) if data is None else data)
+    return path
+
+
+def test_damaged_or_foreign_models_are_one_line_errors(tmp_path, capsys):
+    keras = pytest.importorskip("keras")
+    pytest.importorskip("ai_edge_litert.interpreter")
+    import adarl_tf
+    from adarl_tf import predict, recognizer
+    foreign = tmp_path / "sequential" / "model.keras"
+    foreign.parent.mkdir()
+    keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)]).save(foreign)
+    empty_zip = tmp_path / "empty" / "model.keras"
+    empty_zip.parent.mkdir()
+    zipfile.ZipFile(empty_zip, "w").close()
+    cases = [
+        (foreign, "a Keras model, but not an ADARL one (Sequential", "python -m adarl_tf.main"),
+        (empty_zip, "not a readable .keras model (KeyError", "train the fold again"),
+        (_junk(tmp_path / "random" / "model.keras"), "not a .keras file (not a zip archive",
+         "restore the file"),
+        (_junk(tmp_path / "cut" / "model.keras", foreign.read_bytes()[:300]),
+         "not a .keras file (not a zip archive", "restore the file"),
+        (_junk(tmp_path / "saved_model" / "saved_model.pb").parent,
+         "not a readable ADARL SavedModel", "export the model again"),
+        (_junk(tmp_path / "model.tflite"), "not a readable ADARL TFLite model",
+         "export the model again"),
+        (_junk(tmp_path / "empty.tflite", b""), "not a readable ADARL TFLite model",
+         "export the model again"),
+    ]
+    for path, *parts in cases:
+        one_error(capsys, predict.command(str(path), ["clip.wav"]), 2, f"error: {path}: ",
+                  *parts)
+        with pytest.raises(recognizer.PredictError, match=re.escape(parts[0])):
+            adarl_tf.load(path)
+
+
+def test_damaged_model_card_or_results_beside_a_model_are_one_line_errors(tmp_path, capsys):
+    pytest.importorskip("keras")
+    from adarl_tf import predict
+    from tests import model_files
+    folder = tmp_path / "export"
+    folder.mkdir()
+    model = folder / "model.keras"
+    model_files.build(model_files.TINY).save(model)
+    card = folder / "model_card.json"
+    labels = ", ".join(f'"{l}"' for l in model_files.LABELS)
+    for text, reason in (('{"labels": ["neutral", "ha', "not valid JSON"),
+                         ("", "empty file"), ("[1, 2]", "a JSON list, not an object"),
+                         ('{"labels": "happy", "sample_rate_hz": 16000, "min_tail_s": 1}',
+                          "labels 'happy': expected a list of distinct class names"),
+                         (f'{{"labels": [{labels}], "sample_rate_hz": 16000}}',
+                          "min_tail_s None: expected seconds")):
+        card.write_text(text)
+        # The model, or (for a card that is not even JSON) the export folder that holds it.
+        for given in (model, folder) if "JSON" in reason or "empty" in reason else (model,):
+            one_error(capsys, predict.command(str(given), ["clip.wav"]), 2,
+                      f"error: {card}: not a complete model_card.json ({reason}",
+                      "export the model again")
+    # An export folder's list of its models.
+    card.write_text(f'{{"labels": [{labels}], "sample_rate_hz": 16000, "min_tail_s": 1, '
+                    '"files": {"tflite": "model.tflite"}}')
+    one_error(capsys, predict.command(str(folder), ["clip.wav"]), 2,
+              f"error: {card}: not a complete model_card.json (files {{'tflite': "
+              "'model.tflite'}: expected {format: {\"path\": file name}}", "export the model")
+    # Labels that do not fit the model: refused when it is loaded, before any file.
+    card.write_text(json.dumps({"labels": model_files.LABELS + ["fearful"],
+                                "sample_rate_hz": 16000, "min_tail_s": 1.0}))
+    one_error(capsys, predict.command(str(model), ["missing.wav"]), 2,
+              f"error: {model}: the model scores 4 classes but the files beside it name 5",
+              str(card), "keep the model_card.json")
+    # A fold folder's results.json, torn, beside its model.keras.
+    card.unlink()
+    results = _junk(folder / "results.json", b'{"config": {"data": {"min_tai')
+    one_error(capsys, predict.command(str(model), ["clip.wav"]), 2,
+              f"error: {results}: not a complete results.json (not valid JSON",
+              "train the fold again")
+
+
+def _tree(folder):
+    """Every file under `folder` with its bytes and mtime, and every folder."""
+    return ({p: (p.read_bytes(), p.stat().st_mtime_ns) for p in folder.rglob("*")
+             if p.is_file()}, sorted(p for p in folder.rglob("*") if p.is_dir()))
+
+
+def _npz_with_objects(path):
+    np.savez(path, labels=np.array([{"a": 1}, None], dtype=object))
+    return path.read_bytes()
+
+
+def _damages(fold_dir, scratch):
+    """{what: (file name, damaged bytes, the reason said)} for a good fold folder."""
+    results = (fold_dir / "results.json").read_bytes()
+    npz = (fold_dir / "test_features.npz").read_bytes()
+    return {
+        "empty results.json": ("results.json", b"", "empty file"),
+        "torn results.json": ("results.json", results[:40], "not valid JSON"),
+        "results.json without keys": ("results.json", b'{"fold": 1, "wa": 0.5}', "no corpus"),
+        "random test_features.npz": ("test_features.npz", np.random.default_rng(1).bytes(900),
+                                     "not an .npz archive of arrays"),
+        "cut test_features.npz": ("test_features.npz", npz[:len(npz) // 2],
+                                  "a damaged or cut-short archive"),
+        "test_features.npz of objects": ("test_features.npz",
+                                         _npz_with_objects(scratch / "objects.npz"),
+                                         "an array of Python objects, which is never "
+                                         "unpickled"),
+    }
+
+
+def test_damaged_run_files_stop_report_summarize_and_export_in_one_line(tmp_path, capsys):
+    from adarl_tf import report
+    from tests.run_files import data_report, fake_fold
+    good = tmp_path / "good"
+    data_report(good, 3)
+    for fold in range(3):
+        fake_fold(good, fold, [0, 1, 2, 3], [0, 1, 2, fold % 4])
+    for what, (name, data, reason) in _damages(good / "fold_01", tmp_path).items():
+        run = tmp_path / what.replace(" ", "_")
+        shutil.copytree(good, run)
+        damaged = _junk(run / "fold_01" / name, data)
+        fix = "train the fold again (its `python -m adarl_tf.main` command with --fold=1 " \
+              "--overwrite)"
+        message = f"{damaged}: not a complete {name} ({reason}"
+        with flagsaver.flagsaver(out=str(run / "report")):
+            code = report.main(["adarl_tf.report", str(run)])
+        one_error(capsys, code, 2, f"error: {message}", fix)
+        if name == "results.json":  # What --summarize and export read.
+            with pytest.raises(app.UsageError) as error:
+                with flagsaver.flagsaver(summarize=True, out_dir=str(run)):
+                    main_lib.main(["adarl_tf.main"])
+            assert message in str(error.value) and fix in str(error.value)
+            assert "\n" not in str(error.value)
+        assert "allow_pickle" not in capsys.readouterr().err
+
+
+def test_export_cli_says_a_damaged_results_json_in_one_line(tmp_path):
+    import subprocess
+    import sys
+    fold = tmp_path / "run" / "fold_02"
+    _junk(fold / "results.json", b'{"fold": 2, "con')
+    _junk(fold / "model.keras")
+    proc = subprocess.run([sys.executable, "-m", "adarl_tf.export", f"--run_dir={fold}"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    (error,) = [l for l in proc.stderr.splitlines() if "results.json" in l]
+    assert error.startswith(f"error: {fold / 'results.json'}: not a complete results.json "
+                            "(not valid JSON: Unterminated string")
+    assert error.endswith("; train the fold again (its `python -m adarl_tf.main` command "
+                          "with --fold=2 --overwrite)")
+    assert not (fold / "export").exists()
+
+
+def _reads_anything(tmp_path):
+    """Whether this user reads files whatever their mode (root, unless its capabilities
+    are dropped, e.g. `setpriv --bounding-set=-dac_override,-dac_read_search`)."""
+    probe = tmp_path / "probe"
+    probe.write_text("x")
+    probe.chmod(0)
+    return os.geteuid() == 0 and os.access(probe, os.R_OK)
+
+
+def test_unreadable_corpus_folder_or_manifest(root, clean, tmp_path):
+    if _reads_anything(tmp_path):
+        pytest.skip("this user reads files whatever their mode")
+    manifest = _manifest(tmp_path / "m.csv", clean)
+    session = root / "Session2"
+    for path, flags in ((root, dict(dataset="demo", data_dir=str(root))),
+                        (session, dict(dataset="demo", data_dir=str(root))),
+                        (manifest, dict(dataset="manifest", data_dir=str(manifest))),
+                        (manifest, dict(dataset="demo", data_dir=str(root),
+                                        extra_domain_data=str(manifest)))):
+        mode = path.stat().st_mode
+        path.chmod(0)
+        try:
+            message = _refused(tmp_path / "out", r"cannot be read \(Permission denied\); give "
+                               r"this user read access", **flags)
+        finally:
+            path.chmod(mode)
+        assert message.split(" cannot be read")[0].endswith(str(path)), message
+
+
+# Class 5: a failing report or summary leaves the run and an earlier report as they were.
+
+
+def test_failing_report_or_summary_changes_nothing_in_the_run(tmp_path, capsys):
+    from adarl_tf import fanout, report
+    from tests.run_files import data_report, fake_fold
+    run = tmp_path / "run"
+    data_report(run, 4)
+    for fold in range(4):
+        fake_fold(run, fold, [0, 1, 2, 3], [0, 1, 2, 3])
+    fanout.summarize(run)  # An earlier summary and report, both replaced on success.
+    (run / "report").mkdir()
+    (run / "report" / "report.md").write_text("# an earlier report\n")
+    (run / "report" / "wa_ua.png").write_bytes(b"\x89PNG an earlier figure")
+    (run / "fold_02" / "results.json").write_text('{"corpus": "fake corpus", "fold": 2, "w')
+    before = _tree(tmp_path)
+    for out in (run / "report", run / "new_report", tmp_path / "new" / "report"):
+        with flagsaver.flagsaver(out=str(out)):
+            code = report.main(["adarl_tf.report", str(run)])
+        one_error(capsys, code, 2, f"error: {run / 'fold_02' / 'results.json'}: not a "
+                  "complete results.json")
+        assert _tree(tmp_path) == before, out
+    with pytest.raises(app.UsageError, match=r"fold_02.results\.json: not a complete"):
+        with flagsaver.flagsaver(summarize=True, out_dir=str(run)):
+            main_lib.main(["adarl_tf.main"])
+    assert _tree(tmp_path) == before
 
 
 def test_readme_bad_input_table_is_this_suites():

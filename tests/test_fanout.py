@@ -4,35 +4,14 @@ import json
 
 import pytest
 
-from adarl_tf import checkpoints, fanout, files
-from adarl_tf.corpora.corpus import EMOTIONS
-
-
-def _fake_fold(out_dir, fold, labels, predictions, config=None):
-    fold_dir = checkpoints.fold_dir_of(out_dir, fold)
-    fold_dir.mkdir(parents=True)
-    correct = sum(a == b for a, b in zip(labels, predictions))
-    files.write_json(fold_dir / "results.json", {
-        "corpus": "fake corpus", "variant": "adarl", "fold": fold, "test_speaker": f"S{fold}",
-        "wa": correct / len(labels), "ua": correct / len(labels), "domain_accuracy": None,
-        "n_test_utterances": len(labels), "epochs_completed": 1,
-        "config": config or {"train": {"epochs": 1}}})
-    files.write_csv(fold_dir / "predictions.csv", ["name", "label", "prediction"],
-                    [[f"u{i}", EMOTIONS[a], EMOTIONS[b]]
-                     for i, (a, b) in enumerate(zip(labels, predictions))])
-
-
-def _report(out_dir, n):
-    files.write_json(out_dir / "data_report.json", {
-        "speakers": [{"id": f"S{i}", "fold": i} for i in range(n)],
-        "folds": [{"fold": i, "test_speakers": [f"S{i}"]} for i in range(n)],
-        "empty_folds": []})
+from adarl_tf import checkpoints, fanout
+from tests.run_files import data_report, fake_fold
 
 
 def test_summary_of_folds_written_elsewhere_lists_the_missing(tmp_path):
-    _report(tmp_path, 3)
-    _fake_fold(tmp_path, 0, [0, 1, 2, 3], [0, 1, 2, 3])
-    _fake_fold(tmp_path, 2, [0, 1, 2, 3], [0, 0, 0, 0])
+    data_report(tmp_path, 3)
+    fake_fold(tmp_path, 0, [0, 1, 2, 3], [0, 1, 2, 3])
+    fake_fold(tmp_path, 2, [0, 1, 2, 3], [0, 0, 0, 0])
     summary = fanout.summarize(tmp_path)
     assert summary["n_folds"] == 2 and summary["missing_folds"] == [1]
     assert summary["wa_mean"] == pytest.approx(0.625)
@@ -44,8 +23,8 @@ def test_summary_of_folds_written_elsewhere_lists_the_missing(tmp_path):
 def test_summary_refuses_mixed_configs_and_empty_runs(tmp_path):
     with pytest.raises(ValueError, match="no fold_NN"):
         fanout.summarize(tmp_path)
-    _fake_fold(tmp_path, 0, [0, 1], [0, 1], config={"train": {"epochs": 1}})
-    _fake_fold(tmp_path, 1, [0, 1], [0, 1], config={"train": {"epochs": 2}})
+    fake_fold(tmp_path, 0, [0, 1], [0, 1], config={"train": {"epochs": 1}})
+    fake_fold(tmp_path, 1, [0, 1], [0, 1], config={"train": {"epochs": 2}})
     with pytest.raises(ValueError, match="different configs"):
         fanout.summarize(tmp_path)
 
@@ -69,8 +48,8 @@ def test_run_folds_starts_one_process_per_fold_with_its_log(tmp_path, small_demo
 def test_summarize_flag_merges_the_folds_on_disk(tmp_path):
     import subprocess
     import sys
-    _report(tmp_path, 3)
-    _fake_fold(tmp_path, 1, [0, 1, 2, 3], [0, 1, 2, 2])
+    data_report(tmp_path, 3)
+    fake_fold(tmp_path, 1, [0, 1, 2, 3], [0, 1, 2, 2])
     out = subprocess.run([sys.executable, "-m", "adarl_tf.main", "--summarize",
                           f"--out_dir={tmp_path}"], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]

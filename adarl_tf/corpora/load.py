@@ -11,6 +11,7 @@ Loading is three steps, each visible in `data_report.json`:
 
 import dataclasses
 import os
+import pathlib
 
 from adarl_tf.corpora import (ased, cremad, demo, emodb, iemocap, labels, manifest,
                               protocols, ravdess)
@@ -102,7 +103,14 @@ def load_corpus(data, cache_dir=None):
     iemocap_codes = None
     if spec != "default":
         iemocap_codes = dict(iemocap.CODE_NAMES)
-    corpora = [_load_one(n, d, data, cache_dir, iemocap_codes) for n, d in zip(names, dirs)]
+    for d in dirs:
+        _check_readable("--data_dir", d)
+    _check_readable("--extra_domain_data", data.extra_domain_data)
+    try:
+        corpora = [_load_one(n, d, data, cache_dir, iemocap_codes)
+                   for n, d in zip(names, dirs)]
+    except PermissionError as e:  # A file or folder inside the corpus.
+        raise ValueError(_unreadable(_blocked(e.filename), e.strerror)) from None
     _check_names(dirs, corpora)
     present = [u.label for c in corpora for u in c.utterances if u.label is not None]
     known = set(present) | {l for n in names for l in _static_labels(n)}
@@ -126,6 +134,31 @@ def load_corpus(data, cache_dir=None):
     corpus.protocol = data.protocol
     corpus.folds = protocols.make_folds(corpus, data.protocol, data.n_folds, seed=0)
     return corpus
+
+
+def _unreadable(path, reason="Permission denied"):
+    return (f"{path} cannot be read ({reason}); give this user read access (e.g. "
+            f"`chmod -R u+rX {path}`) or copy the corpus somewhere readable")
+
+
+def _blocked(path):
+    """The outermost folder on the way to `path` that this user may not enter, else `path`."""
+    for folder in reversed(pathlib.Path(path).absolute().parents):
+        if not os.access(folder, os.R_OK | os.X_OK):
+            return folder
+    return path
+
+
+def _check_readable(flag, path):
+    """Refuses a corpus folder or manifest that this user may not read.
+
+    Checked before loading: a folder that cannot be listed looks empty to the
+    loaders' globs, which would then report missing files instead.
+    """
+    if not path or not os.path.exists(path):
+        return  # Missing paths get each loader's own message.
+    if not os.access(path, os.R_OK | (os.X_OK if os.path.isdir(path) else 0)):
+        raise ValueError(f"{flag}: " + _unreadable(path))
 
 
 def _load_extra(path):

@@ -1,0 +1,43 @@
+"""Fold folders as `adarl_tf.main` leaves them, written without training (for the tests
+of the tools that read runs: `--summarize`, `report`, `export`).
+
+`fake_fold` writes `results.json`, `predictions.csv` and `test_features.npz`
+with the keys their readers check (`adarl_tf/fold_files.py`); the figures
+follow from `labels` and `predictions` (class indices of `EMOTIONS`).
+"""
+
+import numpy as np
+
+from adarl_tf import checkpoints, files
+from adarl_tf.corpora.corpus import EMOTIONS
+
+
+def fake_fold(out_dir, fold, labels, predictions, config=None):
+    """Writes `<out_dir>/fold_NN/`; returns its path."""
+    fold_dir = checkpoints.fold_dir_of(out_dir, fold)
+    fold_dir.mkdir(parents=True)
+    correct = sum(a == b for a, b in zip(labels, predictions))
+    confusion = np.zeros((len(EMOTIONS), len(EMOTIONS)), int)
+    np.add.at(confusion, (labels, predictions), 1)
+    files.write_json(fold_dir / "results.json", {
+        "corpus": "fake corpus", "variant": "adarl", "fold": fold, "test_speaker": f"S{fold}",
+        "wa": correct / len(labels), "ua": correct / len(labels), "domain_accuracy": None,
+        "n_test_utterances": len(labels), "epochs_completed": 1, "labels": list(EMOTIONS),
+        "confusion_matrix": confusion.tolist(), "config": config or {"train": {"epochs": 1}}})
+    files.write_csv(fold_dir / "predictions.csv", ["name", "label", "prediction"],
+                    [[f"u{i}", EMOTIONS[a], EMOTIONS[b]]
+                     for i, (a, b) in enumerate(zip(labels, predictions))])
+    with files.atomic_path(fold_dir / "test_features.npz") as tmp:
+        np.savez_compressed(tmp, labels=np.asarray(labels, "int32"),
+                            label_names=np.array(EMOTIONS),
+                            genders=np.array(["F", "M"] * (len(labels) // 2 + 1))[:len(labels)],
+                            deep_features=np.ones((len(labels), 64), "float32"))
+    return fold_dir
+
+
+def data_report(out_dir, n):
+    """A `data_report.json` of `n` one-speaker folds, S0 ... S<n-1>."""
+    files.write_json(out_dir / "data_report.json", {
+        "speakers": [{"id": f"S{i}", "fold": i} for i in range(n)],
+        "folds": [{"fold": i, "test_speakers": [f"S{i}"]} for i in range(n)],
+        "empty_folds": []})
