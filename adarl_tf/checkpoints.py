@@ -17,8 +17,7 @@ import time
 import keras
 import numpy as np
 
-from adarl_tf import files, fold_files
-from adarl_tf.corpora.corpus import EMOTIONS
+from adarl_tf import files
 
 CHECKPOINT_DIR = "checkpoint"
 STATE_FILE = "state.json"
@@ -134,20 +133,6 @@ def clear_fold(out_dir, fold):
             path.unlink()
 
 
-def load_results(out_dir, fold):
-    """A complete fold's results, as `train_and_evaluate` returns them.
-
-    Raises:
-        fold_files.RunFileError: results.json or predictions.csv is damaged.
-    """
-    fold_dir = fold_dir_of(out_dir, fold)
-    results = fold_files.read_results(fold_dir / fold_files.RESULTS)
-    # Runs from before class sets were configurable have no "labels": IEMOCAP's four.
-    y_true, y_pred = fold_files.read_predictions(fold_dir / fold_files.PREDICTIONS,
-                                                 list(results.get("labels", EMOTIONS)))
-    return dict(results, y_true=y_true, y_pred=y_pred)
-
-
 class EpochCheckpoint(keras.callbacks.Callback):
     """Saves everything training needs to go on, after every epoch.
 
@@ -169,8 +154,8 @@ class EpochCheckpoint(keras.callbacks.Callback):
     and state.json records `best_epoch` and whether early stopping ended the fold.
 
     Every file is written atomically, so a kill at any instant leaves the
-    previous epoch's files intact. Keep this callback last, so that the logs it
-    records hold what the other callbacks added.
+    previous epoch's files intact. Its place among the callbacks (last):
+    `training.fold_callbacks`.
 
     Args:
         directory: path. The fold's `checkpoint/` folder.

@@ -32,7 +32,8 @@ def visible_gpus(environ=None):
     """
     environ = os.environ if environ is None else environ
     if "CUDA_VISIBLE_DEVICES" in environ:
-        return [g for g in environ["CUDA_VISIBLE_DEVICES"].split(",") if g.strip() not in ("", "-1")]
+        return [g for g in environ["CUDA_VISIBLE_DEVICES"].split(",")
+                if g.strip() not in ("", "-1")]
     if shutil.which("nvidia-smi") is None:
         return []
     try:
@@ -120,7 +121,8 @@ def summarize(out_dir, folds=None):
         ValueError: no complete fold, folds trained with different configs, or a
             damaged results.json or predictions.csv (`fold_files.RunFileError`).
     """
-    from adarl_tf import training  # Keras; no TensorFlow.
+    from adarl_tf import protocol
+    from adarl_tf.fold_result import FoldResult
 
     out_dir = pathlib.Path(out_dir)
     found = sorted(int(m.group(1)) for p in out_dir.glob("fold_*")
@@ -130,20 +132,20 @@ def summarize(out_dir, folds=None):
     missing = sorted(set(wanted) - set(found))
     # Every fold is read before anything is written: a damaged file stops the
     # summary (fold_files.RunFileError names it) and leaves the old one as it was.
-    results = [checkpoints.load_results(out_dir, fold)
+    results = [FoldResult.load(checkpoints.fold_dir_of(out_dir, fold))
                for fold in sorted(set(found) & set(wanted))]
     if not results:
         raise ValueError(f"{out_dir}: no fold_NN/ folder with results.json and "
                          "predictions.csv; train some folds first (or copy them here)")
-    configs = {json.dumps(r.get("config"), sort_keys=True) for r in results}
+    configs = {json.dumps(r.config, sort_keys=True) for r in results}
     if len(configs) > 1:
         by_config = {}
         for r in results:
-            by_config.setdefault(json.dumps(r.get("config"), sort_keys=True), []).append(r["fold"])
+            by_config.setdefault(json.dumps(r.config, sort_keys=True), []).append(r.fold)
         raise ValueError(f"{out_dir}: the folds were trained with different configs (folds "
                          f"{' vs '.join(str(v) for v in by_config.values())}); summarise "
                          "runs of one config only")
-    summary = training.write_summary(results, out_dir, missing_folds=missing)
+    summary = protocol.write_summary(results, out_dir, missing_folds=missing)
     if missing:
         logging.warning("%s: folds %s are missing from the summary", out_dir,
                         ", ".join(map(str, missing)))

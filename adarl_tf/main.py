@@ -1,4 +1,5 @@
-r"""Trains and evaluates ADARL, one fold of the protocol (leave one speaker out by default) per `--fold`.
+r"""Trains and evaluates ADARL, one fold of the protocol (leave one speaker out by default)
+per `--fold`.
 
   python -m adarl_tf.main --fold=0 --epochs=3                 # synthetic demo corpus
   python -m adarl_tf.main --fold=3 --dataset=iemocap \
@@ -28,10 +29,10 @@ import tempfile
 from absl import app, flags, logging
 
 from adarl_tf import config as config_lib
-from adarl_tf import distribute, files, precision
-from adarl_tf.pipelines import PIPELINES
+from adarl_tf import distribute, files, precision, protocol
 from adarl_tf.corpora.load import DATASETS, load_corpus
-from adarl_tf.corpora.protocols import PROTOCOLS, protocol_name
+from adarl_tf.pipelines import PIPELINES
+from adarl_tf.protocol import PROTOCOLS, protocol_name
 
 _D = config_lib
 FLAGS = flags.FLAGS
@@ -354,63 +355,21 @@ def main(argv):
                              "--fold=0,3, or --fold=all (or use --dry_run)")
     # Everything is checked before anything is written: a command that fails
     # must leave an existing run in --out_dir as it was.
-    try:
-        config = config_from_flags()
-    except ValueError as e:
-        raise app.UsageError(str(e))
-    profile_batch = _profile_batch(FLAGS.profile_batch)
-    out_dir = pathlib.Path(FLAGS.out_dir or os.path.join(
-            "runs", f"{FLAGS.dataset.replace(',', '+')}_{FLAGS.variant}"))
-    _check_out_dir(out_dir)
-
-    try:
-        corpus = load_corpus(config.data, cache_dir=FLAGS.cache_dir)
-    except (ValueError, FileNotFoundError) as e:
-        raise app.UsageError(str(e))
-    config = sized_to(config, corpus)
-    report = corpus.report()
-    _log_report(corpus, report, out_dir / "data_report.json")
-    fold_list = corpus.fold_list()
+    config, profile_batch, out_dir = _config_and_out_dir()
+    corpus, config, report = _load(config, out_dir)
     if FLAGS.dry_run:
-        files.write_json(_prepare_out_dir(out_dir) / "data_report.json", report)
-        genders = [corpus.gender_of(s) for s in corpus.speakers]
-        print(f"Dry run: {report['n_utterances']} utterances from {len(corpus.speakers)} "
-              f"speakers ({genders.count('F')} F, {genders.count('M')} M) of the "
-              f"{corpus.name}; {len(fold_list)} folds ({protocol_name(corpus.protocol)}); "
-              f"classes {', '.join(corpus.emotions)}; report in "
-              f"{out_dir / 'data_report.json'}")
-        return 0
-
-    folds = parse_folds(FLAGS.fold, len(fold_list))
+        return _dry_run(corpus, report, out_dir)
+    folds = parse_folds(FLAGS.fold, len(corpus.fold_list()))
     logging.info("Config:\n%s", config.to_json())
 
     # TensorFlow only now, so that --help and --dry_run stay fast.
-    from adarl_tf import checkpoints, training
+    from adarl_tf import training
     try:
         strategy = distribute.make_strategy(FLAGS.strategy)
     except ValueError as e:
         raise app.UsageError(str(e))
-
-    # Every fold is checked before the first one trains: an empty fold or a
-    # folder of another run should stop the run now, not hours into it.
-    status, complete = {}, {}
-    try:
-        for fold in folds:
-            training.split_fold(corpus, fold)
-        for fold in folds:
-            if FLAGS.overwrite:
-                checkpoints.clear_fold(out_dir, fold)
-            status[fold] = checkpoints.fold_status(config, out_dir, fold)
-            if status[fold] == "complete":  # Read now: a damaged file stops the run here.
-                complete[fold] = checkpoints.load_results(out_dir, fold)
-    except ValueError as e:
-        raise app.UsageError(str(e))
-    _prepare_out_dir(out_dir)
-    files.write_json(out_dir / "data_report.json", report)
-    if FLAGS.strategy == "multi_worker" and not distribute.is_chief():
-        # Every worker trains; only worker 0 writes the run folder.
-        out_dir = _prepare_out_dir(out_dir / f"worker_{os.getpid()}")
-    files.write_text(out_dir / "config.json", config.to_json() + "\n")
+    status, complete = _check_folds(config, corpus, folds, out_dir)
+    out_dir = _write_run_files(config, report, out_dir)
     done = [f for f in folds if status[f] == "complete"]
     if done:
         logging.info("Folds %s are complete in %s (results.json with %d epochs, same config): "
@@ -418,18 +377,7 @@ def main(argv):
                      ", ".join(map(str, done)), out_dir, config.train.epochs)
     to_train = [f for f in folds if status[f] != "complete"]
     if FLAGS.parallel_folds > 1 and len(to_train) > 1:
-        from adarl_tf import fanout
-        codes = fanout.run_folds(to_train, out_dir, _child_flags(out_dir), FLAGS.parallel_folds)
-        failed = [f for f, code in codes.items() if code]
-        summary = fanout.summarize(out_dir, folds)
-        print(f"{corpus.name}, {config.model.variant}, {summary['n_folds']} folds: "
-              f"WA {summary['wa_mean']:.4f} +- {summary['wa_std']:.4f}, "
-              f"UA {summary['ua_mean']:.4f} +- {summary['ua_std']:.4f} "
-              f"(see {out_dir / 'summary.md'})")
-        if failed:
-            raise app.UsageError(f"folds {failed} failed; see their fold_NN/train.log, then "
-                                 "rerun the same command to retry them")
-        return 0
+        return _train_in_processes(corpus, config, folds, to_train, out_dir)
     progress = None
     if training.monitoring is not None:  # The console clock lives beside TensorBoard's code.
         progress = training.monitoring.RunProgress(len(to_train), config.train.epochs)
@@ -447,8 +395,101 @@ def main(argv):
                                                        strategy=strategy))
         except ValueError as e:
             raise app.UsageError(str(e))
+    _print_results(corpus, config, results, out_dir)
+    return 0
+
+
+def _config_and_out_dir():
+    """(config, profiler steps, run folder) from the flags, every value checked."""
+    try:
+        config = config_from_flags()
+    except ValueError as e:
+        raise app.UsageError(str(e))
+    profile_batch = _profile_batch(FLAGS.profile_batch)
+    out_dir = pathlib.Path(FLAGS.out_dir or os.path.join(
+            "runs", f"{FLAGS.dataset.replace(',', '+')}_{FLAGS.variant}"))
+    _check_out_dir(out_dir)
+    return config, profile_batch, out_dir
+
+
+def _load(config, out_dir):
+    """(corpus, config sized to it, its data report), the report logged."""
+    try:
+        corpus = load_corpus(config.data, cache_dir=FLAGS.cache_dir)
+    except (ValueError, FileNotFoundError) as e:
+        raise app.UsageError(str(e))
+    report = corpus.report()
+    _log_report(corpus, report, out_dir / "data_report.json")
+    return corpus, sized_to(config, corpus), report
+
+
+def _dry_run(corpus, report, out_dir):
+    """--dry_run: data_report.json and one line, no training."""
+    files.write_json(_prepare_out_dir(out_dir) / "data_report.json", report)
+    genders = [corpus.gender_of(s) for s in corpus.speakers]
+    print(f"Dry run: {report['n_utterances']} utterances from {len(corpus.speakers)} "
+          f"speakers ({genders.count('F')} F, {genders.count('M')} M) of the "
+          f"{corpus.name}; {len(corpus.fold_list())} folds ({protocol_name(corpus.protocol)}); "
+          f"classes {', '.join(corpus.emotions)}; report in "
+          f"{out_dir / 'data_report.json'}")
+    return 0
+
+
+def _check_folds(config, corpus, folds, out_dir):
+    """({fold: complete / resume / new}, {fold: FoldResult of a complete fold}).
+
+    Every fold is checked before the first one trains: an empty fold or a
+    folder of another run should stop the run now, not hours into it.
+    """
+    from adarl_tf import checkpoints
+    from adarl_tf.fold_result import FoldResult
+    status, complete = {}, {}
+    try:
+        for fold in folds:
+            protocol.split_fold(corpus, fold, config.train.validation_speakers)
+        for fold in folds:
+            if FLAGS.overwrite:
+                checkpoints.clear_fold(out_dir, fold)
+            status[fold] = checkpoints.fold_status(config, out_dir, fold)
+            if status[fold] == "complete":  # Read now: a damaged file stops the run here.
+                complete[fold] = FoldResult.load(checkpoints.fold_dir_of(out_dir, fold))
+    except ValueError as e:
+        raise app.UsageError(str(e))
+    return status, complete
+
+
+def _write_run_files(config, report, out_dir):
+    """data_report.json and config.json; the folder this process writes its folds into."""
+    _prepare_out_dir(out_dir)
+    files.write_json(out_dir / "data_report.json", report)
+    if FLAGS.strategy == "multi_worker" and not distribute.is_chief():
+        # Every worker trains; only worker 0 writes the run folder.
+        out_dir = _prepare_out_dir(out_dir / f"worker_{os.getpid()}")
+    files.write_text(out_dir / "config.json", config.to_json() + "\n")
+    return out_dir
+
+
+def _train_in_processes(corpus, config, folds, to_train, out_dir):
+    """--parallel_folds: one child process per fold, then the summary of `folds`."""
+    from adarl_tf import fanout
+    codes = fanout.run_folds(to_train, out_dir, _child_flags(out_dir), FLAGS.parallel_folds)
+    failed = [f for f, code in codes.items() if code]
+    summary = fanout.summarize(out_dir, folds)
+    print(f"{corpus.name}, {config.model.variant}, {summary['n_folds']} folds: "
+          f"WA {summary['wa_mean']:.4f} +- {summary['wa_std']:.4f}, "
+          f"UA {summary['ua_mean']:.4f} +- {summary['ua_std']:.4f} "
+          f"(see {out_dir / 'summary.md'})")
+    if failed:
+        raise app.UsageError(f"folds {failed} failed; see their fold_NN/train.log, then "
+                             "rerun the same command to retry them")
+    return 0
+
+
+def _print_results(corpus, config, results, out_dir):
+    """One line: the fold's figures, or the summary over several folds (written here)."""
+    from adarl_tf import checkpoints
     if len(results) > 1:
-        summary = training.write_summary(results, out_dir)
+        summary = protocol.write_summary(results, out_dir)
         print(f"{corpus.name}, {config.model.variant}, {len(results)} folds: "
               f"WA {summary['wa_mean']:.4f} +- {summary['wa_std']:.4f}, "
               f"UA {summary['ua_mean']:.4f} +- {summary['ua_std']:.4f}; "
@@ -456,11 +497,9 @@ def main(argv):
               f"(see {out_dir / 'summary.md'})")
     else:
         r = results[0]
-        fold_dir = out_dir / f"fold_{r['fold']:02d}"
-        print(f"{corpus.name}, {config.model.variant}, fold {r['fold']} "
-              f"(test speaker {r['test_speaker']}): WA {r['wa']:.4f} UA {r['ua']:.4f} "
-              f"after {r['epochs_completed']} epochs (see {fold_dir})")
-    return 0
+        print(f"{corpus.name}, {config.model.variant}, fold {r.fold} "
+              f"(test speaker {r.test_speaker}): WA {r.wa:.4f} UA {r.ua:.4f} "
+              f"after {r.epochs_completed} epochs (see {checkpoints.fold_dir_of(out_dir, r.fold)})")
 
 
 def _log_report(corpus, report, report_path):

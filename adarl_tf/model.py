@@ -25,9 +25,16 @@ from keras import ops
 
 from adarl_tf.config import DOMAIN_PROBS, EMOTION_PROBS, SPEAKER_STATS, WAVEFORM, ModelConfig
 from adarl_tf.distribute import logs_for_reduction, scale_loss_for_replicas
+from adarl_tf.layers import (
+    CenterLoss,
+    ChannelwiseFC,
+    DomainFrequencyAttention,
+    GradientReversal,
+    MultiScaleConv,
+    SpecAugment,
+    Spectrogram,
+)
 from adarl_tf.metrics import BalancedAccuracy
-from adarl_tf.layers import (CenterLoss, ChannelwiseFC, DomainFrequencyAttention,
-                             GradientReversal, MultiScaleConv, SpecAugment, Spectrogram)
 
 # Input names and the serving outputs' names (WAVEFORM, SPEAKER_STATS, EMOTION_PROBS,
 # DOMAIN_PROBS) are in `config.py`, which runtimes import without Keras. Training outputs:

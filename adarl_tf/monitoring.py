@@ -57,7 +57,7 @@ class EpochSummaries(keras.callbacks.Callback):
             `labels` (emotion names), `test_confusion` (the test speaker's
             utterance confusion matrix), `test_title`, and `attention`:
             {group name: (n_segments, n_rows) I^D}, empty for variants without
-            attention. Keep this callback after the one that fills it.
+            attention. Its place among the callbacks: `training.fold_callbacks`.
     """
 
     def __init__(self, log_dir, source):

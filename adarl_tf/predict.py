@@ -46,8 +46,7 @@ import json
 import sys
 
 from adarl_tf import speaker_norm
-from adarl_tf.recognizer import (EnrolError, ModelInfo, PredictError,  # noqa: F401
-                                 model_metadata, speaker_stats)
+from adarl_tf.recognizer import EnrolError, ModelInfo, PredictError, model_metadata, speaker_stats  # noqa: F401
 
 POOLED_NOTE = ("note: no --profile: scoring with the pooled statistics of the model's "
                "training speakers; a profile of the speaker (--enrol) fits their voice")

@@ -31,6 +31,7 @@ import numpy as np
 from adarl_tf import fold_files, speaker_norm
 from adarl_tf.config import DataConfig, FrontendConfig
 from adarl_tf.corpora.corpus import EMOTIONS
+from adarl_tf.fold_result import FoldResult
 
 MODEL_CARD = "model_card.json"
 # An export folder's model when `load` is given the folder: the first present
@@ -150,12 +151,12 @@ def model_metadata(model_path):
                          **_recorded(c.get("config", {}), card, CARD_FIX))
     if results.exists():
         try:
-            r = fold_files.read_results(results, keys=("config",))
+            r = FoldResult.read(results, keys=("config",))
         except fold_files.RunFileError as e:
             raise PredictError(str(e)) from None
-        recorded = _recorded(r["config"], results, fold_files.retrain_fix(results))
-        data = r["config"].get("data", {})
-        return ModelInfo(tuple(r.get("labels", EMOTIONS)),
+        recorded = _recorded(r.config, results, fold_files.retrain_fix(results))
+        data = r.config.get("data", {})
+        return ModelInfo(tuple(r.labels),
                          (recorded["frontend"] or FrontendConfig()).sample_rate_hz,
                          float(data.get("min_tail_s", DataConfig.min_tail_s)),
                          **recorded)

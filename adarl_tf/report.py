@@ -33,7 +33,7 @@ from matplotlib.figure import Figure
 from sklearn.manifold import TSNE
 
 from adarl_tf import files, fold_files
-from adarl_tf.corpora.corpus import EMOTIONS  # Runs from before class sets were recorded.
+from adarl_tf.fold_result import FoldResult
 from adarl_tf.plots import confusion_figure, figure_to_png
 
 # SPEC §6: IEMOCAP improvised, 4 classes, LOSO (paper Tables 2-4, Fig. 4).
@@ -87,12 +87,11 @@ def load_run(run_dir):
             (`fold_files.RunFileError`, naming it and the fix).
     """
     run_dir = pathlib.Path(run_dir)
-    folds = []
+    folds, features = [], []
     for path in sorted(run_dir.glob("fold_*/" + fold_files.RESULTS)):
-        result = fold_files.read_results(path, fold_files.RESULTS_KEYS + ("confusion_matrix",))
-        features = path.parent / fold_files.FEATURES
-        result["features"] = fold_files.read_features(features) if features.exists() else None
-        folds.append(result)
+        folds.append(FoldResult.read(path, fold_files.RESULTS_KEYS + ("confusion_matrix",)))
+        npz = path.parent / fold_files.FEATURES
+        features.append(fold_files.read_features(npz) if npz.exists() else None)
     if not folds:
         raise ValueError(f"{run_dir}: no fold_NN/results.json; is it a run folder of "
                          "adarl_tf.main, and has a fold finished?")
@@ -105,12 +104,11 @@ def load_run(run_dir):
     elif "speakers" in data_report:
         speakers = [s["id"] for s in data_report["speakers"]]
     else:
-        speakers = [f["test_speaker"] for f in folds]
-    done = {f["fold"] for f in folds}
-    config = folds[0]["config"]
-    return {"dir": run_dir, "name": run_dir.name, "folds": folds,
-            "corpus": folds[0]["corpus"], "variant": folds[0]["variant"], "config": config,
-            "labels": folds[0].get("labels", list(EMOTIONS)), "speakers": speakers,
+        speakers = [f.test_speaker for f in folds]
+    done = {f.fold for f in folds}
+    return {"dir": run_dir, "name": run_dir.name, "folds": folds, "features": features,
+            "corpus": folds[0].corpus, "variant": folds[0].variant, "config": folds[0].config,
+            "labels": list(folds[0].labels), "speakers": speakers,
             "missing": [(i, s) for i, s in enumerate(speakers) if i not in done]}
 
 
@@ -125,7 +123,7 @@ def protocol_notes(run):
         if data["iemocap_subset"] != "improvised" or data["merge_excited"]:
             notes.append(f"IEMOCAP subset {data['iemocap_subset']}, excited merged: "
                          f"{data['merge_excited']} (paper: improvised, not merged)")
-    if train["epochs"] != 50 or {f["epochs_completed"] for f in run["folds"]} != {50}:
+    if train["epochs"] != 50 or {f.epochs_completed for f in run["folds"]} != {50}:
         notes.append(f"{train['epochs']} epochs (paper: 50)")
     if run["missing"]:
         notes.append(f"{len(run['missing'])} of {len(run['speakers'])} folds missing: "
@@ -141,7 +139,7 @@ def averaged_confusion(run, order=PAPER_ORDER):
     index = [run["labels"].index(l) for l in order]
     rows = []
     for f in run["folds"]:
-        m = np.asarray(f["confusion_matrix"], dtype=np.float64)[np.ix_(index, index)]
+        m = np.asarray(f.confusion_matrix, dtype=np.float64)[np.ix_(index, index)]
         support = m.sum(axis=1, keepdims=True)
         rows.append(np.divide(100 * m, support, out=np.full_like(m, np.nan),
                               where=support > 0))
@@ -151,15 +149,15 @@ def averaged_confusion(run, order=PAPER_ORDER):
 
 def pooled_features(run):
     """The test utterances' deep features of all folds, with labels and genders."""
-    parts = [f["features"] for f in run["folds"] if f["features"] is not None]
+    kept = [(f, p) for f, p in zip(run["folds"], run["features"]) if p is not None]
+    parts = [p for _, p in kept]
     if not parts:
         return None
     names = [str(n) for n in parts[0]["label_names"]]
     return {"features": np.concatenate([p["deep_features"] for p in parts]),
             "labels": np.concatenate([[names[i] for i in p["labels"]] for p in parts]),
             "genders": np.concatenate([p["genders"].astype(str) for p in parts]),
-            "folds": np.concatenate([[f["fold"]] * len(f["features"]["labels"])
-                                     for f in run["folds"] if f["features"] is not None])}
+            "folds": np.concatenate([[f.fold] * len(p["labels"]) for f, p in kept])}
 
 
 def centre_distances(pooled, order=PAPER_ORDER):
@@ -203,8 +201,8 @@ def wa_ua_figure(runs):
     names, wa, ua, hatch = [], [], [], []
     for run in runs:
         names.append(f"{run['label']}\n({len(run['folds'])} folds)")
-        wa.append(100 * _mean_std(f["wa"] for f in run["folds"])[0])
-        ua.append(100 * _mean_std(f["ua"] for f in run["folds"])[0])
+        wa.append(100 * _mean_std(f.wa for f in run["folds"])[0])
+        ua.append(100 * _mean_std(f.ua for f in run["folds"])[0])
         hatch.append("")
     for key, paper in PAPER.items():
         names.append(f"paper: {paper['name']}\n(IEMOCAP)")
@@ -287,11 +285,11 @@ def centre_distance_figure(runs, order=PAPER_ORDER):
 def domain_accuracy_figure(runs):
     fig = Figure(figsize=(6.5, 3.2), dpi=100, layout="constrained")
     ax = fig.add_subplot()
-    shown = [r for r in runs if any(f["domain_accuracy"] is not None for f in r["folds"])]
+    shown = [r for r in runs if any(f.domain_accuracy is not None for f in r["folds"])]
     width = 0.8 / max(len(shown), 1)
-    all_folds = sorted({f["fold"] for r in shown for f in r["folds"]})
+    all_folds = sorted({f.fold for r in shown for f in r["folds"]})
     for i, run in enumerate(shown):
-        acc = {f["fold"]: f["domain_accuracy"] for f in run["folds"]}
+        acc = {f.fold: f.domain_accuracy for f in run["folds"]}
         values = [100 * acc[k] if acc.get(k) is not None else np.nan for k in all_folds]
         ax.bar(np.arange(len(all_folds)) - 0.4 + width * (i + 0.5), values, width,
                label=run["label"])
@@ -328,16 +326,33 @@ def build_report(run_dirs, out_dir, seed=0):
     """
     runs = [load_run(d) for d in run_dirs]
     order = class_order(runs)
-    paper_classes = order == PAPER_ORDER
+    _label_runs(runs)
+    out_dir = pathlib.Path(out_dir)
+    pngs = {}  # {path: PNG bytes}, drawn now, written at the end.
+    _draw(pngs, wa_ua_figure(runs), out_dir / "wa_ua.png")
+    lines = (_intro_lines(runs) + _wa_ua_lines(runs) + _per_fold_lines(runs)
+             + _confusion_lines(runs, order, pngs, out_dir)
+             + _feature_lines(runs, order, seed, pngs, out_dir)
+             + _domain_lines(runs, pngs, out_dir))
+    report = out_dir / "report.md"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for path, png in pngs.items():
+        with files.atomic_path(path) as tmp:
+            tmp.write_bytes(png)
+    files.write_text(report, "\n".join(lines) + "\n")
+    return [report] + list(pngs)
+
+
+def _label_runs(runs):
+    """Gives each run a unique `label`: two run folders may share a name."""
     labels_seen = {}
-    for run in runs:  # Unique labels: two run folders may share a name.
+    for run in runs:
         base = run["name"]
         labels_seen[base] = labels_seen.get(base, 0) + 1
         run["label"] = base if labels_seen[base] == 1 else f"{base}_{labels_seen[base]}"
-    out_dir = pathlib.Path(out_dir)
-    pngs = {}
-    written = [_draw(pngs, wa_ua_figure(runs), out_dir / "wa_ua.png")]
 
+
+def _intro_lines(runs):
     lines = ["# ADARL report", "",
              "Utterance-level WA (overall accuracy) and UA (mean per-class recall), "
              "leave-one-speaker-out; each fold's model is the one after its last epoch. "
@@ -348,13 +363,17 @@ def build_report(run_dirs, out_dir, seed=0):
         lines.append(f"- **{run['label']}** (`{run['dir']}`): {run['variant']} on the "
                      f"{run['corpus']}, {len(run['folds'])} of {len(run['speakers'])} folds"
                      + ("" if not notes else "; " + "; ".join(f"**{n}**" for n in notes)))
-    lines += ["", "## WA / UA beside the paper", "", "![WA/UA](wa_ua.png)", "",
-              "| model | data | folds | WA % (mean ± std) | UA % (mean ± std) | "
-              "domain acc. % | comparable to the paper |", "|---|---|---|---|---|---|---|"]
+    return lines
+
+
+def _wa_ua_lines(runs):
+    lines = ["", "## WA / UA beside the paper", "", "![WA/UA](wa_ua.png)", "",
+             "| model | data | folds | WA % (mean ± std) | UA % (mean ± std) | "
+             "domain acc. % | comparable to the paper |", "|---|---|---|---|---|---|---|"]
     for run in runs:
-        wa, wa_s = _mean_std(f["wa"] for f in run["folds"])
-        ua, ua_s = _mean_std(f["ua"] for f in run["folds"])
-        dom, _ = _mean_std(f["domain_accuracy"] for f in run["folds"])
+        wa, wa_s = _mean_std(f.wa for f in run["folds"])
+        ua, ua_s = _mean_std(f.ua for f in run["folds"])
+        dom, _ = _mean_std(f.domain_accuracy for f in run["folds"])
         notes = protocol_notes(run)
         comparable = "yes" if not notes else f"no: {notes[0]}" + (
             " (more under Runs)" if len(notes) > 1 else "")
@@ -364,48 +383,59 @@ def build_report(run_dirs, out_dir, seed=0):
     for paper in PAPER.values():
         lines.append(f"| paper: {paper['name']} | IEMOCAP improvised | 10/10 | "
                      f"{paper['wa']:.2f} | {paper['ua']:.2f} | close to 100 | (reference) |")
+    return lines
 
-    lines += ["", "## Per fold", ""]
+
+def _per_fold_lines(runs):
+    lines = ["", "## Per fold", ""]
     for run in runs:
         lines += [f"### {run['label']}", "",
                   "| fold | test speaker | gender | utterances | epochs | WA % | UA % | "
                   "domain acc. % |", "|---|---|---|---|---|---|---|---|"]
-        for f in sorted(run["folds"], key=lambda f: f["fold"]):
-            lines.append(f"| {f['fold']} | {f['test_speaker']} | {f.get('test_gender', '')} | "
-                         f"{f['n_test_utterances']} | {f['epochs_completed']} | "
-                         f"{_pct(f['wa'])} | {_pct(f['ua'])} | {_pct(f['domain_accuracy'])} |")
+        for f in sorted(run["folds"], key=lambda f: f.fold):
+            lines.append(f"| {f.fold} | {f.test_speaker} | {f.test_gender or ''} | "
+                         f"{f.n_test_utterances} | {f.epochs_completed} | "
+                         f"{_pct(f.wa)} | {_pct(f.ua)} | {_pct(f.domain_accuracy)} |")
         if run["missing"]:
             lines.append("")
             lines.append("Missing folds (no `results.json`): "
                          + ", ".join(f"{i} ({s})" for i, s in run["missing"]) + ".")
         lines.append("")
+    return lines
 
-    lines += ["## Confusion matrices (paper Fig. 4)", "",
-              "Row-normalised per fold, then averaged over the folds (a fold without an "
-              "example of a class does not count for that row); rows truth.", ""]
+
+def _confusion_lines(runs, order, pngs, out_dir):
+    lines = ["## Confusion matrices (paper Fig. 4)", "",
+             "Row-normalised per fold, then averaged over the folds (a fold without an "
+             "example of a class does not count for that row); rows truth.", ""]
     diag_rows = []
     for run in runs:
         percent = averaged_confusion(run, order)
         name = f"confusion_{_slug(run['label'])}.png"
-        written.append(_draw(pngs, confusion_figure(
+        _draw(pngs, confusion_figure(
             percent, list(order),
-            f"{run['label']}: mean of {len(run['folds'])} folds, % of row"), out_dir / name))
+            f"{run['label']}: mean of {len(run['folds'])} folds, % of row"), out_dir / name)
         lines += [f"![{run['label']}]({name})", ""]
         diag_rows.append((run["label"], dict(zip(order, np.diag(percent)))))
-    for key in ("adarl", "backbone") if paper_classes else ():
+    for key in ("adarl", "backbone") if order == PAPER_ORDER else ():
         diag_rows.append((f"paper: {PAPER[key]['name']} (IEMOCAP)", PAPER[key]["recall"]))
     lines += ["Recall per class (the diagonal), %:", "",
               "| model | " + " | ".join(order) + " |",
               "|---|" + "---|" * len(order)]
     for name, diag in diag_rows:
         lines.append(f"| {name} | " + " | ".join(
-            "n/a" if np.isnan(diag[l]) else f"{diag[l]:.2f}" for l in order) + " |")
+            "n/a" if np.isnan(diag[label]) else f"{diag[label]:.2f}" for label in order)
+            + " |")
+    return lines
 
-    lines += ["", "## Deep features (paper Fig. 5 and Table 4)", "",
-              "The 64-d deep feature of each test utterance (mean over its segments), pooled "
-              "over the folds. Each fold's model has its own feature space, so pooled "
-              "features mix spaces; with one fold per speaker this is the closest "
-              "analogue of the paper's figure.", ""]
+
+def _feature_lines(runs, order, seed, pngs, out_dir):
+    """t-SNE figures and the centre distances (sets each run's `distances`)."""
+    lines = ["", "## Deep features (paper Fig. 5 and Table 4)", "",
+             "The 64-d deep feature of each test utterance (mean over its segments), pooled "
+             "over the folds. Each fold's model has its own feature space, so pooled "
+             "features mix spaces; with one fold per speaker this is the closest "
+             "analogue of the paper's figure.", ""]
     for run in runs:
         pooled = pooled_features(run)
         if pooled is None:
@@ -413,37 +443,33 @@ def build_report(run_dirs, out_dir, seed=0):
                       "were written); no t-SNE or centre distances.", ""]
             continue
         name = f"tsne_{_slug(run['label'])}.png"
-        written.append(_draw(pngs, tsne_figure(pooled, run["label"], seed, order), out_dir / name))
+        _draw(pngs, tsne_figure(pooled, run["label"], seed, order), out_dir / name)
         lines += [f"![t-SNE {run['label']}]({name})", ""]
         run["distances"] = centre_distances(pooled, order)
         if not all(g in set(pooled["genders"]) for g in ("F", "M")):
             lines += [f"{run['label']}: test speakers of one gender only, so no male/female "
                       "centre distance.", ""]
-    written.append(_draw(pngs, centre_distance_figure(runs, order), out_dir / "centre_distances.png"))
+    _draw(pngs, centre_distance_figure(runs, order), out_dir / "centre_distances.png")
     lines += ["L2 distance between the male and female centres of each class "
-              "(smaller: more gender-invariant):", "", "![centre distances](centre_distances.png)",
-              "", "| model | " + " | ".join(order) + " |",
-              "|---|" + "---|" * len(order)]
+              "(smaller: more gender-invariant):", "",
+              "![centre distances](centre_distances.png)", "",
+              "| model | " + " | ".join(order) + " |", "|---|" + "---|" * len(order)]
     for run in runs:
         d = run.get("distances") or {}
         lines.append(f"| {run['label']} | " + " | ".join(
-            "n/a" if d.get(l) is None else f"{d[l]:.2f}" for l in order) + " |")
-    for key in ("backbone", "adarl") if paper_classes else ():
+            "n/a" if d.get(label) is None else f"{d[label]:.2f}" for label in order) + " |")
+    for key in ("backbone", "adarl") if order == PAPER_ORDER else ():
         lines.append(f"| paper: {PAPER[key]['name']} (IEMOCAP) | " + " | ".join(
-            f"{PAPER[key]['distance'][l]:.2f}" for l in order) + " |")
+            f"{PAPER[key]['distance'][label]:.2f}" for label in order) + " |")
+    return lines
 
-    written.append(_draw(pngs, domain_accuracy_figure(runs), out_dir / "domain_accuracy.png"))
-    lines += ["", "## Domain (gender) accuracy", "",
-              "On the test speaker's utterances, per fold (backbone has no domain head; the "
-              "domain-invariant model's adversary is trained to fail).", "",
-              "![domain accuracy](domain_accuracy.png)", ""]
-    report = out_dir / "report.md"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for path, png in pngs.items():
-        with files.atomic_path(path) as tmp:
-            tmp.write_bytes(png)
-    files.write_text(report, "\n".join(lines) + "\n")
-    return [report] + written
+
+def _domain_lines(runs, pngs, out_dir):
+    _draw(pngs, domain_accuracy_figure(runs), out_dir / "domain_accuracy.png")
+    return ["", "## Domain (gender) accuracy", "",
+            "On the test speaker's utterances, per fold (backbone has no domain head; the "
+            "domain-invariant model's adversary is trained to fail).", "",
+            "![domain accuracy](domain_accuracy.png)", ""]
 
 
 FLAGS = flags.FLAGS

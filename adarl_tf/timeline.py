@@ -206,8 +206,13 @@ def score_file(recognizer, path, hop_s=1.0, rule=SpeechRule(), block_s=30.0):
             training's rules refuse it (`audio.check_contents`).
         TimelineError: shorter than one window, or no window holds speech.
     """
-    from adarl_tf.audio import AudioError, checked_info, fill_digital_silence, resampled_length
-    from adarl_tf.audio import stream_audio
+    from adarl_tf.audio import (
+        AudioError,
+        checked_info,
+        fill_digital_silence,
+        resampled_length,
+        stream_audio,
+    )
     if not hop_s > 0:
         raise ValueError(f"hop_s={hop_s!r}: expected a positive number of seconds")
     info = checked_info(path)  # Training's rules (truncated, silent, clipped, ...) first.

@@ -1,15 +1,11 @@
-"""One fold: train on the other speakers, score the fold's test speakers.
+"""The fold runner: one fold of the protocol, trained, scored and written.
 
-Folds come from the corpus's protocol (`Corpus.folds`: leave one speaker out
-by default, or one session, or speaker-disjoint k-fold); class and domain
-names from the corpus (`Corpus.emotions`, `Corpus.domain_values`).
-
-Honesty rules, enforced here:
-  * the test speaker's utterances never reach the training pipeline;
-  * the reported result is the model after the last epoch, or with
-    `validation_speakers` the epoch with the best UA on training speakers held
-    out for it (`validation.py`); the test speaker's per-epoch WA/UA is logged
-    to TensorBoard for monitoring only and never chooses an epoch.
+`train_and_evaluate` reads top to bottom: split (`protocol.py`), data, model,
+resume, callbacks (`fold_callbacks`, which owns their order), fit, select
+and score, write (`fold_result.FoldResult`). The honesty rules (no epoch
+chosen on a test speaker, validation speakers from the training speakers,
+transductive speaker normalisation said in results.json) are the protocol's,
+stated and applied in `protocol.py`.
 
 What reaches TensorBoard is listed in `monitoring.py`.
 
@@ -19,25 +15,35 @@ again continues from the last finished epoch; a fold whose `results.json` is
 complete for the same config is not trained again (`checkpoints.fold_status`).
 """
 
+import dataclasses
 import datetime
-import pathlib
 import platform
 import shutil
 import sys
 import time
+import typing
 
 import keras
 import numpy as np
 from absl import logging
 
-from adarl_tf import checkpoints, distribute, evaluation, files, model as model_lib
-from adarl_tf import optim, recalibration, speaker_norm, validation
+from adarl_tf import (
+    checkpoints,
+    distribute,
+    evaluation,
+    files,
+    optim,
+    protocol,
+    recalibration,
+    speaker_norm,
+    validation,
+)
+from adarl_tf import model as model_lib
 from adarl_tf import precision as precision_lib
 from adarl_tf.config import ExperimentConfig
-from adarl_tf.corpora import protocols
 from adarl_tf.corpora.corpus import EMOTIONS, GENDERS
-from adarl_tf.pipelines import (augment_module, crops, pipeline_module,
-                                tensorflow_available)
+from adarl_tf.fold_result import FoldResult
+from adarl_tf.pipelines import augment_module, crops, pipeline_module, tensorflow_available
 from adarl_tf.pipelines import rules as seg
 
 # TensorBoard (monitoring.py, keras.callbacks.TensorBoard) needs TensorFlow;
@@ -46,56 +52,6 @@ from adarl_tf.pipelines import rules as seg
 monitoring = None
 if tensorflow_available():
     from adarl_tf import monitoring
-
-
-def fold_speakers(corpus, fold):
-    """The test speakers of fold `fold` (an index into `corpus.fold_list()`)."""
-    folds = corpus.fold_list()
-    n = len(folds)
-    if not 0 <= fold < n:
-        raise ValueError(f"--fold={fold} is out of range: this corpus has {n} folds "
-                         f"({protocols.protocol_name(corpus.protocol)}), so folds are "
-                         f"0..{n - 1}; see 'folds' in data_report.json")
-    return list(folds[fold])
-
-
-def fold_name(test_speakers):
-    """The fold's test speakers as one string (the speaker id for LOSO)."""
-    return "+".join(test_speakers)
-
-
-def split_fold(corpus, fold):
-    """(test speakers' name, training utterances, emotion-labelled test utterances).
-
-    Args:
-        corpus: Corpus.
-        fold: int (index into the protocol's folds) or a collection of test
-            speaker ids.
-
-    The training utterances are every utterance of the other speakers,
-    domain-only data included; the test utterances are the test speakers'
-    emotion-labelled ones only.
-    """
-    if isinstance(fold, (int, np.integer)):
-        test_speakers = fold_speakers(corpus, int(fold))
-        where = f"fold {fold}"
-    else:
-        test_speakers = list(fold)
-        where = f"fold {fold_name(test_speakers)}"
-    held_out = set(test_speakers)
-    name = fold_name(test_speakers)
-    train = [u for u in corpus.utterances if u.speaker not in held_out]
-    test = [u for u in corpus.utterances if u.speaker in held_out and u.label is not None]
-    if not test:
-        who = f"test speaker {name} has" if len(test_speakers) == 1 else \
-            f"test speakers {name} have"
-        raise ValueError(f"{where}: {who} no emotion-labelled "
-                         "utterances left after the filters; see 'skipped' in "
-                         "data_report.json for the files to restore, try another "
-                         "--iemocap_subset or --emotions, or leave the fold out of --fold")
-    if not any(u.label is not None for u in train):
-        raise ValueError(f"{where}: no emotion-labelled training utterances")
-    return name, train, test
 
 
 def fold_speaker_stats(config, train_utts, val_utts, test_utts):
@@ -195,8 +151,8 @@ class TestSpeakerMonitor(keras.callbacks.Callback):
     """Adds the test speaker's utterance-level WA/UA to each epoch's logs.
 
     For watching training in TensorBoard only: these figures never choose an
-    epoch (the fold's result is the last epoch's). Keep this callback before
-    `TensorBoard` in the list so that its values reach the event files.
+    epoch (`protocol.select_epoch`). Its place among the callbacks:
+    `fold_callbacks`.
 
     With `probe` (training utterances, see `attention_probe`) and a variant
     with attention, it also predicts the probe every epoch, for the
@@ -235,7 +191,7 @@ class TestSpeakerMonitor(keras.callbacks.Callback):
         """What `monitoring.EpochSummaries` draws after this epoch."""
         if self.last is None:
             return None
-        speaker = fold_name(sorted({u.speaker for u in self.utterances}))
+        speaker = protocol.fold_name(sorted({u.speaker for u in self.utterances}))
         values = sorted({u.domain_value(self.domain) for u in self.utterances})
         value = "+".join(values)
         attention = {}
@@ -262,6 +218,61 @@ def _versions():
     return versions
 
 
+@dataclasses.dataclass
+class _Fold:
+    """What the steps of one fold share: its split, data sizes, statistics and folders."""
+
+    config: ExperimentConfig
+    corpus: typing.Any
+    fold: int
+    split: protocol.FoldSplit
+    fold_dir: typing.Any
+    strategy: typing.Any
+    pipe: typing.Any  # The pipeline module (segments or arrays).
+    batch_size: int  # Global, over the strategy's replicas.
+    n_train_segments: int
+    steps_per_epoch: int
+    stats_table: typing.Any  # {speaker: statistics}, speaker normalisation only.
+    pooled_stats: typing.Any
+    probe: list  # Training utterances for the attention summaries and projector.
+    fingerprint: str  # checkpoints.data_fingerprint: a checkpoint resumes on this data only.
+
+    @property
+    def ckpt_dir(self):
+        return self.fold_dir / checkpoints.CHECKPOINT_DIR
+
+
+@dataclasses.dataclass
+class _Start:
+    """Where `fit` starts: after the checkpoint's last epoch, or at 0."""
+
+    initial_epoch: int = 0
+    history: dict = dataclasses.field(default_factory=dict)
+    seconds: float = 0.0
+    stopped_early: bool = False
+    resumed: bool = False
+
+
+@dataclasses.dataclass
+class _Callbacks:
+    all: list
+    monitor: typing.Any  # TestSpeakerMonitor or None.
+    checkpoint: checkpoints.EpochCheckpoint
+    progress: typing.Any  # The console's fold progress or None.
+
+
+@dataclasses.dataclass
+class _Scored:
+    """The test utterances scored by the reported model."""
+
+    outputs: dict  # predict_utterances' dict.
+    probe_outputs: typing.Any  # The monitor's last probe predictions, or None.
+    y_true: np.ndarray
+    y_pred: np.ndarray
+    scores: dict  # WA, UA, confusion matrix.
+    domain_accuracy: typing.Any
+
+
 def train_and_evaluate(config: ExperimentConfig, corpus, fold, out_dir, verbose=None,
                        progress=None, profile_batch=0, strategy=None):
     """Trains fold `fold` of `corpus` and writes `<out_dir>/fold_NN/`.
@@ -282,11 +293,43 @@ def train_and_evaluate(config: ExperimentConfig, corpus, fold, out_dir, verbose=
             None: the model is built and compiled in its scope.
 
     Returns:
-        The fold's results dict (as written to `results.json`, plus the
-        utterance labels and predictions under `y_true`/`y_pred` for pooling).
+        The fold's `FoldResult` (as written to `results.json`), with the test
+        utterances' labels and predictions in `y_true`/`y_pred` for pooling.
     """
-    test_speaker, train_utts, test_utts = split_fold(corpus, fold)
-    test_speakers = fold_speakers(corpus, fold)
+    # Split: training, validation and test utterances, once (protocol.py).
+    _check_outputs(config, corpus)
+    split = protocol.split_fold(corpus, fold, config.train.validation_speakers)
+    # Data: batch size, steps per epoch, speaker statistics.
+    run = _prepare(config, corpus, fold, split, out_dir, strategy)
+    # Resume: a checkpoint of the same config and data, from a killed run.
+    state = checkpoints.resume_state(run.ckpt_dir, config, run.fingerprint)
+    checkpoints.configure_determinism(config)
+    # Model.
+    model = _build_model(run)
+    start = _resume(model, state, run)
+    # Callbacks, in their one order.
+    callbacks = fold_callbacks(run, start, progress, profile_batch)
+    # Fit.
+    train_seconds = _fit(model, run, start, callbacks.all, verbose)
+    # Select the epoch (never on the test speaker) and score the test speakers.
+    history = callbacks.checkpoint.history
+    stopped_early = start.stopped_early or bool(getattr(model, "stop_training", False))
+    choice = protocol.select_epoch(history, split.validation_speakers, stopped_early)
+    scored = _score_test(model, run, choice, callbacks.monitor)
+    # Write: model, predictions, features, TensorBoard, then results.json.
+    result = _fold_result(run, scored, choice, history, start, train_seconds, stopped_early)
+    _write_fold(model, run, result, scored)
+    if callbacks.progress is not None:
+        callbacks.progress.finish_fold()
+    logging.info("Fold %d (%s, %s): WA %.4f UA %.4f, domain accuracy %s, %d epochs in %.0f s",
+                 fold, split.name, corpus.name, result.wa, result.ua,
+                 "n/a" if result.domain_accuracy is None else f"{result.domain_accuracy:.4f}",
+                 result.epochs_completed, train_seconds)
+    return result
+
+
+def _check_outputs(config, corpus):
+    """Refuses a model whose outputs do not fit the corpus's classes and domain values."""
     emotions, (domain, domain_values) = _emotions_of(corpus), _domain_of(corpus)
     if (config.model.n_emotions, config.model.n_domains) != (len(emotions), len(domain_values)):
         raise ValueError(
@@ -294,252 +337,274 @@ def train_and_evaluate(config: ExperimentConfig, corpus, fold, out_dir, verbose=
                 f"domain outputs but {corpus.name} has {len(emotions)} classes "
                 f"({', '.join(emotions)}) and {len(domain_values)} {domain} values; set "
                 "ModelConfig.n_emotions/n_domains from the corpus (main.py does)")
-    test_gender = "+".join(sorted({corpus.gender_of(s) for s in test_speakers}))
+
+
+def _prepare(config, corpus, fold, split, out_dir, strategy):
+    """The fold's `_Fold`: its folder made, its sizes counted and logged, its statistics."""
+    frontend, train_cfg = config.model.frontend, config.train
     fold_dir = checkpoints.fold_dir_of(out_dir, fold)
     fold_dir.mkdir(parents=True, exist_ok=True)
-    frontend, train_cfg = config.model.frontend, config.train
-    pipe = pipeline_module(train_cfg.pipeline)
     batch_size = distribute.global_batch_size(train_cfg.batch_size, strategy,
                                               train_cfg.batch_per_replica)
-    # Validation speakers come out of the emotion-labelled training speakers (not
-    # domain-only data), never the test speakers.
-    labelled = {u.speaker for u in train_utts if u.label is not None} | set(test_speakers)
-    candidates = [s for s in corpus.speakers if s in labelled]
-    val_speakers = validation.select_speakers(
-        candidates, {s: corpus.gender_of(s) for s in candidates}, test_speakers,
-        train_cfg.validation_speakers)
-    train_utts, val_utts = validation.split_validation(train_utts, val_speakers)
-    augmented = train_cfg.augments or train_cfg.class_balance == "sampler"
-    n_train_segments = int(crops.segment_counts(train_utts, frontend,
+    n_train_segments = int(crops.segment_counts(split.train, frontend,
                                                 config.data.min_tail_s, train_cfg).sum())
-    steps_per_epoch = crops.steps_per_epoch(train_utts, frontend, config.data.min_tail_s,
+    steps_per_epoch = crops.steps_per_epoch(split.train, frontend, config.data.min_tail_s,
                                             batch_size, train_cfg)
-    if val_speakers:
+    if split.validation_speakers:
         logging.info("Fold %d: validation speakers %s (%d utterances) choose the epoch",
-                     fold, ", ".join(val_speakers), len(val_utts))
+                     fold, ", ".join(split.validation_speakers), len(split.validation))
     logging.info("Fold %d: test speaker %s (%s), %d test utterances; %d training "
                  "utterances from %d speakers -> %d segments, %d steps per epoch",
-                 fold, test_speaker, test_gender, len(test_utts),
-                 len(train_utts), len({u.speaker for u in train_utts}),
+                 fold, split.name, split.test_gender, len(split.test),
+                 len(split.train), len({u.speaker for u in split.train}),
                  n_train_segments, steps_per_epoch)
-    stats_table, pooled_stats = fold_speaker_stats(config, train_utts, val_utts, test_utts)
-    ckpt_dir = fold_dir / checkpoints.CHECKPOINT_DIR
-    fingerprint = checkpoints.data_fingerprint(train_utts + val_utts, test_utts)
-    state = checkpoints.resume_state(ckpt_dir, config, fingerprint)
+    stats_table, pooled_stats = fold_speaker_stats(config, split.train, split.validation,
+                                                   split.test)
+    return _Fold(config, corpus, fold, split, fold_dir, strategy,
+                 pipeline_module(train_cfg.pipeline), batch_size, n_train_segments,
+                 steps_per_epoch, stats_table, pooled_stats,
+                 attention_probe(split.train, corpus=corpus),
+                 checkpoints.data_fingerprint(split.train + split.validation, split.test))
 
-    checkpoints.configure_determinism(config)
+
+def _build_model(run):
+    """The compiled model, under the precision policy and in the strategy's scope."""
+    config, train_cfg = run.config, run.config.train
     logging.info("Fold %d: %s pipeline, precision %s, %d replica(s), global batch %d",
-                 fold, pipe.__name__.rsplit(".", 1)[-1], train_cfg.precision,
-                 distribute.replicas(strategy), batch_size)
+                 run.fold, run.pipe.__name__.rsplit(".", 1)[-1], train_cfg.precision,
+                 distribute.replicas(run.strategy), run.batch_size)
     # Layers take the dtype policy in force when built (precision.py); variables
     # made in the strategy's scope are mirrored over its replicas.
-    with precision_lib.dtype_policy(train_cfg.precision), distribute.scope(strategy):
+    with precision_lib.dtype_policy(train_cfg.precision), distribute.scope(run.strategy):
         model = model_lib.build_model(config.model)
-        if pooled_stats is not None:
+        if run.pooled_stats is not None:
             # Kept in the model for callers with no profile of the speaker.
-            model.get_layer("spectrogram").pooled_stats.assign(pooled_stats)
+            model.get_layer("spectrogram").pooled_stats.assign(run.pooled_stats)
         if train_cfg.class_balance == "weighted_loss":
             model.set_class_weights(crops.class_weights(
-                train_utts, frontend, config.data.min_tail_s, train_cfg,
-                config.model.n_emotions, corpus=corpus))
+                run.split.train, config.model.frontend, config.data.min_tail_s, train_cfg,
+                config.model.n_emotions, corpus=run.corpus))
         # The paper's SGD and x lr_decay per epoch, or AdamW / warm-up + cosine (optim.py).
         # A mixed_float16 model gets a LossScaleOptimizer here (auto_scale_loss).
-        model.compile(optimizer=optim.build_optimizer(train_cfg, steps_per_epoch))
-        if strategy is not None:
-            distribute.prepare_model(model, strategy)
+        model.compile(optimizer=optim.build_optimizer(train_cfg, run.steps_per_epoch))
+        if run.strategy is not None:
+            distribute.prepare_model(model, run.strategy)
+    return model
 
-    initial_epoch, history_before, seconds_before = 0, {}, 0.0
-    if state is not None:
-        # The optimizer's variables must exist for load_weights to fill them.
-        model.optimizer.build(model.trainable_variables)
-        try:
-            model.load_weights(ckpt_dir / state["weights"])
-        except Exception as e:  # h5py and Keras raise many types for a bad file.
-            raise ValueError(f"{ckpt_dir / state['weights']} cannot be loaded ({e}); add "
-                             "--overwrite to start the fold again") from e
-        initial_epoch = int(state["epoch"])
-        # convert_to_numpy: int() fails on a tf.distribute MirroredVariable.
-        steps_taken = int(keras.ops.convert_to_numpy(model.optimizer.iterations))
-        if steps_taken != initial_epoch * steps_per_epoch:
-            raise ValueError(
-                f"{ckpt_dir}: the optimizer has taken {steps_taken} steps, "
-                f"not {initial_epoch} x {steps_per_epoch}; add --overwrite to start the fold "
-                "again")
-        history_before = state.get("history", {})
-        seconds_before = float(state.get("train_seconds", 0.0))
-        logging.info("Fold %d: resuming after epoch %d of %d from %s (learning rate %.6g)",
-                     fold, initial_epoch, train_cfg.epochs, ckpt_dir,
-                     float(model.optimizer.learning_rate))
 
-    log_dir = fold_dir / "logs"
-    probe = attention_probe(train_utts, corpus=corpus)
-    # Order matters: the callbacks that add to the epoch's logs come before
-    # TensorBoard, EpochSummaries after the monitor whose predictions it draws,
-    # the checkpoint last (it records the complete logs).
-    callbacks = []
-    if train_cfg.bn_recalibration_batches:
-        # First: every later callback scores or saves the recalibrated model.
-        callbacks.append(recalibration.BatchNormRecalibration(
-            _recalibration_batches(train_utts, config, batch_size, strategy, stats_table)))
-    if val_speakers:
-        val_labels, _ = seg.labels_of(val_utts, corpus)
+def _resume(model, state, run):
+    """Loads the checkpoint `state` names into `model`; where `fit` starts."""
+    if state is None:
+        return _Start()
+    ckpt_dir = run.ckpt_dir
+    # The optimizer's variables must exist for load_weights to fill them.
+    model.optimizer.build(model.trainable_variables)
+    try:
+        model.load_weights(ckpt_dir / state["weights"])
+    except Exception as e:  # h5py and Keras raise many types for a bad file.
+        raise ValueError(f"{ckpt_dir / state['weights']} cannot be loaded ({e}); add "
+                         "--overwrite to start the fold again") from e
+    initial_epoch = int(state["epoch"])
+    # convert_to_numpy: int() fails on a tf.distribute MirroredVariable.
+    steps_taken = int(keras.ops.convert_to_numpy(model.optimizer.iterations))
+    if steps_taken != initial_epoch * run.steps_per_epoch:
+        raise ValueError(
+            f"{ckpt_dir}: the optimizer has taken {steps_taken} steps, "
+            f"not {initial_epoch} x {run.steps_per_epoch}; add --overwrite to start the fold "
+            "again")
+    logging.info("Fold %d: resuming after epoch %d of %d from %s (learning rate %.6g)",
+                 run.fold, initial_epoch, run.config.train.epochs, ckpt_dir,
+                 float(model.optimizer.learning_rate))
+    return _Start(initial_epoch, state.get("history", {}),
+                  float(state.get("train_seconds", 0.0)), bool(state.get("stopped_early")),
+                  resumed=True)
+
+
+def fold_callbacks(run, start, progress=None, profile_batch=0):
+    """Every callback of a fold's `fit`, in the one order that works.
+
+    The order, and why (each is present only where its setting asks for it):
+      1. `recalibration.BatchNormRecalibration` (`bn_recalibration_batches`):
+         first, so that every later callback scores or saves the recalibrated
+         model.
+      2. `validation.ValidationScore` (validation speakers): adds `val_wa` /
+         `val_ua` to the epoch's logs, which 3, 6 and 8 read.
+      3. `validation.ResumableEarlyStopping` (`early_stopping_patience`):
+         reads `val_ua`; continues a resumed fold's count from its history.
+      4. `TestSpeakerMonitor` (`monitor_test`): adds the test speakers' WA/UA
+         to the logs, for monitoring only (it never chooses an epoch).
+      5. `monitoring.EpochSummaries`: after the monitor whose predictions it
+         draws.
+      6. `keras.callbacks.TensorBoard`: after every callback that adds to the
+         logs, so that their values reach the event files; on a resumed fold
+         it adds a new event file whose steps go on from the initial epoch.
+      7. The console's fold progress (`progress`).
+      8. `checkpoints.EpochCheckpoint`: last, so that the logs it records
+         (and the history results.json keeps) hold what every other callback
+         added, and the best-validation weights it saves are those 2 scored.
+
+    5 and 6 need TensorFlow; without it the log says once that there are no
+    TensorBoard logs.
+
+    `run` is the fold's `_Fold`, `start` its `_Start` (whose history goes on);
+    `progress` and `profile_batch` as in `train_and_evaluate`.
+    """
+    config, train_cfg = run.config, run.config.train
+    split, stats_table, log_dir = run.split, run.stats_table, run.fold_dir / "logs"
+    callbacks, monitor, fold_progress = [], None, None
+    if train_cfg.bn_recalibration_batches:  # 1
+        callbacks.append(recalibration.BatchNormRecalibration(_recalibration_batches(
+            split.train, config, run.batch_size, run.strategy, stats_table)))
+    if split.validation_speakers:  # 2, 3
+        val_labels, _ = seg.labels_of(split.validation, run.corpus)
         callbacks.append(validation.ValidationScore(
             lambda m, utts: predict_utterances(m, utts, config, train_cfg.batch_size,
-                                               stats_table)[
-                model_lib.EMOTION_PROBS], val_utts, val_labels, config.model.n_emotions))
+                                               stats_table)[model_lib.EMOTION_PROBS],
+            split.validation, val_labels, config.model.n_emotions))
         if train_cfg.early_stopping_patience:
             callbacks.append(validation.ResumableEarlyStopping(
-                train_cfg.early_stopping_patience, history_before))
-    monitor = None
-    if train_cfg.monitor_test:
-        monitor = TestSpeakerMonitor(test_utts, config, train_cfg.batch_size, probe=probe,
-                                     corpus=corpus, stats_table=stats_table)
+                train_cfg.early_stopping_patience, start.history))
+    if train_cfg.monitor_test:  # 4, 5
+        monitor = TestSpeakerMonitor(split.test, config, train_cfg.batch_size,
+                                     probe=run.probe, corpus=run.corpus,
+                                     stats_table=stats_table)
         callbacks.append(monitor)
         if monitoring is not None:
             callbacks.append(monitoring.EpochSummaries(log_dir, monitor.summary_data))
-    # On a resumed fold TensorBoard adds a new event file; its steps go on from
-    # `initial_epoch`.
-    if monitoring is not None:
+    if monitoring is not None:  # 6
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(log_dir), write_graph=False,
                                                      profile_batch=profile_batch))
     else:
         logging.info("TensorFlow is not installed: no TensorBoard logs (fold_NN/logs); "
                      "the history is in results.json")
-    fold_progress = None
-    if progress is not None:
-        fold_progress = progress.callback(fold, test_speaker)
+    if progress is not None:  # 7
+        fold_progress = progress.callback(run.fold, split.name)
         callbacks.append(fold_progress)
-    checkpoint = checkpoints.EpochCheckpoint(
-        ckpt_dir, config, fingerprint, history_before, seconds_before,
-        monitor=validation.MONITOR if val_speakers else None)
+    checkpoint = checkpoints.EpochCheckpoint(  # 8
+        run.ckpt_dir, config, run.fingerprint, start.history, start.seconds,
+        monitor=protocol.MONITOR if split.validation_speakers else None)
     callbacks.append(checkpoint)
+    return _Callbacks(callbacks, monitor, checkpoint, fold_progress)
+
+
+def _fit(model, run, start, callbacks, verbose):
+    """Trains the remaining epochs back to back; the fold's training seconds in all."""
+    train_cfg = run.config.train
     if verbose is None:
         verbose = 1 if sys.stdout.isatty() else 2
-    start = time.time()
-    stopped_before = bool(state and state.get("stopped_early"))
-    if initial_epoch < train_cfg.epochs and not stopped_before:
-        # Every remaining epoch back to back, each shuffled by its own seed; with
-        # `steps_per_epoch` Keras keeps one iterator across the epochs.
-        if augmented:
-            # tf.data's (TensorFlow, imported only here) or its numpy twin (JAX).
-            augment = augment_module(train_cfg.pipeline)
-            train_ds = augment.training_dataset(train_utts, frontend, config.data.min_tail_s,
-                                                train_cfg, train_cfg.shuffle_buffer,
-                                                first_epoch=initial_epoch, corpus=corpus,
-                                                batch_size=batch_size, tail=config.data.tail,
-                                                stats=_stats_of(train_utts, stats_table))
-        else:
-            train_ds = pipe.training_dataset(train_utts, frontend, config.data.min_tail_s,
-                                             batch_size, train_cfg.shuffle_buffer,
-                                             seed=train_cfg.seed, first_epoch=initial_epoch,
-                                             epochs=train_cfg.epochs, corpus=corpus,
-                                             tail=config.data.tail,
-                                             stats=_stats_of(train_utts, stats_table))
-        with distribute.scope(strategy):  # See distribute.prepare_model.
-            model.fit(train_ds, epochs=train_cfg.epochs, initial_epoch=initial_epoch,
-                      steps_per_epoch=steps_per_epoch, callbacks=callbacks,
+    begin = time.time()
+    if start.initial_epoch < train_cfg.epochs and not start.stopped_early:
+        train_ds = _training_data(run, start.initial_epoch)
+        with distribute.scope(run.strategy):  # See distribute.prepare_model.
+            model.fit(train_ds, epochs=train_cfg.epochs, initial_epoch=start.initial_epoch,
+                      steps_per_epoch=run.steps_per_epoch, callbacks=callbacks,
                       verbose=verbose, shuffle=False)  # The pipeline shuffles.
-    train_seconds = seconds_before + time.time() - start
-    history = checkpoint.history
-    epochs_completed = len(history.get("loss", []))
+    return start.seconds + time.time() - begin
 
-    stopped_early = stopped_before or bool(getattr(model, "stop_training", False))
-    selected_epoch, validation_ua = validation.best_epoch(history)
-    if val_speakers and selected_epoch is not None:
-        # The best validation epoch's weights are the result; the test speaker is
-        # scored once, now.
-        model.load_weights(ckpt_dir / checkpoints.BEST_WEIGHTS)
-        monitor_last = monitor_probe = None
-        selection = (f"best validation UA ({validation_ua:.4f}) at epoch {selected_epoch} of "
-                     f"{epochs_completed} on speakers {', '.join(val_speakers)}"
-                     f"{', stopped early' if stopped_early else ''}; test speaker never used")
-    else:
-        monitor_last = monitor.last if monitor is not None else None
-        monitor_probe = monitor.last_probe if monitor is not None else None
-        selected_epoch = epochs_completed
-        selection = "last epoch (the test speaker never selects an epoch)"
-    # The last epoch's model is the result unless validation chose another (the
-    # monitor already scored the last one).
-    scored = monitor_last if monitor_last is not None else \
-        predict_utterances(model, test_utts, config, train_cfg.batch_size, stats_table)
-    y_true, y_domain = seg.labels_of(test_utts, corpus)
-    probs = scored["emotion_probs"]
-    scores = evaluation.classification_scores(y_true, probs, len(emotions))
+
+def _training_data(run, first_epoch):
+    """Every remaining epoch's batches, each epoch shuffled by its own seed.
+
+    With `steps_per_epoch` Keras keeps one iterator across the epochs.
+    """
+    config, train_cfg, train = run.config, run.config.train, run.split.train
+    frontend, stats = config.model.frontend, _stats_of(train, run.stats_table)
+    if train_cfg.augments or train_cfg.class_balance == "sampler":
+        # tf.data's (TensorFlow, imported only here) or its numpy twin (JAX).
+        return augment_module(train_cfg.pipeline).training_dataset(
+            train, frontend, config.data.min_tail_s, train_cfg, train_cfg.shuffle_buffer,
+            first_epoch=first_epoch, corpus=run.corpus, batch_size=run.batch_size,
+            tail=config.data.tail, stats=stats)
+    return run.pipe.training_dataset(
+        train, frontend, config.data.min_tail_s, run.batch_size, train_cfg.shuffle_buffer,
+        seed=train_cfg.seed, first_epoch=first_epoch, epochs=train_cfg.epochs,
+        corpus=run.corpus, tail=config.data.tail, stats=stats)
+
+
+def _score_test(model, run, choice, monitor):
+    """The test utterances scored by the reported model (`choice`).
+
+    The last epoch's model is the result unless validation chose another;
+    the monitor has then already scored it.
+    """
+    config, test = run.config, run.split.test
+    if choice.best_weights:
+        # The best validation epoch's weights; the test speaker is scored once, now.
+        model.load_weights(run.ckpt_dir / checkpoints.BEST_WEIGHTS)
+        monitor = None
+    outputs = monitor.last if monitor is not None else None
+    if outputs is None:
+        outputs = predict_utterances(model, test, config, config.train.batch_size,
+                                     run.stats_table)
+    y_true, y_domain = seg.labels_of(test, run.corpus)
+    probs = outputs["emotion_probs"]
     domain_accuracy = None
-    if "domain_probs" in scored:
-        domain_accuracy = float(np.mean(scored["domain_probs"].argmax(-1) == y_domain))
+    if "domain_probs" in outputs:
+        domain_accuracy = float(np.mean(outputs["domain_probs"].argmax(-1) == y_domain))
+    return _Scored(outputs, monitor.last_probe if monitor is not None else None, y_true,
+                   probs.argmax(-1),
+                   evaluation.classification_scores(y_true, probs, len(_emotions_of(run.corpus))),
+                   domain_accuracy)
 
+
+def _fold_result(run, scored, choice, history, start, train_seconds, stopped_early):
+    """The fold's `FoldResult`, with its predictions for pooling."""
+    config, corpus, split = run.config, run.corpus, run.split
+    frontend, train_cfg = config.model.frontend, config.train
+    domain, domain_values = _domain_of(corpus)
+    return FoldResult(
+        corpus=corpus.name, protocol=protocol.protocol_name(corpus.protocol),
+        protocol_id=corpus.protocol, fold=run.fold, test_speaker=split.name,
+        test_speakers=split.test_speakers, test_gender=split.test_gender,
+        variant=config.model.variant, normalization=frontend.normalization,
+        uses_test_speaker_audio=frontend.normalization == "speaker",
+        wa=scored.scores["wa"], ua=scored.scores["ua"], labels=list(_emotions_of(corpus)),
+        confusion_matrix=scored.scores["confusion_matrix"],
+        domain_accuracy=scored.domain_accuracy, domain=domain,
+        domain_labels=list(domain_values), n_test_utterances=len(split.test),
+        n_test_segments=scored.outputs["n_segments"],
+        n_train_utterances=len(split.train), n_train_segments=run.n_train_segments,
+        epochs_requested=train_cfg.epochs, epochs_completed=len(history.get("loss", [])),
+        epoch_selection=choice.reason, selected_epoch=choice.epoch,
+        validation_speakers=split.validation_speakers, validation_ua=choice.validation_ua,
+        n_validation_utterances=len(split.validation), stopped_early=stopped_early,
+        train_seconds=round(train_seconds, 1), history=history,
+        resumed_after_epoch=start.initial_epoch if start.resumed else None,
+        deterministic=train_cfg.deterministic, pipeline=run.pipe.__name__.rsplit(".", 1)[-1],
+        replicas=distribute.replicas(run.strategy), global_batch_size=run.batch_size,
+        config=config.to_dict(), versions=_versions(),
+        finished_at=datetime.datetime.now(datetime.timezone.utc).isoformat(),
+    ).with_predictions(scored.y_true, scored.y_pred)
+
+
+def _write_fold(model, run, result, scored):
+    """model.keras, predictions.csv, test_features.npz, TensorBoard's fold end, results.json.
+
+    results.json last: its presence with every epoch is what marks the fold
+    complete (`checkpoints.fold_status`), so everything else must be on disk
+    before it. model.keras holds the final state; the checkpoint then goes.
+    """
+    config, test, fold_dir = run.config, run.split.test, run.fold_dir
+    emotions, probs = _emotions_of(run.corpus), scored.outputs["emotion_probs"]
     with files.atomic_path(fold_dir / "model.keras") as tmp:
         model.save(tmp)
-    y_pred = probs.argmax(-1)
     files.write_csv(
         fold_dir / "predictions.csv",
         ["name", "speaker", "gender", "label", "prediction"] + [f"p_{e}" for e in emotions],
         [[u.name, u.speaker, u.gender, u.label, emotions[p]] + [f"{v:.6f}" for v in row]
-         for u, p, row in zip(test_utts, y_pred, probs)])
-    results = {
-        "corpus": corpus.name,
-        "protocol": protocols.protocol_name(corpus.protocol),
-        "protocol_id": corpus.protocol,
-        "fold": fold,
-        "test_speaker": test_speaker,
-        "test_speakers": test_speakers,
-        "test_gender": test_gender,
-        "variant": config.model.variant,
-        "normalization": frontend.normalization,
-        # Speaker normalisation takes the test speakers' statistics from their own
-        # unlabelled audio (transductive); segment normalisation uses nothing of them.
-        "uses_test_speaker_audio": frontend.normalization == "speaker",
-        "wa": scores["wa"],
-        "ua": scores["ua"],
-        "labels": list(emotions),
-        "confusion_matrix": scores["confusion_matrix"],
-        "domain_accuracy": domain_accuracy,
-        "domain": domain,
-        "domain_labels": list(domain_values),
-        "n_test_utterances": len(test_utts),
-        "n_test_segments": scored["n_segments"],
-        "n_train_utterances": len(train_utts),
-        "n_train_segments": n_train_segments,
-        "epochs_requested": train_cfg.epochs,
-        "epochs_completed": epochs_completed,
-        "epoch_selection": selection,
-        "selected_epoch": selected_epoch,
-        "validation_speakers": val_speakers,
-        "validation_ua": validation_ua if val_speakers else None,
-        "n_validation_utterances": len(val_utts),
-        "stopped_early": stopped_early,
-        "train_seconds": round(train_seconds, 1),
-        "history": history,
-        "resumed_after_epoch": initial_epoch if state is not None else None,
-        "deterministic": train_cfg.deterministic,
-        "pipeline": pipe.__name__.rsplit(".", 1)[-1],
-        "replicas": distribute.replicas(strategy),
-        "global_batch_size": batch_size,
-        "config": config.to_dict(),
-        "versions": _versions(),
-        "finished_at": datetime.datetime.now(datetime.timezone.utc).isoformat(),
-    }
-    _write_test_features(fold_dir / "test_features.npz", test_utts, y_true, y_pred, scored,
-                         emotions)
+         for u, p, row in zip(test, scored.y_pred, probs)])
+    _write_test_features(fold_dir / "test_features.npz", test, scored.y_true, scored.y_pred,
+                         scored.outputs, emotions)
     if monitoring is not None:
-        probe_scored = monitor_probe if monitor_probe is not None \
-            else predict_utterances(model, probe, config, train_cfg.batch_size, stats_table)
+        probe_scored = scored.probe_outputs if scored.probe_outputs is not None else \
+            predict_utterances(model, run.probe, config, config.train.batch_size,
+                               run.stats_table)
         monitoring.write_fold_end(
-            log_dir, monitoring.hparams_of(config, fold, test_speaker), results,
-            _projector_points(test_utts, scored, y_pred, probe, probe_scored, emotions))
-    # results.json last: its presence with every epoch is what marks the fold
-    # complete (`checkpoints.fold_status`), so everything else must be on disk before it.
-    files.write_json(fold_dir / "results.json", results)
-    # model.keras holds the final state; the checkpoint is no longer needed.
-    shutil.rmtree(ckpt_dir, ignore_errors=True)
-    if fold_progress is not None:
-        fold_progress.finish_fold()
-    logging.info("Fold %d (%s, %s): WA %.4f UA %.4f, domain accuracy %s, %d epochs in %.0f s",
-                 fold, test_speaker, corpus.name, results["wa"], results["ua"],
-                 "n/a" if domain_accuracy is None else f"{domain_accuracy:.4f}",
-                 epochs_completed, train_seconds)
-    return dict(results, y_true=y_true, y_pred=y_pred)
+            fold_dir / "logs", monitoring.hparams_of(config, run.fold, run.split.name),
+            result.to_dict(), _projector_points(test, scored.outputs, scored.y_pred, run.probe,
+                                                probe_scored, emotions))
+    result.write(fold_dir)
+    shutil.rmtree(run.ckpt_dir, ignore_errors=True)
 
 
 def _write_test_features(path, utterances, y_true, y_pred, scored, emotions):
@@ -575,41 +640,3 @@ def _projector_points(test_utts, scored, y_pred, probe, probe_scored, emotions):
     features = np.concatenate([scored[model_lib.DEEP_FEATURES],
                                probe_scored[model_lib.DEEP_FEATURES]])
     return features, rows
-
-
-def write_summary(fold_results, out_dir, missing_folds=()):
-    """`summary.json` and `summary.md`: per fold, mean +- std, and pooled WA/UA.
-
-    `missing_folds` (folds of the run without results, `fanout.summarize`)
-    are listed in both files.
-    """
-    stats = evaluation.pooled_and_mean(fold_results)
-    corpus = fold_results[0]["corpus"]
-    protocol = fold_results[0].get("protocol", "leave-one-speaker-out")
-    folds = [dict({k: r[k] for k in ("fold", "test_speaker", "wa", "ua", "domain_accuracy",
-                                     "n_test_utterances", "epochs_completed")},
-                  test_speakers=r.get("test_speakers", [r["test_speaker"]]))
-             for r in fold_results]
-    summary = {"corpus": corpus, "protocol": protocol,
-               "variant": fold_results[0]["variant"], "n_folds": len(folds),
-               "folds": folds, "missing_folds": list(missing_folds), **stats}
-    out_dir = pathlib.Path(out_dir)
-    files.write_json(out_dir / "summary.json", summary)
-    lines = [f"# {summary['variant']} on the {corpus}, {protocol}", "",
-             "Utterance-level; the last epoch's model, or the best validation-speaker epoch "
-             "(results.json `epoch_selection`), never an epoch chosen on the test speaker.",
-             "", "| fold | test speaker | utterances | WA | UA | domain acc. |",
-             "|---|---|---|---|---|---|"]
-    for f in folds:
-        dom = "n/a" if f["domain_accuracy"] is None else f"{f['domain_accuracy']:.4f}"
-        lines.append(f"| {f['fold']} | {f['test_speaker']} | {f['n_test_utterances']} | "
-                     f"{f['wa']:.4f} | {f['ua']:.4f} | {dom} |")
-    lines += ["", f"Mean over {len(folds)} folds: WA {stats['wa_mean']:.4f} "
-              f"+- {stats['wa_std']:.4f}, UA {stats['ua_mean']:.4f} +- {stats['ua_std']:.4f} (std, ddof=1).",
-              f"Pooled over {stats['n_utterances_pooled']} utterances: "
-              f"WA {stats['wa_pooled']:.4f}, UA {stats['ua_pooled']:.4f}.", ""]
-    if missing_folds:
-        lines += [f"Missing folds (no results.json): {', '.join(map(str, missing_folds))}; "
-                  "the figures above are over the folds present only.", ""]
-    files.write_text(out_dir / "summary.md", "\n".join(lines))
-    return summary

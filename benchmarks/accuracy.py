@@ -53,9 +53,8 @@ from adarl_tf.corpora.load import load_corpus
 # import them (absl flags are process-wide: this script's --dataset would clash
 # with adarl_tf.main's).
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from accuracy_table import (collect, paired_difference, summarise, table,  # noqa: E402
-                            wanted_folds)
 import linear_baseline  # noqa: E402
+from accuracy_table import collect, paired_difference, summarise, table, wanted_folds  # noqa: E402
 
 FLAGS = flags.FLAGS
 flags.DEFINE_list("presets", ["configs/adarl_robust.cfg", "configs/adarl.cfg"],

@@ -3,8 +3,6 @@
 Reads the fold folders `adarl_tf.main` writes (`results.json`, `predictions.csv`).
 """
 
-import csv
-import json
 import pathlib
 
 import numpy as np
@@ -20,23 +18,24 @@ def collect(out, folds_flag="all"):
     """Per-fold results of one run folder: the figures and the labels of each test utterance.
 
     Only the folds `folds_flag` names ("all": every fold folder with a result).
+    Each fold is read by `FoldResult.load` (results.json and predictions.csv).
     """
+    from adarl_tf.fold_result import FoldResult
+
     wanted = wanted_folds(folds_flag)
     folds = []
     for path in sorted(pathlib.Path(out).glob("fold_*/results.json")):
-        r = json.loads(path.read_text())
-        if wanted is not None and r["fold"] not in wanted:
+        r = FoldResult.load(path.parent)
+        if wanted is not None and r.fold not in wanted:
             continue
-        rows = (path.parent / "predictions.csv").read_text().splitlines()
-        table = list(csv.DictReader(rows))
-        folds.append({"fold": r["fold"], "test_speaker": r["test_speaker"], "wa": r["wa"],
-                      "ua": r["ua"], "domain_accuracy": r.get("domain_accuracy"),
-                      "n_test": len(table), "train_seconds": r.get("train_seconds", 0.0),
-                      "epochs_completed": r.get("epochs_completed"),
-                      "selected_epoch": r.get("selected_epoch"),
-                      "epoch_selection": r.get("epoch_selection"),
-                      "y_true": [t["label"] for t in table],
-                      "y_pred": [t["prediction"] for t in table]})
+        folds.append({"fold": r.fold, "test_speaker": r.test_speaker, "wa": r.wa,
+                      "ua": r.ua, "domain_accuracy": r.domain_accuracy,
+                      "n_test": len(r.y_true), "train_seconds": r.train_seconds or 0.0,
+                      "epochs_completed": r.epochs_completed,
+                      "selected_epoch": r.selected_epoch,
+                      "epoch_selection": r.epoch_selection,
+                      "y_true": [r.labels[i] for i in r.y_true],
+                      "y_pred": [r.labels[i] for i in r.y_pred]})
     return folds
 
 

@@ -15,9 +15,8 @@ import json
 import sys
 import time
 
-from absl import app, flags
-
 import harness as tt  # Same folder: synthetic audio, device and memory figures.
+from absl import app, flags
 
 FLAGS = flags.FLAGS
 flags.DEFINE_list("batch_size", ["32"], "Batch sizes to measure.")
@@ -32,6 +31,7 @@ flags.DEFINE_string("json_out", None, "Also write the measurements to this JSON 
 def measure(frontend, batch_size, precision="float32", steps=10, warmup=2):
     import keras
     import numpy as np
+
     from adarl_tf import precision as precision_lib
     from adarl_tf.layers import Spectrogram
 

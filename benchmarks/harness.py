@@ -1,11 +1,11 @@
 """Shared by the benchmark scripts (no flags here): synthetic audio, device and memory
 figures, and one timed training-step measurement (`measure_train`)."""
 
+import json
 import os
 import pathlib
 import platform
 import resource
-import json
 import time
 
 import numpy as np
@@ -90,6 +90,7 @@ def preset_model_config(path, variant=None, **overrides):
 def measure_train(config, batch_size, precision="float32", steps=10, warmup=2, jit_compile="auto"):
     """One measurement: a dict of figures (see the module docstring)."""
     import keras
+
     from adarl_tf import model as model_lib
     from adarl_tf import precision as precision_lib
 

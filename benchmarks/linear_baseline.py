@@ -39,7 +39,7 @@ from sklearn.metrics import accuracy_score, balanced_accuracy_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from adarl_tf import audio
+from adarl_tf import audio, protocol
 from adarl_tf.config import DataConfig
 from adarl_tf.corpora.load import load_corpus
 
@@ -100,7 +100,7 @@ def evaluate(corpus, normalizations=("global",), folds=None, c=0.1):
     and scored on the fold's test speakers.
 
     Args:
-        corpus: a loaded `Corpus`; its `fold_list()` gives the folds.
+        corpus: a loaded `Corpus`; its protocol's folds (`adarl_tf.protocol`) are scored.
         normalizations: sequence of str. "global" (the scaler only) and/or
             "speaker" (`speaker_normalise` first: uses the test speakers' audio).
             Defaults to ("global",).
@@ -133,7 +133,8 @@ def evaluate(corpus, normalizations=("global",), folds=None, c=0.1):
         x = speaker_normalise(features, speakers) if normalization == "speaker" else features
         results[normalization] = []
         for fold in folds:
-            test = np.isin(speakers, fold_list[fold])
+            test_speakers = protocol.fold_speakers(corpus, fold)
+            test = np.isin(speakers, test_speakers)
             if not test.any() or test.all():
                 logging.warning("fold %d: no test or no training utterances; skipped", fold)
                 continue
@@ -143,7 +144,7 @@ def evaluate(corpus, normalizations=("global",), folds=None, c=0.1):
             model.fit(x[~test], labels[~test])
             predicted = model.predict(x[test])
             results[normalization].append({
-                "fold": fold, "test_speaker": "+".join(fold_list[fold]),
+                "fold": fold, "test_speaker": protocol.fold_name(test_speakers),
                 "ua": balanced_accuracy_score(labels[test], predicted),
                 "wa": accuracy_score(labels[test], predicted),
                 "y_true": labels[test].tolist(), "y_pred": predicted.tolist(),

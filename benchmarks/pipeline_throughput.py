@@ -21,9 +21,8 @@ import sys
 import tempfile
 import time
 
-from absl import app, flags
-
 import harness as tt  # Same folder: the training-step measurement.
+from absl import app, flags
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("dataset", "demo", "Corpus loader (as adarl_tf.main --dataset).")

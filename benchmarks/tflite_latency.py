@@ -206,7 +206,8 @@ def main(argv):
     one = {r["model"]: r["median_ms"] for r in results if r["threads"] == 1}
     checks = []
     if "model_float32.tflite" in one:
-        checks.append(("float32 <= 60 ms (1 thread)", one["model_float32.tflite"] <= TFLITE_TARGET_MS))
+        checks.append(("float32 <= 60 ms (1 thread)",
+                       one["model_float32.tflite"] <= TFLITE_TARGET_MS))
         if "model_int8.tflite" in one:
             checks.append(("int8 <= float32 / 2 (1 thread)",
                            one["model_int8.tflite"] <= one["model_float32.tflite"] / 2))

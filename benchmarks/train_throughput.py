@@ -23,9 +23,8 @@ and precision.
 import json
 import sys
 
-from absl import app, flags
-
 import harness  # Same folder.
+from absl import app, flags
 from harness import measure_train, model_config
 
 FLAGS = flags.FLAGS

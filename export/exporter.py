@@ -24,7 +24,6 @@ and with the pooled ones, and gated on both.
 
 import dataclasses
 import datetime
-import json
 import pathlib
 import platform
 import shutil
@@ -33,11 +32,12 @@ import time
 import numpy as np
 from absl import logging
 
-from adarl_tf import evaluation, files, fold_files, speaker_norm
+from adarl_tf import evaluation, files, fold_files, protocol, speaker_norm
 from adarl_tf.config import ExperimentConfig
-from adarl_tf.corpora.corpus import EMOTIONS, GENDERS
+from adarl_tf.corpora.corpus import EMOTIONS
 from adarl_tf.export import runners, tflite
 from adarl_tf.export.serving import UTTERANCE_SIGNATURE, write_saved_model
+from adarl_tf.fold_result import FoldResult
 from adarl_tf.pipelines.rules import count_segments
 
 SAVED_MODEL = "saved_model"
@@ -60,7 +60,7 @@ class ParityError(ExportError):
 
 
 def _load_fold(run_dir):
-    """(results, config, model) of a fold folder, every input checked before any output.
+    """(FoldResult, config, model) of a fold folder, every input checked before any output.
 
     Raises:
         ExportError: a missing or damaged results.json or model.keras (`fold_files`,
@@ -73,11 +73,11 @@ def _load_fold(run_dir):
             raise ExportError(f"{p} not found: --run_dir must be a fold folder written by "
                               "`python -m adarl_tf.main` (<out_dir>/fold_NN)")
     try:
-        results = fold_files.read_results(results_path)
+        results = FoldResult.read(results_path)
     except fold_files.RunFileError as e:
         raise ExportError(str(e)) from None
     try:
-        config = ExperimentConfig.from_dict(results["config"])
+        config = ExperimentConfig.from_dict(results.config)
     except (ValueError, KeyError, TypeError, AttributeError) as e:
         raise ExportError(str(fold_files.damaged(results_path, fold_files.RESULTS,
                                                  f"its config: {e}",
@@ -187,9 +187,10 @@ def parity(runners_by_format, waveforms, labels, min_tail_samples, reference="ke
 
 
 def _versions():
+    from importlib import metadata
+
     import keras
     import tensorflow as tf
-    from importlib import metadata
     versions = {"python": platform.python_version(), "tensorflow": tf.__version__,
                 "keras": keras.__version__, "numpy": np.__version__}
     for package in ("ai-edge-litert", "tf2onnx", "onnxruntime"):
@@ -224,42 +225,75 @@ def export_fold(run_dir, formats=DEFAULT_FORMATS, out_dir=None, data_dir=None,
             more than 1 % of the test utterances (`parity.json` is still
             written so the failure can be inspected).
     """
-    from adarl_tf import training
+    formats = _checked_formats(formats)
+    run_dir = pathlib.Path(run_dir)
+    out_dir = pathlib.Path(out_dir) if out_dir is not None else run_dir / "export"
+    result, config, model = _load_fold(run_dir)
+    corpus = _corpus(config.data, data_dir)
+    split = _fold_split(corpus, result)
+    logging.info("Exporting fold %d (%s, test speaker %s) to %s: %s", result.fold,
+                 corpus.name, split.name, out_dir, ", ".join(formats))
+    out_dir.mkdir(parents=True, exist_ok=True)  # Only once every input has been checked.
 
+    # TFLite is converted from the SavedModel, so write one even if not asked
+    # for (into a scratch folder that is removed afterwards).
+    saved_model_dir = out_dir / (SAVED_MODEL if SAVED_MODEL in formats
+                                 else ".saved_model_for_tflite")
+    write_saved_model(model, saved_model_dir, _min_tail(config), tail=config.data.tail)
+    written = {SAVED_MODEL: SAVED_MODEL} if SAVED_MODEL in formats else {}
+    written.update(_write_tflite(model, config, split.train, formats, out_dir,
+                                 saved_model_dir, n_representative, seed, int8_float_scopes))
+    if ONNX in formats:
+        written[ONNX] = _write_onnx(model, out_dir)
+
+    figures, pooled_figures, pooled = _check_parity(model, config, result, split.test,
+                                                    out_dir, written, saved_model_dir,
+                                                    scratch=SAVED_MODEL not in formats)
+    if pooled is not None:
+        write_pooled_profile(model, out_dir, f"pooled statistics of the training speakers "
+                                             f"of fold {result.fold} ({corpus.name})")
+    card = _model_card(result, config, corpus.name, written, out_dir, figures,
+                       int8_float_scopes)
+    if pooled_figures is not None:
+        card.update(_speaker_stats_card(config, pooled_figures))
+    files.write_json(out_dir / "model_card.json", card)
+    files.write_text(out_dir / "labels.txt", "\n".join(card["labels"]) + "\n")
+    _make_readable(out_dir)
+    logging.info("Wrote %s", ", ".join(sorted(written.values())))
+    return card
+
+
+def _checked_formats(formats):
     formats = list(formats)
     unknown = sorted(set(formats) - set(FORMATS))
     if unknown or not formats:
         raise ExportError(f"--formats={','.join(formats)}: unknown {unknown}; "
                           f"expected a comma list of {', '.join(FORMATS)}")
-    run_dir = pathlib.Path(run_dir)
-    out_dir = pathlib.Path(out_dir) if out_dir is not None else run_dir / "export"
-    results, config, model = _load_fold(run_dir)
-    frontend = config.model.frontend
-    min_tail = round(config.data.min_tail_s * frontend.sample_rate_hz)
-    tail = config.data.tail
+    return formats
 
-    corpus = _corpus(config.data, data_dir)
-    test_speaker, train_utts, test_utts = training.split_fold(corpus, results["fold"])
-    if test_speaker != results["test_speaker"]:
-        raise ExportError(f"the corpus found now gives fold {results['fold']} test speaker "
-                          f"{test_speaker}, but the model was tested on "
-                          f"{results['test_speaker']}: is --data_dir the same corpus?")
-    logging.info("Exporting fold %d (%s, test speaker %s) to %s: %s", results["fold"],
-                 corpus.name, test_speaker, out_dir, ", ".join(formats))
-    out_dir.mkdir(parents=True, exist_ok=True)  # Only once every input has been checked.
 
-    # TFLite is converted from the SavedModel, so write one even if not asked
-    # for (into a scratch folder that is removed afterwards).
-    saved_model_dir = out_dir / SAVED_MODEL
-    scratch = SAVED_MODEL not in formats
-    if scratch:
-        saved_model_dir = out_dir / ".saved_model_for_tflite"
-    write_saved_model(model, saved_model_dir, min_tail, tail=tail)
+def _min_tail(config):
+    return round(config.data.min_tail_s * config.model.frontend.sample_rate_hz)
 
-    written = {}
-    if not scratch:
-        written[SAVED_MODEL] = SAVED_MODEL
-    calibration = None
+
+def _fold_split(corpus, result):
+    """The fold's `protocol.FoldSplit` in the corpus found now, checked against results.json.
+
+    Its training side (validation speakers included) calibrates int8; its test
+    utterances measure parity.
+    """
+    split = protocol.split_fold(corpus, result.fold)
+    if split.name != result.test_speaker:
+        raise ExportError(f"the corpus found now gives fold {result.fold} test speaker "
+                          f"{split.name}, but the model was tested on "
+                          f"{result.test_speaker}: is --data_dir the same corpus?")
+    return split
+
+
+def _write_tflite(model, config, train_utts, formats, out_dir, saved_model_dir,
+                  n_representative, seed, int8_float_scopes):
+    """Every TFLite file of `formats`, converted from the SavedModel: {format: file name}."""
+    written, calibration = {}, None
     for fmt, (file_name, quantization) in tflite.TFLITE_FORMATS.items():
         if fmt not in formats:
             continue
@@ -270,7 +304,8 @@ def export_fold(run_dir, formats=DEFAULT_FORMATS, out_dir=None, data_dir=None,
                          len(calibration))
             # The same model in the layout XNNPACK's int8 kernels run fast (fused.py).
             source = out_dir / ".saved_model_int8_layout"
-            write_saved_model(model, source, min_tail, layout="int8", tail=tail)
+            write_saved_model(model, source, _min_tail(config), layout="int8",
+                              tail=config.data.tail)
         start = time.perf_counter()
         try:
             content = tflite.convert(source, quantization, calibration,
@@ -283,23 +318,37 @@ def export_fold(run_dir, formats=DEFAULT_FORMATS, out_dir=None, data_dir=None,
         written[fmt] = file_name
         logging.info("%s: %s, %.2f MB, %.0f s", fmt, file_name, len(content) / 1e6,
                      time.perf_counter() - start)
-    if ONNX in formats:
-        from adarl_tf.export import onnx
-        start = time.perf_counter()
-        try:
-            onnx.write_onnx(model, out_dir / onnx.ONNX_FILE)
-        except ImportError as e:
-            raise ExportError(f"--formats=...,onnx: {e}") from None
-        written[ONNX] = onnx.ONNX_FILE
-        logging.info("onnx: %s, %.2f MB, %.0f s", onnx.ONNX_FILE,
-                     (out_dir / onnx.ONNX_FILE).stat().st_size / 1e6,
-                     time.perf_counter() - start)
+    return written
 
-    # Parity on the test speaker's utterances.
+
+def _write_onnx(model, out_dir):
+    """The ONNX file (Keras' ONNX export); its name."""
+    from adarl_tf.export import onnx
+    start = time.perf_counter()
+    try:
+        onnx.write_onnx(model, out_dir / onnx.ONNX_FILE)
+    except ImportError as e:
+        raise ExportError(f"--formats=...,onnx: {e}") from None
+    logging.info("onnx: %s, %.2f MB, %.0f s", onnx.ONNX_FILE,
+                 (out_dir / onnx.ONNX_FILE).stat().st_size / 1e6, time.perf_counter() - start)
+    return onnx.ONNX_FILE
+
+
+def _check_parity(model, config, result, test_utts, out_dir, written, saved_model_dir,
+                  scratch):
+    """Parity on the test speaker's utterances: writes `parity.json`, gates the float formats.
+
+    Returns:
+        (figures, figures with the pooled statistics or None, the pooled
+        statistics or None).
+
+    Raises:
+        ParityError: a gated format agrees with Keras on too few utterances.
+    """
     from adarl_tf.audio import load_audio
+    frontend, min_tail, tail = config.model.frontend, _min_tail(config), config.data.tail
     waveforms = [load_audio(u.path, frontend.sample_rate_hz) for u in test_utts]
-    # The fold's class names (IEMOCAP's four for runs from before they were recorded).
-    class_names = list(results.get("labels", EMOTIONS))
+    class_names = list(result.labels)
     labels = np.array([class_names.index(u.label) for u in test_utts])
     to_run = {"keras": runners.KerasRunner(model)}
     for fmt, name in written.items():
@@ -328,45 +377,41 @@ def export_fold(run_dir, formats=DEFAULT_FORMATS, out_dir=None, data_dir=None,
     agreement = {f: min(c[f]["same_class_share"] for c in checked)
                  for f in GATED_FORMATS if f in figures}
     failed = [f for f, share in agreement.items() if share < MIN_FLOAT_AGREEMENT]
-    parity_doc = {
-        "reference": "keras",
-        "test_speaker": test_speaker,
-        "n_test_utterances": len(test_utts),
-        "n_test_segments": int(sum(count_segments(len(w), frontend.segment_samples,
-                                                          min_tail) for w in waveforms)),
-        "scoring": "utterance = mean of its segments' probabilities; TFLite one segment "
-                   "per call; onnx: ONNX Runtime (CPU)",
-        "min_float_agreement": MIN_FLOAT_AGREEMENT,
-        "passed": not failed,
-        "formats": figures,
-        "utterance_signature_max_abs_diff": utterance_check,
-    }
-    if pooled_figures is not None:
-        parity_doc["speaker_stats"] = ("formats: each test speaker's own statistics, from "
-                                       "its unlabelled test audio, as in training; "
-                                       "formats_with_pooled_stats: the training speakers' "
-                                       f"pooled statistics ({POOLED_PROFILE})")
-        parity_doc["formats_with_pooled_stats"] = pooled_figures
-    files.write_json(out_dir / "parity.json", parity_doc)
+    files.write_json(out_dir / "parity.json", _parity_doc(
+        result.test_speaker, waveforms, frontend.segment_samples, min_tail, figures,
+        pooled_figures, utterance_check, passed=not failed))
     if failed:
         raise ParityError(
             f"parity failed: {', '.join(failed)} agree with Keras on the class of "
             + ", ".join(f"{agreement[f]:.1%}" for f in failed)
             + f" of the test utterances (need >= {MIN_FLOAT_AGREEMENT:.0%}); see "
             f"{out_dir / 'parity.json'}")
+    return figures, pooled_figures, pooled
 
-    if pooled is not None:
-        write_pooled_profile(model, out_dir, f"pooled statistics of the training speakers "
-                                             f"of fold {results['fold']} ({corpus.name})")
-    card = _model_card(results, config, corpus.name, written, out_dir, figures,
-                       int8_float_scopes)
+
+def _parity_doc(test_speaker, waveforms, segment_samples, min_tail, figures, pooled_figures,
+                utterance_check, passed):
+    """`parity.json`."""
+    doc = {
+        "reference": "keras",
+        "test_speaker": test_speaker,
+        "n_test_utterances": len(waveforms),
+        "n_test_segments": int(sum(count_segments(len(w), segment_samples, min_tail)
+                                   for w in waveforms)),
+        "scoring": "utterance = mean of its segments' probabilities; TFLite one segment "
+                   "per call; onnx: ONNX Runtime (CPU)",
+        "min_float_agreement": MIN_FLOAT_AGREEMENT,
+        "passed": passed,
+        "formats": figures,
+        "utterance_signature_max_abs_diff": utterance_check,
+    }
     if pooled_figures is not None:
-        card.update(_speaker_stats_card(config, pooled_figures))
-    files.write_json(out_dir / "model_card.json", card)
-    files.write_text(out_dir / "labels.txt", "\n".join(card["labels"]) + "\n")
-    _make_readable(out_dir)
-    logging.info("Wrote %s", ", ".join(sorted(written.values())))
-    return card
+        doc["speaker_stats"] = ("formats: each test speaker's own statistics, from "
+                                "its unlabelled test audio, as in training; "
+                                "formats_with_pooled_stats: the training speakers' "
+                                f"pooled statistics ({POOLED_PROFILE})")
+        doc["formats_with_pooled_stats"] = pooled_figures
+    return doc
 
 
 def _make_readable(folder):
@@ -469,9 +514,9 @@ def _model_card(results, config, corpus_name, written, out_dir, figures, int8_fl
         files_info[fmt] = {"path": name, "bytes": size}
     return {
         "model": f"ADARL ({config.model.variant}) speech emotion recognition",
-        "labels": list(results.get("labels", EMOTIONS)),
-        "domain": results.get("domain", "gender"),
-        "domain_labels": list(results.get("domain_labels", GENDERS)),
+        "labels": list(results.labels),
+        "domain": results.domain,
+        "domain_labels": list(results.domain_labels),
         "sample_rate_hz": frontend.sample_rate_hz,
         "segment_samples": frontend.segment_samples,
         "segment_s": frontend.segment_s,
@@ -498,10 +543,10 @@ def _model_card(results, config, corpus_name, written, out_dir, figures, int8_fl
                            "quantised to int8 at run time (one scale per frame)",
                  "calibration": "segments drawn from the fold's training utterances"},
         "corpus": corpus_name,
-        "fold": results["fold"],
-        "test_speaker": results["test_speaker"],
-        "fold_wa": results["wa"],
-        "fold_ua": results["ua"],
+        "fold": results.fold,
+        "test_speaker": results.test_speaker,
+        "fold_wa": results.wa,
+        "fold_ua": results.ua,
         "files": files_info,
         "parity": _parity_summary(figures),
         "config": config.to_dict(),

@@ -20,8 +20,14 @@ package builds the graph that way.
 
 from adarl_tf import files
 from adarl_tf.export import fused
-from adarl_tf.export.runners import (OUTPUTS, SERVING_SIGNATURE, SPEAKER_STATS, WAVEFORM,
-                                     input_shapes, serving_model)
+from adarl_tf.export.runners import (
+    OUTPUTS,
+    SERVING_SIGNATURE,
+    SPEAKER_STATS,
+    WAVEFORM,
+    input_shapes,
+    serving_model,
+)
 
 UTTERANCE_SIGNATURE = "utterance"
 

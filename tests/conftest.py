@@ -2,8 +2,7 @@
 
 import pytest
 
-from tests.iemocap_fixture import build_iemocap_tree
-from tests.iemocap_fixture import require_metadata
+from tests.iemocap_fixture import build_iemocap_tree, require_metadata
 
 
 @pytest.fixture(scope="session")

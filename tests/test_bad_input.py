@@ -353,6 +353,7 @@ def test_out_dir_check_is_safe_for_parallel_folds(tmp_path):
     # --parallel_folds starts one process per fold on the same --out_dir at once;
     # a shared probe file name let one check delete the other's (seen in CI).
     import threading
+
     from adarl_tf import main as main_lib
     errors = []
 
@@ -593,14 +594,14 @@ def test_bad_flags_stop_before_any_work(root, tmp_path, flags, match, monkeypatc
 def test_failing_command_keeps_the_existing_run_and_creates_no_folder(root, tmp_path):
     out = tmp_path / "run"
     _run(root, out)  # An earlier run's data report.
-    for flags in (dict(fold="10"), dict(fold="first"), dict(fold="0,0"),
-                  dict(fold="0", emotions="neutral,hapy")):
+    for overrides in (dict(fold="10"), dict(fold="first"), dict(fold="0,0"),
+                      dict(fold="0", emotions="neutral,hapy")):
         before = (out / "data_report.json").read_bytes()
         with pytest.raises(app.UsageError):
             with flagsaver.flagsaver(dataset="demo", data_dir=str(root), out_dir=str(out),
-                                     **flags):
+                                     **overrides):
                 main_lib.main(["adarl_tf.main"])
-        assert (out / "data_report.json").read_bytes() == before, flags
+        assert (out / "data_report.json").read_bytes() == before, overrides
     missing = tmp_path / "new" / "deeper" / "run"
     with pytest.raises(app.UsageError, match="--fold=10"):
         _run(root, missing, fold="10")
@@ -836,16 +837,16 @@ def test_unreadable_corpus_folder_or_manifest(root, clean, tmp_path):
         pytest.skip("this user reads files whatever their mode")
     manifest = _manifest(tmp_path / "m.csv", clean)
     session = root / "Session2"
-    for path, flags in ((root, dict(dataset="demo", data_dir=str(root))),
-                        (session, dict(dataset="demo", data_dir=str(root))),
-                        (manifest, dict(dataset="manifest", data_dir=str(manifest))),
-                        (manifest, dict(dataset="demo", data_dir=str(root),
-                                        extra_domain_data=str(manifest)))):
+    for path, overrides in ((root, dict(dataset="demo", data_dir=str(root))),
+                            (session, dict(dataset="demo", data_dir=str(root))),
+                            (manifest, dict(dataset="manifest", data_dir=str(manifest))),
+                            (manifest, dict(dataset="demo", data_dir=str(root),
+                                            extra_domain_data=str(manifest)))):
         mode = path.stat().st_mode
         path.chmod(0)
         try:
             message = _refused(tmp_path / "out", r"cannot be read \(Permission denied\); give "
-                               r"this user read access", **flags)
+                               r"this user read access", **overrides)
         finally:
             path.chmod(mode)
         assert message.split(" cannot be read")[0].endswith(str(path)), message

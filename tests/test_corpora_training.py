@@ -17,7 +17,8 @@ from absl.testing import flagsaver
 
 tf = pytest.importorskip("tensorflow")
 
-from adarl_tf import main as main_lib, model as model_lib
+from adarl_tf import main as main_lib
+from adarl_tf import model as model_lib
 from adarl_tf.config import DataConfig, ExperimentConfig
 from adarl_tf.corpora import load
 from tests.corpora.layouts import make_emodb, make_manifest

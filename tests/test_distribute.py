@@ -132,7 +132,8 @@ def test_two_multi_worker_processes_complete_an_epoch(small_demo_corpus, tmp_pat
                                       stderr=subprocess.STDOUT, text=True))
     outputs = [p.communicate(timeout=240)[0] for p in procs]
     for p, out in zip(procs, outputs):
-        assert p.returncode == 0, "\n".join(l for l in out.splitlines() if not l.startswith(" "))[-3000:]
+        assert p.returncode == 0, "\n".join(
+            l for l in out.splitlines() if not l.startswith(" "))[-3000:]
     results = json.loads((tmp_path / "run" / "fold_00" / "results.json").read_text())
     assert results["replicas"] == 2 and results["epochs_completed"] == 1
     # The other worker wrote under a folder of its own, never over worker 0's files.

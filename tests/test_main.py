@@ -93,7 +93,7 @@ def _preset_config(tmp_path, name, *extra):
 
 
 def test_paper_presets_keep_the_papers_recipe(tmp_path):
-    from adarl_tf.config import ModelConfig, TrainConfig
+    from adarl_tf.config import TrainConfig
     defaults = TrainConfig()
     for name in ("adarl.cfg", "backbone.cfg", "domain_invariant.cfg"):
         config = _preset_config(tmp_path, name)

@@ -11,8 +11,7 @@ import keras
 import numpy as np
 
 from adarl_tf import training
-from adarl_tf.config import (DataConfig, ExperimentConfig, FrontendConfig, ModelConfig,
-                             TrainConfig)
+from adarl_tf.config import DataConfig, ExperimentConfig, FrontendConfig, ModelConfig, TrainConfig
 from adarl_tf.corpora import demo, iemocap
 from adarl_tf.pipelines import crops, rules, tensorflow_available
 
@@ -30,7 +29,7 @@ def test_fold_trains_scores_and_saves_with_numpy_batches(small_demo_corpus, tmp_
     written = json.loads((fold_dir / "results.json").read_text())
     assert written["pipeline"] == "arrays" and written["epochs_completed"] == 1
     assert written["versions"]["backend"] == keras.backend.backend()
-    assert 0.0 <= written["wa"] <= 1.0 and results["n_test_utterances"] == 8
+    assert 0.0 <= written["wa"] <= 1.0 and results.n_test_utterances == 8
     assert len(written["history"]["loss"]) == 1
     assert len(written["history"]["test_speaker_ua"]) == 1  # The monitor needs no TF.
     assert (fold_dir / "predictions.csv").is_file() and (fold_dir / "test_features.npz").is_file()
@@ -74,4 +73,4 @@ def test_robust_fold_trains_with_numpy_augmentation(small_demo_corpus, tmp_path)
     assert len(written["history"]["val_ua"]) == 2
     assert "test speaker never used" in written["epoch_selection"]
     assert np.isfinite(written["history"]["loss"]).all()
-    assert 0.0 <= results["ua"] <= 1.0 and results["n_test_utterances"] == 8
+    assert 0.0 <= results.ua <= 1.0 and results.n_test_utterances == 8

@@ -1,7 +1,6 @@
 """The optimiser and learning-rate schedules: the paper's, and the whole-run cosine."""
 
 import keras
-import numpy as np
 import pytest
 
 from adarl_tf import optim

@@ -1,5 +1,9 @@
-"""The wheel installs one top-level name, `adarl_tf`; pipelines/ and export/ live under it."""
+"""The wheel installs one top-level name, `adarl_tf`; pipelines/ and export/ live under it.
 
+Also the code's shape: no function longer than `MAX_FUNCTION_LINES`.
+"""
+
+import ast
 import pathlib
 import subprocess
 import sys
@@ -8,6 +12,8 @@ import zipfile
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
+# A function longer than this is split into named steps (docstring and decorators count).
+MAX_FUNCTION_LINES = 80
 
 
 def test_wheel_has_no_generic_top_level_names(tmp_path):
@@ -28,3 +34,17 @@ def test_pipelines_and_export_import_under_the_package_namespace():
     import adarl_tf.pipelines
     assert adarl_tf.pipelines.__name__ == "adarl_tf.pipelines"
     assert pathlib.Path(adarl_tf.export.__file__).parent.name == "export"
+
+
+def test_no_function_is_longer_than_80_lines():
+    too_long = []
+    for folder in ("adarl_tf", "export", "pipelines"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    first = min([node.lineno] + [d.lineno for d in node.decorator_list])
+                    lines = node.end_lineno - first + 1
+                    if lines > MAX_FUNCTION_LINES:
+                        too_long.append(f"{path.relative_to(ROOT)}:{first} {node.name} "
+                                        f"({lines} lines)")
+    assert not too_long, "split into named steps: " + "; ".join(too_long)

@@ -4,7 +4,8 @@ import keras
 import numpy as np
 import pytest
 
-from adarl_tf import model as model_lib, precision
+from adarl_tf import model as model_lib
+from adarl_tf import precision
 from adarl_tf.config import FrontendConfig, ModelConfig
 
 CONFIG = ModelConfig(frontend=FrontendConfig(segment_s=1.0, max_freq_hz=2000.0),

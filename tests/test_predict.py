@@ -21,8 +21,8 @@ from adarl_tf import predict, speaker_norm
 from adarl_tf.config import DataConfig, ExperimentConfig, FrontendConfig
 from adarl_tf.export import exporter, runners, serving, tflite
 from tests import model_files
-from tests.cli_checks import one_error
 from tests.audio_files import tone, write_pcm
+from tests.cli_checks import one_error
 
 # Untrained tiny models: predict only has to run them the same way in every format.
 TINY, SPEAKER = model_files.TINY, model_files.SPEAKER

@@ -21,10 +21,9 @@ from absl.testing import flagsaver
 
 tf = pytest.importorskip("tensorflow")
 
+from adarl_tf import checkpoints, protocol, training
 from adarl_tf import main as main_lib
-from adarl_tf import checkpoints, training
-from adarl_tf.config import (DataConfig, ExperimentConfig, FrontendConfig, ModelConfig,
-                             TrainConfig)
+from adarl_tf.config import DataConfig, ExperimentConfig, FrontendConfig, ModelConfig, TrainConfig
 from adarl_tf.corpora import demo, iemocap
 from adarl_tf.pipelines import segments as seg
 
@@ -227,7 +226,9 @@ def test_checkpoint_of_another_run_is_not_resumed(corpus, tmp_path):
     (ckpt / "state.json").write_text(json.dumps(state))
     with pytest.raises(ValueError, match=r"trained on other data.*--overwrite"):
         training.train_and_evaluate(config, corpus, 0, tmp_path, verbose=0)
-    state["data_fingerprint"] = checkpoints.data_fingerprint(*training.split_fold(corpus, 0)[1:])
+    split = protocol.split_fold(corpus, 0)
+    state["data_fingerprint"] = checkpoints.data_fingerprint(split.train + split.validation,
+                                                             split.test)
     (ckpt / "state.json").write_text(json.dumps(state))
     with pytest.raises(ValueError, match=r"names epoch_001\.weights\.h5, which is missing"):
         training.train_and_evaluate(config, corpus, 0, tmp_path, verbose=0)
@@ -255,8 +256,8 @@ def test_killed_after_the_last_epoch_finishes_without_training(corpus, tmp_path,
     monkeypatch.setattr(keras.Model, "fit", lambda *a, **k: pytest.fail("trained again"))
     results = training.train_and_evaluate(config, corpus, 0, tmp_path, verbose=0)
     monkeypatch.setattr(keras.Model, "fit", fit)
-    assert results["epochs_completed"] == 1 and results["resumed_after_epoch"] == 1
-    assert results["history"] == saved["history"]
+    assert results.epochs_completed == 1 and results.resumed_after_epoch == 1
+    assert results.history == saved["history"]
     assert checkpoints.fold_status(config, tmp_path, 0) == "complete"
 
 

@@ -20,8 +20,8 @@ import adarl_tf
 from adarl_tf import audio, predict, timeline
 from adarl_tf.config import DataConfig
 from tests import model_files
-from tests.cli_checks import one_error
 from tests.audio_files import tone, write_pcm
+from tests.cli_checks import one_error
 
 RATE = 16000
 # Tone (speech) and near-silence (noise at -80 dBFS), seconds: 2 on, 3 off, 2 on, 1.5 off.

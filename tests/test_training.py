@@ -9,9 +9,8 @@ import pytest
 
 tf = pytest.importorskip("tensorflow")
 
-from adarl_tf import training
-from adarl_tf.config import (DataConfig, ExperimentConfig, FrontendConfig, ModelConfig,
-                             TrainConfig)
+from adarl_tf import protocol, training
+from adarl_tf.config import DataConfig, ExperimentConfig, FrontendConfig, ModelConfig, TrainConfig
 from adarl_tf.corpora import demo, iemocap
 
 TINY = ExperimentConfig(
@@ -37,13 +36,15 @@ def _event_tags(log_dir):
 
 
 def test_split_fold_keeps_the_test_speaker_out(corpus):
-    speaker, train, test = training.split_fold(corpus, 3)
-    assert speaker == corpus.speakers[3] == "Ses02M"
+    split = protocol.split_fold(corpus, 3)
+    speaker, train, test = split.name, split.train, split.test
+    assert speaker == corpus.speakers[3] == "Ses02M" and split.test_speakers == [speaker]
+    assert split.validation_speakers == [] and split.validation == []
     assert all(u.speaker != speaker for u in train)
     assert {u.speaker for u in test} == {speaker}
     assert all(u.label is not None for u in test)
     with pytest.raises(ValueError, match="out of range"):
-        training.split_fold(corpus, 10)
+        protocol.split_fold(corpus, 10)
 
 
 def test_fold_writes_results_predictions_model_and_events(corpus, tmp_path):
@@ -80,7 +81,7 @@ def test_fold_writes_results_predictions_model_and_events(corpus, tmp_path):
     for tag in ("epoch_loss", "epoch_emotion_loss", "epoch_domain_loss", "epoch_center_loss",
                 "epoch_learning_rate", "epoch_test_speaker_wa", "epoch_test_speaker_ua"):
         assert tag in tags, tags
-    assert results["y_pred"].shape == (8,)
+    assert results.y_pred.shape == (8,)
 
 
 def test_summary_pools_folds(corpus, tmp_path):
@@ -89,10 +90,10 @@ def test_summary_pools_folds(corpus, tmp_path):
                               data=TINY.data)
     folds = [training.train_and_evaluate(config, corpus, f, tmp_path, verbose=0)
              for f in (0, 1)]
-    summary = training.write_summary(folds, tmp_path)
+    summary = protocol.write_summary(folds, tmp_path)
     on_disk = json.loads((tmp_path / "summary.json").read_text())
     assert on_disk["n_folds"] == 2
-    assert on_disk["wa_mean"] == pytest.approx(np.mean([f["wa"] for f in folds]))
+    assert on_disk["wa_mean"] == pytest.approx(np.mean([f.wa for f in folds]))
     assert on_disk["n_utterances_pooled"] == 16
     assert "Pooled over 16 utterances" in (tmp_path / "summary.md").read_text()
     assert summary["folds"][1]["test_speaker"] == "Ses01M"
@@ -114,19 +115,19 @@ def test_robust_fold_selects_the_best_validation_epoch(corpus, tmp_path):
         data=TINY.data)
     results = training.train_and_evaluate(config, corpus, 4, tmp_path, verbose=0)
     test_speaker = corpus.speakers[4]
-    assert results["test_speaker"] == test_speaker
-    assert len(results["validation_speakers"]) == 2
-    assert test_speaker not in results["validation_speakers"]
-    assert {corpus.gender_of(s) for s in results["validation_speakers"]} == {"F", "M"}
-    history = results["history"]
+    assert results.test_speaker == test_speaker
+    assert len(results.validation_speakers) == 2
+    assert test_speaker not in results.validation_speakers
+    assert {corpus.gender_of(s) for s in results.validation_speakers} == {"F", "M"}
+    history = results.history
     best = int(np.argmax(history["val_ua"])) + 1
-    assert results["selected_epoch"] == best
-    assert results["validation_ua"] == pytest.approx(max(history["val_ua"]))
-    assert f"at epoch {best} of 3" in results["epoch_selection"]
-    assert "test speaker never used" in results["epoch_selection"]
+    assert results.selected_epoch == best
+    assert results.validation_ua == pytest.approx(max(history["val_ua"]))
+    assert f"at epoch {best} of 3" in results.epoch_selection
+    assert "test speaker never used" in results.epoch_selection
     # The result is the selected epoch's model: the test UA the monitor logged then
     # (with the BN statistics recalibrated before both, and saved in the checkpoint).
-    assert results["ua"] == pytest.approx(history["test_speaker_ua"][best - 1])
+    assert results.ua == pytest.approx(history["test_speaker_ua"][best - 1])
     # Validation speakers were held out of training.
     written = json.loads((tmp_path / "fold_04" / "results.json").read_text())
     assert written["n_train_utterances"] + written["n_validation_utterances"] + \

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from adarl_tf import validation
+from adarl_tf import protocol, validation
 from adarl_tf.corpora.corpus import Utterance
 
 SPEAKERS = ["S01F", "S01M", "S02F", "S02M", "S03F", "S03M", "S04F", "S04M", "S05F", "S05M"]
@@ -14,30 +14,31 @@ GENDERS = {s: s[-1] for s in SPEAKERS}
 def test_never_the_test_speaker_and_gender_balanced(k):
     seen = set()
     for test in SPEAKERS:
-        chosen = validation.select_speakers(SPEAKERS, GENDERS, test, k)
+        chosen = protocol.select_validation_speakers(SPEAKERS, GENDERS, test, k)
         assert len(chosen) == len(set(chosen)) == k
         assert test not in chosen
         genders = [GENDERS[s] for s in chosen]
         assert abs(genders.count("F") - genders.count("M")) <= 1
-        assert chosen == validation.select_speakers(SPEAKERS, GENDERS, test, k)  # Deterministic.
+        # Deterministic.
+        assert chosen == protocol.select_validation_speakers(SPEAKERS, GENDERS, test, k)
         seen.add(tuple(chosen))
     assert len(seen) > 1  # Folds do not all hold out the same speakers.
 
 
 def test_one_gender_only_and_limits():
-    speakers = ["a", "b", "c"]
-    assert validation.select_speakers(speakers, dict.fromkeys(speakers, "F"), "b", 1) == ["c"]
-    assert validation.select_speakers(speakers, dict.fromkeys(speakers, "F"), "b", 0) == []
+    speakers, select = ["a", "b", "c"], protocol.select_validation_speakers
+    assert select(speakers, dict.fromkeys(speakers, "F"), "b", 1) == ["c"]
+    assert select(speakers, dict.fromkeys(speakers, "F"), "b", 0) == []
     with pytest.raises(ValueError, match="at least one must be left"):
-        validation.select_speakers(speakers, dict.fromkeys(speakers, "F"), "b", 2)
+        select(speakers, dict.fromkeys(speakers, "F"), "b", 2)
     with pytest.raises(ValueError, match="not speakers of the corpus"):
-        validation.select_speakers(speakers, dict.fromkeys(speakers, "F"), "z", 1)
+        select(speakers, dict.fromkeys(speakers, "F"), "z", 1)
 
 
 def test_a_fold_of_several_test_speakers_keeps_all_of_them_out():
     for i in range(0, len(SPEAKERS), 2):
         tests = SPEAKERS[i:i + 2]
-        chosen = validation.select_speakers(SPEAKERS, GENDERS, tests, 2)
+        chosen = protocol.select_validation_speakers(SPEAKERS, GENDERS, tests, 2)
         assert not set(chosen) & set(tests)
         assert sorted(GENDERS[s] for s in chosen) == ["F", "M"]
 
@@ -45,7 +46,7 @@ def test_a_fold_of_several_test_speakers_keeps_all_of_them_out():
 def test_split_validation_moves_the_speakers_out_of_training():
     utts = [Utterance(f"u{i}", f"/x/u{i}.wav", s, GENDERS[s], "sad" if i % 3 else None, 2.0)
             for i, s in enumerate(SPEAKERS[:4] * 2)]
-    train, held = validation.split_validation(utts, ["S01M", "S02F"])
+    train, held = protocol.split_validation(utts, ["S01M", "S02F"])
     assert {u.speaker for u in train} == {"S01F", "S02M"}
     assert {u.speaker for u in held} <= {"S01M", "S02F"} and held
     assert all(u.label is not None for u in held)  # Scored: emotion-labelled only.
@@ -53,8 +54,8 @@ def test_split_validation_moves_the_speakers_out_of_training():
 
 def test_best_epoch_and_resumed_early_stopping():
     history = {"val_ua": [0.2, 0.5, 0.4, 0.5, 0.3]}
-    assert validation.best_epoch(history) == (2, 0.5)  # First of ties.
-    assert validation.best_epoch({}) == (None, None)
+    assert protocol.best_epoch(history) == (2, 0.5)  # First of ties.
+    assert protocol.best_epoch({}) == (None, None)
     stopper = validation.ResumableEarlyStopping(patience=4, history=history)
     stopper.on_train_begin()
     assert stopper.best == 0.5 and stopper.wait == 3  # Epochs 3..5 did not improve.
@@ -82,3 +83,13 @@ def test_validation_score_logs_utterance_ua():
     score.on_epoch_end(0, logs)
     assert logs["val_ua"] == pytest.approx((0.5 + 1 + 1) / 3)
     assert logs["val_wa"] == pytest.approx(0.75)
+
+
+def test_select_epoch_never_reads_the_test_speaker():
+    history = {"loss": [3.0, 2.0, 1.0], "val_ua": [0.4, 0.6, 0.5],
+               "test_speaker_ua": [0.9, 0.1, 0.2]}
+    choice = protocol.select_epoch(history, ["S02F"], stopped_early=False)
+    assert (choice.epoch, choice.validation_ua, choice.best_weights) == (2, 0.6, True)
+    assert "at epoch 2 of 3 on speakers S02F" in choice.reason
+    last = protocol.select_epoch(history, [], stopped_early=False)
+    assert (last.epoch, last.validation_ua, last.best_weights) == (3, None, False)

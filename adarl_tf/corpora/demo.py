@@ -39,8 +39,8 @@ import tempfile
 import time
 import wave
 
-from absl import logging
 import numpy as np
+from absl import logging
 
 DEMO_CORPUS_NAME = "synthetic demo corpus"
 # Bump whenever the generated audio or labels change: the cache folder name

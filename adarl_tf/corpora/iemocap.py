@@ -18,15 +18,13 @@ Traps this module handles on purpose (SPEC section 7):
   files; they are ignored.
 """
 
+import dataclasses
 import os
 import pathlib
 import re
 
-from adarl_tf.corpora.corpus import EMOTIONS
-from adarl_tf.corpora.corpus import Corpus
-from adarl_tf.corpora.corpus import Utterance
+from adarl_tf.corpora.corpus import EMOTIONS, Corpus, Utterance, utterance_from_check
 from adarl_tf.corpora.corpus import check_audio as check_audio_file
-from adarl_tf.corpora.corpus import utterance_from_check
 
 # LOSO fold order: session-major, the female speaker of a session before the
 # male one. Fold `i` tests `SPEAKER_ORDER[i]` and trains on the other nine.
@@ -207,93 +205,102 @@ def load_iemocap(data_dir, subset="improvised", merge_excited=False, name="IEMOC
         classes = EMOTIONS
     else:
         classes = tuple(dict.fromkeys(codes.values()))
-
-    kept = {}  # utterance name -> Utterance
-    first_seen = {}  # utterance name -> label file that labelled it first
-    named = set()  # every utterance a valid label line names, in any subset
-    skipped, excluded = [], {}
-    n_lines = 0
+    scan = _Scan()
     session_dirs = _session_dirs(data_dir)
     for session_dir in session_dirs:
         for label_file, number, match in _label_lines(session_dir / "dialog" / "EmoEvaluation"):
-            where = f"{label_file.name} line {number}"
-            if match is None:
-                skipped.append({"path": str(label_file), "reason": (
-                        f"{where}: malformed label line; expected "
-                        "'[start - end]<TAB>name<TAB>label<TAB>[v, a, d]'")})
-                continue
-            utt_name, code = match.group("name"), match.group("label")
-            try:
-                info = parse_utterance_name(utt_name)
-            except ValueError as e:
-                skipped.append({"path": str(label_file), "reason": f"{where}: {e}"})
-                continue
-            named.add(utt_name)
-            if not _in_subset(info, subset):
-                continue
-            n_lines += 1
-            if utt_name in first_seen:
-                skipped.append({"path": str(label_file), "reason": (
-                        f"{where}: duplicate utterance {utt_name}, already labelled in "
-                        f"{first_seen[utt_name]}; kept the first label")})
-                continue
-            first_seen[utt_name] = label_file
-            if info["speaker"] not in SPEAKER_ORDER:
-                skipped.append({"path": str(label_file), "reason": (
-                        f"{where}: speaker {info['speaker']} of {utt_name} is not one of "
-                        "IEMOCAP's 10 speakers (Ses01..Ses05)")})
-                continue
-            if code not in KNOWN_CODES:
-                skipped.append({"path": str(label_file), "reason": (
-                        f"{where}: unknown label {code!r} for {utt_name}; IEMOCAP's codes are "
-                        f"{', '.join(KNOWN_CODES)}: correct the label line")})
-                continue
-            if code not in codes:
-                excluded[code] = excluded.get(code, 0) + 1
-                continue
-            wav = session_dir / "sentences" / "wav" / info["dialog"] / f"{utt_name}.wav"
-            meta = {"corpus": name, "session": str(info["session"])}
-            if check_audio:
-                checked, reason = check_audio_file(wav)
-                if reason is not None:
-                    skipped.append({"path": str(wav), "reason": (
-                            f"{reason} (labelled {code} in {where})")})
-                    continue
-                kept[utt_name] = utterance_from_check(
-                        utt_name, wav, info["speaker"], info["gender"], codes[code], checked,
-                        meta)
-            else:
-                kept[utt_name] = Utterance(
-                        name=utt_name, path=str(wav), speaker=info["speaker"],
-                        gender=info["gender"], label=codes[code], duration_s=0.0, meta=meta)
-
-    if not kept:
+            _read_label_line(scan, session_dir, label_file, number, match, subset, codes, name,
+                             check_audio)
+    if not scan.kept:
+        skipped = scan.skipped
         first = f"; first skipped: {skipped[0]['path']}: {skipped[0]['reason']}" if skipped else ""
         raise ValueError(
                 f"no {subset} utterances with labels {', '.join(classes)} left in IEMOCAP "
-                f"data_dir {data_dir} ({n_lines} labelled in the subset, excluded labels "
-                f"{dict(sorted(excluded.items()))}, {len(skipped)} skipped{first}); check "
+                f"data_dir {data_dir} ({scan.n_lines} labelled in the subset, excluded labels "
+                f"{dict(sorted(scan.excluded.items()))}, {len(skipped)} skipped{first}); check "
                 "the subset (--iemocap_subset) and that sentences/wav/ holds the WAV files")
     rank = {s: i for i, s in enumerate(SPEAKER_ORDER)}
-    utterances = sorted(kept.values(), key=lambda u: (rank[u.speaker], u.name))
+    utterances = sorted(scan.kept.values(), key=lambda u: (rank[u.speaker], u.name))
     # Both speakers of every session found keep their fold index even when the
     # filters (subset, skipped files) leave one of them empty: fold 3 means
     # Ses02M whatever else is missing. Training such a fold fails with the
-    # reason (`training.split_fold`); it is listed under `empty_folds`.
+    # reason (`protocol.split_fold`); it is listed under `empty_folds`.
     sessions = {int(d.name[len("Session"):]) for d in session_dirs}
     present = {u.speaker for u in utterances}
     speakers = [s for s in SPEAKER_ORDER if int(s[3:5]) in sessions or s in present]
-    unlabelled = _unlabelled_wavs(session_dirs, named) if check_audio else []
+    unlabelled = _unlabelled_wavs(session_dirs, scan.named) if check_audio else []
     return Corpus(
             name=name,
             utterances=utterances,
             speakers=speakers,
-            skipped=skipped,
-            excluded_labels=excluded,
+            skipped=scan.skipped,
+            excluded_labels=scan.excluded,
             unlabelled_wavs=unlabelled,
             speaker_genders={s: s[-1] for s in speakers},
             emotions=classes,
     )
+
+
+@dataclasses.dataclass
+class _Scan:
+    """What the label files gave so far."""
+
+    kept: dict = dataclasses.field(default_factory=dict)  # utterance name -> Utterance
+    # utterance name -> label file that labelled it first
+    first_seen: dict = dataclasses.field(default_factory=dict)
+    # every utterance a valid label line names, in any subset
+    named: set = dataclasses.field(default_factory=set)
+    skipped: list = dataclasses.field(default_factory=list)
+    excluded: dict = dataclasses.field(default_factory=dict)  # label code -> count
+    n_lines: int = 0  # label lines of the subset
+
+
+def _read_label_line(scan, session_dir, label_file, number, match, subset, codes, name,
+                     check_audio):
+    """Adds one label line to `scan`: its utterance kept, excluded or skipped with the reason."""
+    where = f"{label_file.name} line {number}"
+
+    def skip(path, reason):
+        scan.skipped.append({"path": str(path), "reason": reason})
+
+    if match is None:
+        return skip(label_file, f"{where}: malformed label line; expected "
+                                "'[start - end]<TAB>name<TAB>label<TAB>[v, a, d]'")
+    utt_name, code = match.group("name"), match.group("label")
+    try:
+        info = parse_utterance_name(utt_name)
+    except ValueError as e:
+        return skip(label_file, f"{where}: {e}")
+    scan.named.add(utt_name)
+    if not _in_subset(info, subset):
+        return None
+    scan.n_lines += 1
+    if utt_name in scan.first_seen:
+        return skip(label_file, f"{where}: duplicate utterance {utt_name}, already labelled in "
+                                f"{scan.first_seen[utt_name]}; kept the first label")
+    scan.first_seen[utt_name] = label_file
+    if info["speaker"] not in SPEAKER_ORDER:
+        return skip(label_file, f"{where}: speaker {info['speaker']} of {utt_name} is not one "
+                                "of IEMOCAP's 10 speakers (Ses01..Ses05)")
+    if code not in KNOWN_CODES:
+        return skip(label_file, f"{where}: unknown label {code!r} for {utt_name}; IEMOCAP's "
+                                f"codes are {', '.join(KNOWN_CODES)}: correct the label line")
+    if code not in codes:
+        scan.excluded[code] = scan.excluded.get(code, 0) + 1
+        return None
+    wav = session_dir / "sentences" / "wav" / info["dialog"] / f"{utt_name}.wav"
+    meta = {"corpus": name, "session": str(info["session"])}
+    if not check_audio:
+        scan.kept[utt_name] = Utterance(
+                name=utt_name, path=str(wav), speaker=info["speaker"],
+                gender=info["gender"], label=codes[code], duration_s=0.0, meta=meta)
+        return None
+    checked, reason = check_audio_file(wav)
+    if reason is not None:
+        return skip(wav, f"{reason} (labelled {code} in {where})")
+    scan.kept[utt_name] = utterance_from_check(
+            utt_name, wav, info["speaker"], info["gender"], codes[code], checked, meta)
+    return None
 
 
 def _unlabelled_wavs(session_dirs, named):

@@ -13,8 +13,8 @@ import dataclasses
 import os
 import pathlib
 
-from adarl_tf.corpora import (ased, cremad, demo, emodb, iemocap, labels, manifest,
-                              protocols, ravdess)
+from adarl_tf import protocol
+from adarl_tf.corpora import ased, cremad, demo, emodb, iemocap, labels, manifest, ravdess
 from adarl_tf.corpora.corpus import EMOTIONS, GENDERS, Corpus
 
 DATASETS = ("demo", "iemocap", "ravdess", "emodb", "cremad", "ased", "manifest")
@@ -132,7 +132,7 @@ def load_corpus(data, cache_dir=None):
     check_files(corpus.utterances)
     set_domain(corpus, data.domain)
     corpus.protocol = data.protocol
-    corpus.folds = protocols.make_folds(corpus, data.protocol, data.n_folds, seed=0)
+    corpus.folds = protocol.make_folds(corpus, data.protocol, data.n_folds, seed=0)
     return corpus
 
 

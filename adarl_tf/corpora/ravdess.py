@@ -68,15 +68,7 @@ def load_ravdess(data_dir, include_song=False, check_audio_files=True):
         FileNotFoundError / ValueError: no such folder, or no Actor_XX folders.
     """
     root = pathlib.Path(os.path.abspath(os.path.expanduser(str(data_dir))))
-    if not root.is_dir():
-        raise FileNotFoundError(f"RAVDESS data_dir {root} does not exist or is not a "
-                                f"folder; {_HINT}")
-    actor_dirs = sorted(d for d in root.iterdir() if d.is_dir() and _ACTOR_DIR_RE.match(d.name))
-    if not actor_dirs:
-        if _ACTOR_DIR_RE.match(root.name):
-            raise ValueError(f"RAVDESS data_dir {root} is a single actor's folder; {_HINT} "
-                             f"(here probably {root.parent})")
-        raise FileNotFoundError(f"no Actor_XX folders in RAVDESS data_dir {root}; {_HINT}")
+    actor_dirs = _actor_dirs(root)
     utterances, skipped, excluded, other = [], [], {}, []
     genders = {}
     for actor_dir in actor_dirs:
@@ -133,3 +125,21 @@ def load_ravdess(data_dir, include_song=False, check_audio_files=True):
                     excluded_labels=excluded, unlabelled_wavs=other,
                     speaker_genders=genders, emotions=LABELS)
     return corpus
+
+
+def _actor_dirs(root):
+    """The `Actor_XX/` folders under `root`, in name order.
+
+    Raises:
+        FileNotFoundError / ValueError: no such folder, or no Actor_XX folders.
+    """
+    if not root.is_dir():
+        raise FileNotFoundError(f"RAVDESS data_dir {root} does not exist or is not a "
+                                f"folder; {_HINT}")
+    actor_dirs = sorted(d for d in root.iterdir() if d.is_dir() and _ACTOR_DIR_RE.match(d.name))
+    if not actor_dirs:
+        if _ACTOR_DIR_RE.match(root.name):
+            raise ValueError(f"RAVDESS data_dir {root} is a single actor's folder; {_HINT} "
+                             f"(here probably {root.parent})")
+        raise FileNotFoundError(f"no Actor_XX folders in RAVDESS data_dir {root}; {_HINT}")
+    return actor_dirs

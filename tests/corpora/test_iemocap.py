@@ -14,14 +14,13 @@ import shutil
 import pytest
 
 from adarl_tf.corpora.corpus import EMOTIONS
-from adarl_tf.corpora.iemocap import LABEL_CODES
-from adarl_tf.corpora.iemocap import SPEAKER_ORDER
-from adarl_tf.corpora.iemocap import load_iemocap
-from adarl_tf.corpora.iemocap import parse_utterance_name
-from tests.iemocap_fixture import BAIT_INDICES
-from tests.iemocap_fixture import EXTRA_UTTERANCES
-from tests.iemocap_fixture import build_iemocap_tree
-from tests.iemocap_fixture import require_metadata
+from adarl_tf.corpora.iemocap import LABEL_CODES, SPEAKER_ORDER, load_iemocap, parse_utterance_name
+from tests.iemocap_fixture import (
+    BAIT_INDICES,
+    EXTRA_UTTERANCES,
+    build_iemocap_tree,
+    require_metadata,
+)
 
 # Improvised, 4 classes, exc not merged: {speaker: (neu, hap, sad, ang)},
 # counted from the jsonl with the last-token speaker rule (and checked to sum

@@ -2,8 +2,9 @@
 
 import pytest
 
+from adarl_tf import protocol
 from adarl_tf.config import DataConfig
-from adarl_tf.corpora import load, protocols
+from adarl_tf.corpora import load
 from adarl_tf.corpora.corpus import Corpus, Utterance
 
 
@@ -27,26 +28,26 @@ def _check_partition(folds, corpus):
 
 def test_loso_and_session():
     corpus = _corpus(6)
-    assert protocols.make_folds(corpus, "loso") == [[s] for s in corpus.speakers]
-    folds = protocols.make_folds(corpus, "loso_session")
+    assert protocol.make_folds(corpus, "loso") == [[s] for s in corpus.speakers]
+    folds = protocol.make_folds(corpus, "loso_session")
     assert folds == [["spk00", "spk01"], ["spk02", "spk03"], ["spk04", "spk05"]]
     _check_partition(folds, corpus)
     with pytest.raises(ValueError, match="loso_session needs a session"):
-        protocols.make_folds(_corpus(4, session=False), "loso_session")
+        protocol.make_folds(_corpus(4, session=False), "loso_session")
 
 
 @pytest.mark.parametrize("k", [2, 3, 5])
 def test_speaker_kfold_is_balanced_disjoint_and_seeded(k):
     sizes = {i: 2 + (i * 7) % 5 for i in range(23)}
     corpus = _corpus(23, sizes)
-    folds = protocols.make_folds(corpus, "speaker_kfold", k, seed=0)
+    folds = protocol.make_folds(corpus, "speaker_kfold", k, seed=0)
     assert len(folds) == k
     _check_partition(folds, corpus)
     totals = [sum(sizes[int(s[3:])] for s in f) for f in folds]
     assert max(totals) - min(totals) <= max(sizes.values())
-    assert folds == protocols.make_folds(corpus, "speaker_kfold", k, seed=0)
+    assert folds == protocol.make_folds(corpus, "speaker_kfold", k, seed=0)
     with pytest.raises(ValueError, match="needs 2 to 23 folds"):
-        protocols.make_folds(corpus, "speaker_kfold", 24)
+        protocol.make_folds(corpus, "speaker_kfold", 24)
 
 
 def test_iemocap_sessions_through_load(small_demo_corpus):

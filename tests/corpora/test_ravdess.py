@@ -9,7 +9,7 @@ from absl.testing import flagsaver
 from adarl_tf import main as main_lib
 from adarl_tf.config import DataConfig
 from adarl_tf.corpora import load, ravdess
-from tests.audio_files import write_pcm, write_speech_like, tone
+from tests.audio_files import write_speech_like
 
 FLAGS = flags.FLAGS
 

@@ -15,8 +15,7 @@ if keras.backend.backend() != "tensorflow":
 
 from adarl_tf import model as model_lib
 from adarl_tf import speaker_norm, training
-from adarl_tf.config import (DataConfig, ExperimentConfig, FrontendConfig, ModelConfig,
-                             TrainConfig)
+from adarl_tf.config import DataConfig, ExperimentConfig, FrontendConfig, ModelConfig, TrainConfig
 from adarl_tf.corpora import demo, iemocap
 from adarl_tf.export import exporter, fused, runners, tflite, weights
 
@@ -312,6 +311,7 @@ def test_compress_weights_keeps_small_constants_float32():
 @pytest.mark.parametrize("kernel_sizes", [((3, 3), (5, 5)), ((2, 2), (3, 1))])
 def test_fused_trunks_equal_the_model(layout, kernel_sizes):
     import dataclasses
+
     from adarl_tf.export.frontend import FramedSpectrogram
     keras.utils.set_random_seed(1)
     model = model_lib.build_model(dataclasses.replace(TINY_MODEL, kernel_sizes=kernel_sizes))
@@ -386,6 +386,7 @@ def test_a_model_with_spec_augment_exports_without_random_ops(tmp_path):
     # inference, so the serving graph, the SavedModel and TFLite (builtin ops
     # only) hold no random op and give Keras' probabilities.
     import dataclasses
+
     from adarl_tf.export import serving
     config = dataclasses.replace(TINY_MODEL, time_masks=2, time_mask_frames=10, freq_masks=2,
                                  freq_mask_bins=10)
