@@ -258,11 +258,6 @@ def read_audio(path, info=None):
     return samples, rate
 
 
-def read_wav(path):
-    """`read_audio` under its earlier name (WAV or FLAC alike)."""
-    return read_audio(path)
-
-
 def resampled_length(n_samples, rate, target_rate):
     """Samples `resample` gives for `n_samples` at `rate`: ceil(n * up / down).
 

@@ -21,6 +21,7 @@ CHANNEL_MODES = ("multires", "colormap", "mono")
 SCALES = ("linear", "mel")
 NORMALIZATIONS = ("segment", "speaker")
 TAILS = ("pad", "overlap")
+IEMOCAP_SUBSETS = ("improvised", "scripted", "all")
 DOMAIN_INPUTS = ("segment", "shared")
 VARIANTS = ("adarl", "backbone", "domain_invariant")
 OPTIMIZERS = ("sgd", "adamw")
@@ -253,7 +254,7 @@ class TrainConfig:
     # validation UA (0: train every epoch, still keep the best).
     early_stopping_patience: int = 0
     # At every epoch end, re-estimate the BatchNorm statistics over this many batches
-    # of clean training segments with the epoch's weights (recalibration.py); 0: the
+    # of clean training segments with the epoch's weights (precise_bn.py); 0: the
     # moving averages of training (the paper).
     bn_recalibration_batches: int = 0
     # Training-time augmentation (pipelines/augment.py); never at evaluation.
@@ -317,7 +318,7 @@ class DataConfig:
     dataset: str = "demo"
     # The corpus folder (or manifest file); a comma list, one per dataset.
     data_dir: Optional[str] = None
-    iemocap_subset: str = "improvised"  # improvised | scripted | all.
+    iemocap_subset: str = "improvised"  # One of IEMOCAP_SUBSETS.
     merge_excited: bool = False  # Count "exc" as happy (off in the paper).
     # Class set: "default" (neutral, happy, sad, angry on every corpus), "all"
     # (every label the corpus has), or a comma list with optional merges such

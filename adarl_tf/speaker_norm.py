@@ -95,7 +95,7 @@ def _frontend(frontend):
     magnitudes, masks), per window stacked; floor_db is the speech floor above dither.
 
     A `keras.Model` so that `predict_on_batch` compiles it once for the fixed
-    batch shape under any backend (eager calls were 10x slower under JAX).
+    batch shape under any backend (eager calls were much slower under JAX; BUILD.md).
     """
     key = json.dumps(dataclasses.asdict(frontend), sort_keys=True)
     if key not in _FRONTENDS:

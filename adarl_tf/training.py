@@ -34,11 +34,11 @@ from adarl_tf import (
     files,
     optim,
     protocol,
-    recalibration,
     speaker_norm,
     validation,
 )
 from adarl_tf import model as model_lib
+from adarl_tf import precise_bn as recalibration
 from adarl_tf import precision as precision_lib
 from adarl_tf.config import ExperimentConfig
 from adarl_tf.corpora.corpus import EMOTIONS, GENDERS

@@ -80,8 +80,8 @@ def preset_model_config(path, variant=None, **overrides):
     from adarl_tf.config import ModelConfig
     argv = [f"--flagfile={path}"] + ([f"--variant={variant}"] if variant else []) + \
         [f"--{k}={v}" for k, v in overrides.items()]
-    code = ("import json, sys; from adarl_tf import main; "
-            "print(json.dumps(main.config_of_flags(sys.argv[1:]).model.to_dict()))")
+    code = ("import json, sys; from adarl_tf import flags; "
+            "print(json.dumps(flags.config_of_flags(sys.argv[1:]).model.to_dict()))")
     out = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True,
                          check=True)
     return ModelConfig.from_dict(json.loads(out.stdout.strip().splitlines()[-1]))

@@ -5,9 +5,9 @@
 Modules:
   runners   one interface over .keras, SavedModel and .tflite: score segments
             and utterances (used by the parity check, `predict` and the benchmark)
-  fused     inference rewrite: batch norms folded, each unit's branches one convolution;
-            an int8 layout for XNNPACK's int8 kernels
-  frontend  the spectrogram's DFT as one matrix product over cut frames (inference only)
+  inference_graph     the serving model rewritten for inference: batch norms folded,
+                      each unit's branches one convolution; an int8 layout for XNNPACK
+  framed_spectrogram  the spectrogram's DFT as one matrix product over cut frames
   serving   the SavedModel: `serving_default` (segments) and `utterance` signatures
   tflite    SavedModel -> TFLite (float32, float16, dynamic-range int8, full int8),
             builtin ops only

@@ -302,7 +302,7 @@ def _write_tflite(model, config, train_utts, formats, out_dir, saved_model_dir,
             calibration = representative_segments(train_utts, config, n_representative, seed)
             logging.info("int8 calibration: %d segments from training utterances",
                          len(calibration))
-            # The same model in the layout XNNPACK's int8 kernels run fast (fused.py).
+            # The same model in the layout XNNPACK's int8 kernels run fast (inference_graph.py).
             source = out_dir / ".saved_model_int8_layout"
             write_saved_model(model, source, _min_tail(config), layout="int8",
                               tail=config.data.tail)

@@ -4,7 +4,7 @@
 name: float32 `waveform` [batch, segment_samples] (and `speaker_stats`
 [batch, 2, rows, spectrograms] for a speaker-normalised model) ->
 `emotion_probs`, `domain_probs`. It is converted from the same fused serving
-graph as the SavedModel (`fused.fuse`, float layout) by Keras' own ONNX
+graph as the SavedModel (`inference_graph.fuse`, float layout) by Keras' own ONNX
 export (`model.export(..., format="onnx")`), which runs tf2onnx under the
 TensorFlow backend; the exporter's parity check scores it with ONNX Runtime.
 Needs `tf2onnx` and `onnxruntime` (requirements.txt); both are imported only
@@ -14,7 +14,7 @@ here and in `runners.OnnxRunner`.
 import numpy as np
 
 from adarl_tf import files
-from adarl_tf.export import fused
+from adarl_tf.export import inference_graph
 from adarl_tf.export.runners import SPEAKER_STATS, WAVEFORM, input_shapes, serving_model
 
 ONNX_FILE = "model.onnx"
@@ -38,7 +38,7 @@ def write_onnx(model, path):
     except ImportError:
         raise ImportError("the onnx format needs tf2onnx and onnxruntime: "
                           "pip install tf2onnx onnxruntime") from None
-    serving = fused.fuse(serving_model(model), "float")
+    serving = inference_graph.fuse(serving_model(model), "float")
     segment_samples, stats_shape = input_shapes(serving)
     # Keras exports a model that has been called (it reads the input specs from it).
     x = np.zeros((1, segment_samples), np.float32)

@@ -10,7 +10,7 @@
 
 The graph is the model's serving sub-model (`runners.serving_model`) with
 each trunk unit's batch norm folded into its convolutions and its two
-branches merged into one (`fused.py`; `layout="int8"` writes the variant the
+branches merged into one (`inference_graph.py`; `layout="int8"` writes the variant the
 full-integer TFLite file is converted from).
 Written with `keras.export.ExportArchive`, which tracks the model's variables
 itself: converting a hand-made `tf.function` around the Keras model gave
@@ -19,7 +19,7 @@ package builds the graph that way.
 """
 
 from adarl_tf import files
-from adarl_tf.export import fused
+from adarl_tf.export import inference_graph
 from adarl_tf.export.runners import (
     OUTPUTS,
     SERVING_SIGNATURE,
@@ -43,7 +43,7 @@ def write_saved_model(model, path, min_tail_samples, layout="float", tail="pad")
         model: `ADARLModel`, trained.
         path: str or path-like. The SavedModel folder (replaced if present).
         min_tail_samples: int. The fold's tail policy, baked into `utterance`.
-        layout: str. `fused.fuse`'s layout: "float" for the exported
+        layout: str. `inference_graph.fuse`'s layout: "float" for the exported
             SavedModel and the float TFLite files, "int8" for the graph the
             full-integer TFLite file is converted from.
         tail: str. The fold's `DataConfig.tail`, baked into `utterance`.
@@ -57,9 +57,9 @@ def write_saved_model(model, path, min_tail_samples, layout="float", tail="pad")
     from adarl_tf.pipelines.rules import with_stats
     from adarl_tf.pipelines.segments import model_input, segment_waveform
 
-    # BN folded into the trunk convolutions (export/fused.py): same outputs,
+    # BN folded into the trunk convolutions (export/inference_graph.py): same outputs,
     # fewer full-size passes; parity compares it with the unfused model.
-    serving = fused.fuse(serving_model(model), layout)
+    serving = inference_graph.fuse(serving_model(model), layout)
     segment_samples, stats_shape = input_shapes(serving)
 
     def segments_fn(waveform, speaker_stats=None):

@@ -15,38 +15,30 @@ and fully quantised the model agreed with Keras on the class of only 3 of 8
 test utterances of a small fold (100 % with the float frontend). Its nodes
 are kept in float with the quantisation debugger's `denylisted_nodes`
 (selective quantisation, `INT8_FLOAT_SCOPES`). Its three DFT products (most
-of its arithmetic, `frontend.py`) then get int8 weights in place
+of its arithmetic, `framed_spectrogram.py`) then get int8 weights in place
 (`weights.hybrid_fully_connected`): float32 frames in, quantised to int8 at
 run time with one scale per frame (so a quiet frame keeps its 8 bits), int8
 products, float32 out.
 
 The int8 model is converted from the same weights in another layout
-(`fused.fuse(..., layout="int8")`): 2 x 2 average pools as depthwise
+(`inference_graph.fuse(..., layout="int8")`): 2 x 2 average pools as depthwise
 convolutions, and the first unit of both trunks as one convolution over the
-spectrogram with its frequency taps moved into channels. Why, measured with
-LiteRT 2.3.0 (XNNPACK) on this project's x86 CPU (AVX-512 VNNI, AMX), one
-thread (per-unit figures: a unit alone as a model, float32 in and out):
+spectrogram with its frequency taps moved into channels. Why (LiteRT with
+XNNPACK; the per-unit and whole-model timings are in BUILD.md, "Inference
+graph timings"):
 
 * XNNPACK has no int8 AVERAGE_POOL_2D: the 12 int8 2 x 2 pools ran on
   TFLite's own kernel and cut the int8 graph into 10 delegate partitions.
-  As depthwise convolutions they are delegated (unit 2: 6.3 -> 5.7 ms;
-  merged branches and depthwise pool 4.1 ms, float32 13.5 ms).
-* A 3-channel int8 convolution is slow in XNNPACK (one trunk's unit 1:
-  25.2 ms int8, 13.4 ms float32; hence unit 1 used to stay float32). With the
-  5 frequency taps as 15 channels and a 1 x 5 kernel: 6.4 ms int8 for one
-  trunk, 8.3 ms for both trunks' units in one convolution.
-* The DFT as FULLY_CONNECTED with int8 weights: the three products with
-  power and log, 2.3 ms, against 8.0 ms in float32 (a 300 x 640 x 800
-  product alone: 0.22 ms hybrid, 2.6 ms float32; as a convolution the hybrid
-  form is slower than float32, 20 against 10 ms, so only the FULLY_CONNECTED
-  form pays).
+  As depthwise convolutions they are delegated.
+* A 3-channel int8 convolution is slow in XNNPACK (slower than float32;
+  hence unit 1 used to stay float32). With the 5 frequency taps as 15
+  channels and a 1 x 5 kernel it is faster than float32.
+* The DFT as FULLY_CONNECTED with int8 weights is faster than in float32;
+  as a convolution the hybrid form is slower than float32, so only the
+  FULLY_CONNECTED form pays.
 
-Whole model, demo fold 0 (the exporter's parity on the 48 test utterances
-and `benchmarks/tflite_latency.py`, 1 thread, figures in BUILD.md): int8
-29.3 ms against float32 88.9 ms in the same benchmark run (0.33x; before
-this layout 67.6 against 84.5 ms, 0.80x), same class as Keras on 100 % of
-the test utterances before and after (on 200 training utterances: 97.0 %
-before, 98.5 % after).
+The int8 model gives Keras' class on the test utterances (the exporter's
+parity check) and runs in about a third of float32's time.
 
 The int8 model keeps **float32 input and output**: the phone app passes raw
 audio in [-1, 1] and reads probabilities, with no scale or zero point to
@@ -77,7 +69,7 @@ QUANTIZATIONS = tuple(q for _, q in TFLITE_FORMATS.values())
 FRONTEND_SCOPE = r"/(domain_)?spectrogram"
 # Tensors kept float32 in the full-integer model (regular expressions on tensor
 # names): the frontend only. (The first unit of each trunk stayed float32
-# until its int8 layout, `fused.JointMultiScaleConv`, made it faster in int8.)
+# until its int8 layout, `inference_graph.JointMultiScaleConv`, made it faster in int8.)
 INT8_FLOAT_SCOPES = (FRONTEND_SCOPE,)
 # Name scope of the mel product inside the frontend (layers/spectrogram.py). Its
 # input, spectral power, spans more decades across bands than 8 bits quantised

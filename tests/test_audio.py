@@ -19,7 +19,7 @@ def _signal(n, channels):
 def test_integer_pcm_of_every_width(tmp_path, width, tol):
     x = _signal(2000, 2)
     write_pcm(tmp_path / "a.wav", x, RATE, width)
-    samples, rate = audio.read_wav(tmp_path / "a.wav")
+    samples, rate = audio.read_audio(tmp_path / "a.wav")
     assert rate == RATE and samples.shape == (2000, 2) and samples.dtype == np.float32
     np.testing.assert_allclose(samples, x, atol=tol)
 
@@ -27,7 +27,7 @@ def test_integer_pcm_of_every_width(tmp_path, width, tol):
 def test_float32_wav(tmp_path):
     x = _signal(1000, 1)
     write_float(tmp_path / "f.wav", x, RATE)
-    samples, rate = audio.read_wav(tmp_path / "f.wav")
+    samples, rate = audio.read_audio(tmp_path / "f.wav")
     assert rate == RATE
     np.testing.assert_array_equal(samples, x.astype(np.float32))
 

@@ -65,22 +65,17 @@ import zipfile
 
 import numpy as np
 import pytest
-from absl import app, flags
+from absl import app
 from absl.testing import flagsaver
 
+from adarl_tf import experiment
 from adarl_tf import main as main_lib
 from adarl_tf.corpora import demo, iemocap
 from tests.audio_files import set_header
 from tests.cli_checks import one_error
 
-FLAGS = flags.FLAGS
+pytestmark = pytest.mark.usefixtures("parsed_flags")
 RATE = 16000
-
-
-@pytest.fixture(autouse=True)
-def parsed_flags():
-    if not FLAGS.is_parsed():
-        FLAGS.mark_as_parsed()
 
 
 @pytest.fixture
@@ -354,13 +349,12 @@ def test_out_dir_check_is_safe_for_parallel_folds(tmp_path):
     # a shared probe file name let one check delete the other's (seen in CI).
     import threading
 
-    from adarl_tf import main as main_lib
     errors = []
 
     def check():
         for _ in range(100):
             try:
-                main_lib._prepare_out_dir(tmp_path)
+                experiment.prepare_out_dir(tmp_path)
             except app.UsageError as e:
                 errors.append(e)
 
@@ -584,7 +578,7 @@ def test_bad_flags_stop_before_any_work(root, tmp_path, flags, match, monkeypatc
     def no_loading(*args, **kwargs):
         raise AssertionError("the corpus was read before the flags were checked")
     if "fold=" not in match:
-        monkeypatch.setattr(main_lib, "load_corpus", no_loading)
+        monkeypatch.setattr(experiment, "load_corpus", no_loading)
     _refused(tmp_path / "out", match, dataset="demo", data_dir=str(root), **flags)
 
 

@@ -12,41 +12,38 @@ import pathlib
 
 import numpy as np
 import pytest
-from absl import flags
 from absl.testing import flagsaver
 
 tf = pytest.importorskip("tensorflow")
 
+from adarl_tf import experiment
 from adarl_tf import main as main_lib
 from adarl_tf import model as model_lib
 from adarl_tf.config import DataConfig, ExperimentConfig
 from adarl_tf.corpora import load
 from tests.corpora.layouts import make_emodb, make_manifest
 
-FLAGS = flags.FLAGS
-TINY_FLAGS = dict(segment_s=1.0, max_freq_hz=2000.0, trunk_filters=["4", "4", "4", "8"],
-                  batch_size=8, epochs=1, min_tail_s=0.5, monitor_test=True)
+pytestmark = pytest.mark.usefixtures("parsed_flags")
 
 
-@pytest.fixture(autouse=True)
-def parsed_flags():
-    if not FLAGS.is_parsed():
-        FLAGS.mark_as_parsed()
+@pytest.fixture
+def train(tiny_flags):
+    """Trains fold 0 of the tiny model with these flags: (results.json, predictions.csv rows)."""
+    def run(out, **flag_values):
+        with flagsaver.flagsaver(out_dir=str(out), fold="0", min_tail_s=0.5, monitor_test=True,
+                                 **tiny_flags, **flag_values):
+            main_lib.main(["adarl_tf.main"])
+        fold_dir = out / "fold_00"
+        results = json.loads((fold_dir / "results.json").read_text())
+        with open(fold_dir / "predictions.csv", newline="") as f:
+            rows = list(csv.DictReader(f))
+        return results, rows
+    return run
 
 
-def _train(out, **flag_values):
-    with flagsaver.flagsaver(out_dir=str(out), fold="0", **TINY_FLAGS, **flag_values):
-        main_lib.main(["adarl_tf.main"])
-    fold_dir = out / "fold_00"
-    results = json.loads((fold_dir / "results.json").read_text())
-    with open(fold_dir / "predictions.csv", newline="") as f:
-        rows = list(csv.DictReader(f))
-    return results, rows
-
-
-def test_loso_fold_on_emodb_layout(tmp_path):
+def test_loso_fold_on_emodb_layout(train, tmp_path):
     root = make_emodb(tmp_path / "emodb", speakers=("03", "08", "09"), per_letter=2)
-    results, rows = _train(tmp_path / "run", dataset="emodb", data_dir=str(root),
+    results, rows = train(tmp_path / "run", dataset="emodb", data_dir=str(root),
                            emotions="all")
     labels = ["neutral", "happy", "sad", "angry", "fearful", "disgust", "boredom"]
     assert results["labels"] == labels
@@ -65,7 +62,7 @@ def test_loso_fold_on_emodb_layout(tmp_path):
     assert "paper: ADARL (IEMOCAP) | " not in text.split("Recall per class")[1].split("##")[0]
 
 
-def test_two_corpus_manifest_with_corpus_domain(tmp_path):
+def test_two_corpus_manifest_with_corpus_domain(train, tmp_path):
     rows = []
     for corpus, rate, channels in (("alpha", 16000, 1), ("beta", 48000, 2)):
         for spk in ("s1", "s2"):
@@ -76,7 +73,7 @@ def test_two_corpus_manifest_with_corpus_domain(tmp_path):
                              "gender": "F" if spk == "s1" else "M"})
     path = make_manifest(tmp_path / "two.csv", rows)
     out = tmp_path / "run"
-    results, preds = _train(out, dataset="manifest", data_dir=str(path), domain="corpus")
+    results, preds = train(out, dataset="manifest", data_dir=str(path), domain="corpus")
     report = json.loads((out / "data_report.json").read_text())
     assert [s["id"] for s in report["speakers"]] == ["alpha/s1", "alpha/s2", "beta/s1",
                                                      "beta/s2"]
@@ -93,7 +90,7 @@ def test_domain_head_sizes_itself_to_the_domain_values(tmp_path):
     path = make_manifest(tmp_path / "m.csv", rows)
     corpus = load.load_corpus(DataConfig(dataset="manifest", data_dir=str(path),
                                          domain="language", emotions="all"))
-    config = main_lib.sized_to(ExperimentConfig(), corpus)
+    config = experiment.sized_to(ExperimentConfig(), corpus)
     assert (config.model.n_emotions, config.model.n_domains) == (2, 3)
     model = model_lib.build_model(config.model)
     out = model(np.zeros((2, config.model.frontend.segment_samples), "float32"))

@@ -7,15 +7,11 @@ import pytest
 from absl import app, flags
 from absl.testing import flagsaver
 
+from adarl_tf import flags as run_flags
 from adarl_tf import main as main_lib
 
 FLAGS = flags.FLAGS
-
-
-@pytest.fixture(autouse=True)
-def parsed_flags():
-    if not FLAGS.is_parsed():
-        FLAGS.mark_as_parsed()
+pytestmark = pytest.mark.usefixtures("parsed_flags")
 
 
 def _run(**overrides):
@@ -63,11 +59,10 @@ def test_bad_flag_values_are_usage_errors(tmp_path):
         _run(dry_run=True, kernel_sizes="3by3", out_dir=str(tmp_path))
 
 
-def test_two_folds_train_and_summarise(small_demo_corpus, tmp_path, capsys):
+def test_two_folds_train_and_summarise(small_demo_corpus, tiny_flags, tmp_path, capsys):
     pytest.importorskip("tensorflow")
-    _run(dataset="demo", data_dir=str(small_demo_corpus), fold="0,1", epochs=1,
-         batch_size=8, segment_s=1.0, max_freq_hz=2000.0, trunk_filters=["4", "4", "4", "8"],
-         out_dir=str(tmp_path))
+    _run(dataset="demo", data_dir=str(small_demo_corpus), fold="0,1", out_dir=str(tmp_path),
+         **tiny_flags)
     for fold in ("fold_00", "fold_01"):
         assert (tmp_path / fold / "results.json").exists()
         assert (tmp_path / fold / "model.keras").exists()
@@ -87,7 +82,7 @@ def _preset_config(tmp_path, name, *extra):
     saved = flagsaver.save_flag_values()
     try:
         FLAGS(argv)
-        return main_lib.config_from_flags()
+        return run_flags.config_from_flags()
     finally:
         flagsaver.restore_flag_values(saved)
 

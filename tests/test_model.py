@@ -9,12 +9,9 @@ import keras
 import numpy as np
 import pytest
 
-from adarl_tf.config import FrontendConfig, ModelConfig
+from adarl_tf.config import ModelConfig
 from adarl_tf.model import ADARLModel, build_model
-
-# A small model for training tests: 1 s segments, 0-2 kHz, few filters.
-TINY = ModelConfig(frontend=FrontendConfig(segment_s=1.0, max_freq_hz=2000.0),
-                   trunk_filters=(4, 4, 4, 8))
+from tests.model_files import TINY  # 1 s segments, 0-2 kHz, few filters.
 
 
 def _batch(config, n=8, seed=0):

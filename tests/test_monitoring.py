@@ -7,7 +7,7 @@ import pytest
 from absl import app, flags
 from absl.testing import flagsaver
 
-from adarl_tf import main as main_lib
+from adarl_tf import flags as run_flags
 from adarl_tf.config import ExperimentConfig, ModelConfig
 
 FLAGS = flags.FLAGS
@@ -18,7 +18,7 @@ CONFIGS = pathlib.Path(__file__).resolve().parents[1] / "configs"
 def test_preset_is_the_paper_recipe(variant):
     with flagsaver.flagsaver():
         FLAGS(["adarl_tf.main", f"--flagfile={CONFIGS / f'{variant}.cfg'}", "--fold=all"])
-        config = main_lib.config_from_flags()
+        config = run_flags.config_from_flags()
         assert FLAGS.fold == "all"
     paper = ExperimentConfig(model=ModelConfig(variant=variant))
     assert config.model == paper.model
@@ -34,12 +34,12 @@ def test_preset_is_the_paper_recipe(variant):
 
 
 def test_profile_batch_flag():
-    assert main_lib._profile_batch("0") == 0
-    assert main_lib._profile_batch("5") == 5
-    assert main_lib._profile_batch("5,8") == (5, 8)
+    assert run_flags.profile_batch("0") == 0
+    assert run_flags.profile_batch("5") == 5
+    assert run_flags.profile_batch("5,8") == (5, 8)
     for bad in ("x", "8,5", "1,2,3", "-1"):
         with pytest.raises(app.UsageError, match="profile_batch"):
-            main_lib._profile_batch(bad)
+            run_flags.profile_batch(bad)
 
 
 def test_run_progress_estimates_the_time_left():

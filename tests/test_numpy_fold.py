@@ -11,13 +11,13 @@ import keras
 import numpy as np
 
 from adarl_tf import training
-from adarl_tf.config import DataConfig, ExperimentConfig, FrontendConfig, ModelConfig, TrainConfig
+from adarl_tf.config import DataConfig, ExperimentConfig, TrainConfig
 from adarl_tf.corpora import demo, iemocap
 from adarl_tf.pipelines import crops, rules, tensorflow_available
+from tests.model_files import TINY as TINY_MODEL
 
 TINY = ExperimentConfig(
-    model=ModelConfig(frontend=FrontendConfig(segment_s=1.0, max_freq_hz=2000.0),
-                      trunk_filters=(4, 4, 4, 8)),
+    model=TINY_MODEL,
     train=TrainConfig(epochs=1, batch_size=8, pipeline="numpy"),
     data=DataConfig(min_tail_s=0.5))
 

@@ -6,10 +6,7 @@ import pytest
 
 from adarl_tf import model as model_lib
 from adarl_tf import precision
-from adarl_tf.config import FrontendConfig, ModelConfig
-
-CONFIG = ModelConfig(frontend=FrontendConfig(segment_s=1.0, max_freq_hz=2000.0),
-                     trunk_filters=(4, 4, 4, 8))
+from tests.model_files import TINY as CONFIG
 
 
 def _batch(n=4):

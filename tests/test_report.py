@@ -4,7 +4,6 @@ import json
 
 import numpy as np
 import pytest
-from absl import flags
 from absl.testing import flagsaver
 
 tf = pytest.importorskip("tensorflow")
@@ -12,9 +11,6 @@ tf = pytest.importorskip("tensorflow")
 from adarl_tf import main as main_lib
 from adarl_tf import report
 
-FLAGS = flags.FLAGS
-TINY_FLAGS = dict(epochs=1, batch_size=8, segment_s=1.0, max_freq_hz=2000.0,
-                  trunk_filters=["4", "4", "4", "8"], fold="0,1")
 TRAIN_TAGS = ("epoch_loss", "epoch_emotion_loss", "epoch_center_loss", "epoch_learning_rate",
               "epoch_emotion_accuracy", "epoch_emotion_ua",
               "epoch_test_speaker_wa", "epoch_test_speaker_ua")
@@ -26,14 +22,13 @@ ATTENTION_TAGS = ("attention/mean_profile", "attention/train_sample_F",
 
 
 @pytest.fixture(scope="module")
-def runs(small_demo_corpus, tmp_path_factory):
-    if not FLAGS.is_parsed():
-        FLAGS.mark_as_parsed()
+def runs(small_demo_corpus, parsed_flags, tiny_flags, tmp_path_factory):
     out = {}
     for variant in ("adarl", "backbone"):
         out[variant] = tmp_path_factory.mktemp("runs") / f"demo_{variant}"
         with flagsaver.flagsaver(dataset="demo", data_dir=str(small_demo_corpus),
-                                 variant=variant, out_dir=str(out[variant]), **TINY_FLAGS):
+                                 variant=variant, out_dir=str(out[variant]), fold="0,1",
+                                 **tiny_flags):
             main_lib.main(["adarl_tf.main"])
     return out
 

@@ -16,32 +16,25 @@ import time
 import keras
 import numpy as np
 import pytest
-from absl import flags
 from absl.testing import flagsaver
 
 tf = pytest.importorskip("tensorflow")
 
 from adarl_tf import checkpoints, protocol, training
 from adarl_tf import main as main_lib
-from adarl_tf.config import DataConfig, ExperimentConfig, FrontendConfig, ModelConfig, TrainConfig
+from adarl_tf.config import DataConfig, ExperimentConfig, TrainConfig
 from adarl_tf.corpora import demo, iemocap
 from adarl_tf.pipelines import segments as seg
+from tests.model_files import TINY as TINY_MODEL
 
-FLAGS = flags.FLAGS
+pytestmark = pytest.mark.usefixtures("parsed_flags")
 TINY_FLAGS = ["--segment_s=1.0", "--max_freq_hz=2000", "--trunk_filters=4,4,4,8",
               "--batch_size=8"]
 TINY = ExperimentConfig(
-    model=ModelConfig(frontend=FrontendConfig(segment_s=1.0, max_freq_hz=2000.0),
-                      trunk_filters=(4, 4, 4, 8)),
+    model=TINY_MODEL,
     train=TrainConfig(epochs=3, batch_size=8), data=DataConfig())
 # Everything in results.json that must not change between identical runs.
 METRICS = ("wa", "ua", "confusion_matrix", "domain_accuracy", "epochs_completed", "history")
-
-
-@pytest.fixture(autouse=True)
-def parsed_flags():
-    if not FLAGS.is_parsed():
-        FLAGS.mark_as_parsed()
 
 
 def _command(corpus_dir, out_dir, epochs, *extra):
@@ -99,7 +92,8 @@ def _kill_after_first_checkpoint(command, state_file):
     return proc
 
 
-def test_killed_fold_resumes_and_matches_an_uninterrupted_run(small_demo_corpus, tmp_path):
+def test_killed_fold_resumes_and_matches_an_uninterrupted_run(small_demo_corpus, tiny_flags,
+                                                              tmp_path):
     straight, killed = tmp_path / "straight", tmp_path / "killed"
     _run(_command(small_demo_corpus, straight, 3))
 
@@ -141,9 +135,8 @@ def test_killed_fold_resumes_and_matches_an_uninterrupted_run(small_demo_corpus,
     training.train_and_evaluate = no_training
     try:
         with flagsaver.flagsaver(dataset="demo", data_dir=str(small_demo_corpus), fold="0",
-                                 epochs=3, out_dir=str(killed), deterministic=True,
-                                 segment_s=1.0, max_freq_hz=2000.0,
-                                 trunk_filters=["4", "4", "4", "8"], batch_size=8):
+                                 out_dir=str(killed), deterministic=True,
+                                 **dict(tiny_flags, epochs=3)):
             main_lib.main(["adarl_tf.main"])
     finally:
         training.train_and_evaluate = original

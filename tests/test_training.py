@@ -10,12 +10,12 @@ import pytest
 tf = pytest.importorskip("tensorflow")
 
 from adarl_tf import protocol, training
-from adarl_tf.config import DataConfig, ExperimentConfig, FrontendConfig, ModelConfig, TrainConfig
+from adarl_tf.config import DataConfig, ExperimentConfig, TrainConfig
 from adarl_tf.corpora import demo, iemocap
+from tests.model_files import TINY as TINY_MODEL
 
 TINY = ExperimentConfig(
-    model=ModelConfig(frontend=FrontendConfig(segment_s=1.0, max_freq_hz=2000.0),
-                      trunk_filters=(4, 4, 4, 8)),
+    model=TINY_MODEL,
     train=TrainConfig(epochs=2, batch_size=8),
     data=DataConfig(min_tail_s=0.5))
 

@@ -283,12 +283,6 @@ def check_audio(path, check_silence=True, target_rate=TARGET_RATE):
     return AudioCheck(info.frames / rate, n_samples, info.fast(target_rate), info), None
 
 
-def check_wav(path, check_silence=True):
-    """`check_audio` as (duration_s, None) or (None, reason), the earlier interface."""
-    checked, reason = check_audio(path, check_silence=check_silence)
-    return (None, reason) if checked is None else (checked.duration_s, None)
-
-
 def utterance_from_check(name, path, speaker, gender, label, checked, meta=None):
     """An `Utterance` with the duration, 16 kHz length and decode path of a check."""
     return Utterance(name=name, path=str(path), speaker=speaker, gender=gender, label=label,

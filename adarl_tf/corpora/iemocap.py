@@ -175,7 +175,7 @@ def load_iemocap(data_dir, subset="improvised", merge_excited=False, name="IEMOC
         merge_excited: bool. Map `exc` to happy, as many later papers do; the
             paper does not. Defaults to False.
         name: str. Stored in `Corpus.name`. Defaults to `"IEMOCAP"`.
-        check_audio: bool. Read every WAV header with `check_wav`; a missing or
+        check_audio: bool. Read every WAV header with `check_audio`; a missing or
             unusable file goes to `Corpus.skipped`. With False no audio file is
             touched and `duration_s` is 0.0. Defaults to True.
         codes: dict or None. {label code: class name} of the codes kept, e.g.

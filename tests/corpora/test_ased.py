@@ -3,7 +3,6 @@
 import json
 
 import pytest
-from absl import flags
 from absl.testing import flagsaver
 
 from adarl_tf import main as main_lib
@@ -12,7 +11,7 @@ from adarl_tf.corpora import ased, load
 from tests.audio_files import tone, write_flac, write_speech_like
 from tests.iemocap_fixture import shared_dir
 
-FLAGS = flags.FLAGS
+pytestmark = pytest.mark.usefixtures("parsed_flags")
 
 # speaker: (gender code, emotion codes). Ids not contiguous; 11 has no angry
 # files, 40 only neutral and angry. 08's files are WAV, the others' FLAC.
@@ -46,12 +45,6 @@ def make_ased(root):
 @pytest.fixture
 def root(tmp_path):
     return make_ased(tmp_path / "ased")
-
-
-@pytest.fixture(autouse=True)
-def parsed_flags():
-    if not FLAGS.is_parsed():
-        FLAGS.mark_as_parsed()
 
 
 def test_parse_name():

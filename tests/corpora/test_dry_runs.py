@@ -3,19 +3,12 @@
 import json
 
 import pytest
-from absl import flags
 from absl.testing import flagsaver
 
 from adarl_tf import main as main_lib
 from tests.corpora.layouts import make_cremad, make_emodb
 
-FLAGS = flags.FLAGS
-
-
-@pytest.fixture(autouse=True)
-def parsed_flags():
-    if not FLAGS.is_parsed():
-        FLAGS.mark_as_parsed()
+pytestmark = pytest.mark.usefixtures("parsed_flags")
 
 
 def _dry_run(out, **flag_values):

@@ -4,7 +4,6 @@ import json
 import pathlib
 
 import pytest
-from absl import flags
 from absl.testing import flagsaver
 
 from adarl_tf import main as main_lib
@@ -12,13 +11,7 @@ from adarl_tf.config import DataConfig
 from adarl_tf.corpora import load, manifest
 from tests.corpora.layouts import make_manifest
 
-FLAGS = flags.FLAGS
-
-
-@pytest.fixture(autouse=True)
-def parsed_flags():
-    if not FLAGS.is_parsed():
-        FLAGS.mark_as_parsed()
+pytestmark = pytest.mark.usefixtures("parsed_flags")
 
 
 def _rows(tmp_path, absolute_dir):

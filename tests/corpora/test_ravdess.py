@@ -3,7 +3,6 @@
 import json
 
 import pytest
-from absl import flags
 from absl.testing import flagsaver
 
 from adarl_tf import main as main_lib
@@ -11,7 +10,7 @@ from adarl_tf.config import DataConfig
 from adarl_tf.corpora import load, ravdess
 from tests.audio_files import write_speech_like
 
-FLAGS = flags.FLAGS
+pytestmark = pytest.mark.usefixtures("parsed_flags")
 
 
 def make_ravdess(root, actors=(1, 2, 3, 4), song=True, rate=48000):
@@ -35,12 +34,6 @@ def make_ravdess(root, actors=(1, 2, 3, 4), song=True, rate=48000):
 @pytest.fixture
 def root(tmp_path):
     return make_ravdess(tmp_path / "ravdess")
-
-
-@pytest.fixture(autouse=True)
-def parsed_flags():
-    if not FLAGS.is_parsed():
-        FLAGS.mark_as_parsed()
 
 
 def test_speech_only_by_default(root):

@@ -17,10 +17,8 @@ from adarl_tf import model as model_lib
 from adarl_tf import speaker_norm, training
 from adarl_tf.config import DataConfig, ExperimentConfig, FrontendConfig, ModelConfig, TrainConfig
 from adarl_tf.corpora import demo, iemocap
-from adarl_tf.export import exporter, fused, runners, tflite, weights
-
-TINY_MODEL = ModelConfig(frontend=FrontendConfig(segment_s=1.0, max_freq_hz=2000.0),
-                         trunk_filters=(4, 4, 4, 8))
+from adarl_tf.export import exporter, inference_graph, runners, tflite, weights
+from tests.model_files import TINY as TINY_MODEL
 
 
 @pytest.fixture(scope="module")
@@ -307,12 +305,12 @@ def test_compress_weights_keeps_small_constants_float32():
     np.testing.assert_allclose(magnitude, want, atol=0.02 * want.max())
 
 
-@pytest.mark.parametrize("layout", fused.LAYOUTS)
+@pytest.mark.parametrize("layout", inference_graph.LAYOUTS)
 @pytest.mark.parametrize("kernel_sizes", [((3, 3), (5, 5)), ((2, 2), (3, 1))])
 def test_fused_trunks_equal_the_model(layout, kernel_sizes):
     import dataclasses
 
-    from adarl_tf.export.frontend import FramedSpectrogram
+    from adarl_tf.export.framed_spectrogram import FramedSpectrogram
     keras.utils.set_random_seed(1)
     model = model_lib.build_model(dataclasses.replace(TINY_MODEL, kernel_sizes=kernel_sizes))
     # Non-trivial inference statistics, so that folding them is really tested.
@@ -326,7 +324,7 @@ def test_fused_trunks_equal_the_model(layout, kernel_sizes):
             bn.gamma.assign(rng.uniform(0.5, 1.5, n).astype("float32"))
             bn.beta.assign(rng.normal(0, 0.2, n).astype("float32"))
     serving = runners.serving_model(model)
-    folded = fused.fuse(serving, layout)
+    folded = inference_graph.fuse(serving, layout)
     kinds = [type(layer).__name__ for layer in folded.layers]
     assert isinstance(folded.get_layer("spectrogram"), FramedSpectrogram)
     assert "MultiScaleConv" not in kinds
@@ -336,7 +334,7 @@ def test_fused_trunks_equal_the_model(layout, kernel_sizes):
         # Both unit 1s read the spectrogram: one joint convolution; 2 x 2 pools
         # as depthwise convolutions, unit 4's 6 x 6 pool stays a pool.
         joint = folded.get_layer("domain_unit1_emotion_unit1_joint")
-        assert isinstance(joint, fused.JointMultiScaleConv)
+        assert isinstance(joint, inference_graph.JointMultiScaleConv)
         assert kinds.count("FusedMultiScaleConv") == 6
         assert isinstance(folded.get_layer("emotion_unit2").pool, keras.layers.DepthwiseConv2D)
         assert isinstance(folded.get_layer("emotion_unit4").pool, keras.layers.AveragePooling2D)
@@ -353,7 +351,7 @@ def test_fused_trunks_equal_the_model(layout, kernel_sizes):
 
 def test_fuse_refuses_an_unknown_layout():
     with pytest.raises(ValueError, match="'int4'"):
-        fused.fuse(runners.serving_model(model_lib.build_model(TINY_MODEL)), "int4")
+        inference_graph.fuse(runners.serving_model(model_lib.build_model(TINY_MODEL)), "int4")
 
 
 def test_hybrid_fully_connected_runs_int8_weights_on_float_input():

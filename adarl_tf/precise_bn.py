@@ -4,11 +4,10 @@ Keras' BatchNormalization keeps an exponential moving average of the batch
 statistics of past steps. On a small corpus with a high learning rate (the
 robust recipe: ~8-10 AdamW steps per epoch) the weights move so far between
 steps that this average describes older networks and augmented inputs, not the
-model being scored: measured on RAVDESS fold 0 (reduced CPU setting, epoch 17
-of 40), the training speakers' own utterances scored in inference mode gave UA
-0.38 with 0 of 260 predicted "sad", against 0.53 and a balanced prediction
-histogram once the statistics were re-estimated from clean training segments
-(test speakers 0.27 -> 0.32, their gender accuracy 0.71 -> 0.85).
+model being scored: the training speakers' own utterances, scored in
+inference mode, then lose whole classes, and re-estimating the statistics
+from clean training segments gives them back (figures: BUILD.md, "BatchNorm
+recalibration").
 
 `recalibrate` sets every BatchNormalization's moving mean and variance to the
 average of its batch statistics over the given batches (Wu & Johnson 2021,

@@ -1,10 +1,11 @@
-"""Inference-only rewrite of the trunks: batch norm folded, branches merged.
+"""The inference graph: the serving model rewritten with batch norm folded, branches merged.
 
 `MultiScaleConv` computes `AvgPool(ReLU(BN(concat(conv_a(x), conv_b(x)))))`.
 The converter does not fold a BN that follows a concatenation, so the TFLite
 graph kept, per unit, a CONCATENATION, a MUL and an ADD over the full-size
 maps (400 x 300 x 32 floats in unit 1, twice per segment for two trunks):
-memory-bound passes that cost more than their arithmetic suggests.
+memory-bound passes that cost more than their arithmetic suggests (timings:
+BUILD.md, "Inference graph timings").
 
 At inference BN is a fixed per-channel affine map, so for each branch
 `BN(conv_k(x)) = conv_k'(x) + b'` with `k' = k * gamma / sqrt(var + eps)` and
@@ -17,14 +18,13 @@ the largest size, and the concatenation disappears:
     AvgPool(ReLU(conv_ab'(x) + b_ab'))
 
 More multiplications (25 taps for the 3 x 3 half), but one pass and a GEMM
-twice as wide: the first unit (3 input channels) took 9.7 instead of 13.4 ms
-in float32 on this CPU (one thread, a unit alone); units 2-3 the same within
-noise, unit 4 (50 x 37 maps) 1.5 instead of 1.1 ms. The whole float32 file:
-83.6 against 89.9 ms, with `frontend.py`'s DFT.
+twice as wide, which pays on the large maps of the first units. The
+spectrogram is swapped for `framed_spectrogram.FramedSpectrogram` (the DFT as
+one matrix product).
 
 `fuse(serving, layout="int8")` builds the graph the full-integer model is
-converted from, shaped for XNNPACK's int8 kernels (measured per unit, one
-thread; `tflite.py` has the whole picture):
+converted from, shaped for XNNPACK's int8 kernels (`tflite.py` has the
+whole picture):
 
 * 2 x 2 average pools become depthwise convolutions with constant 1/4
   weights (the same numbers): XNNPACK has no int8 AVERAGE_POOL_2D, so each
@@ -36,8 +36,7 @@ thread; `tflite.py` has the whole picture):
   (pad, 5 shifted slices, concatenation: 15 channels) and a 1 x 5 kernel;
   XNNPACK's int8 convolution pads every tap's channels to a multiple of its
   vector width, so a 3-channel 5 x 5 convolution wasted most of its work
-  (one trunk's unit 1: 16 ms int8 against 8.7 ms float32; this form: 6.4 ms
-  per trunk, 8.3 ms for both).
+  (slower in int8 than in float32).
 
 Every form computes the model's numbers (up to float rounding); the exported
 graphs are checked against the unfused Keras model on the test speaker
@@ -48,7 +47,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from adarl_tf.export import frontend
+from adarl_tf.export import framed_spectrogram
 from adarl_tf.layers import MultiScaleConv, Spectrogram
 
 LAYOUTS = ("float", "int8")
@@ -232,7 +231,7 @@ def fuse(serving, layout="float"):
 
     def clone(layer):
         if isinstance(layer, Spectrogram):
-            return frontend.framed(layer)
+            return framed_spectrogram.framed(layer)
         if not isinstance(layer, MultiScaleConv):
             return layer
         rewritten = FusedMultiScaleConv(layer, depthwise_pool=_depthwise_pool(layer, int8))

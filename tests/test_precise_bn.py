@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from adarl_tf import recalibration
+from adarl_tf import precise_bn
 from adarl_tf.layers import SpecAugment
 
 
@@ -20,7 +20,7 @@ def test_statistics_are_the_mean_of_the_batch_statistics():
     rng = np.random.default_rng(0)
     batches = [rng.normal(loc=i, scale=1 + i, size=(8, 4)).astype("float32") for i in range(3)]
     kernel = keras.ops.convert_to_numpy(model.get_layer("dense").kernel).copy()
-    assert recalibration.recalibrate(model, batches) == 3
+    assert precise_bn.recalibrate(model, batches) == 3
     bn = model.get_layer("bn")
     hidden = [b @ kernel + keras.ops.convert_to_numpy(model.get_layer("dense").bias)
               for b in batches]
@@ -42,7 +42,7 @@ def test_spec_augment_is_held_off_and_restored():
     outputs = keras.layers.BatchNormalization(name="bn")(masked)
     model = keras.Model(inputs, outputs)
     batch = np.random.default_rng(1).normal(size=(4, 16, 20, 1)).astype("float32")
-    recalibration.recalibrate(model, [batch])
+    precise_bn.recalibrate(model, [batch])
     bn = model.get_layer("bn")
     # The unmasked input's variance: with masks the filled bands would shrink it.
     np.testing.assert_allclose(keras.ops.convert_to_numpy(bn.moving_variance),
@@ -57,24 +57,24 @@ def test_a_failing_batch_leaves_the_statistics_as_they_were():
     before = keras.ops.convert_to_numpy(bn.moving_mean).copy()
     good = np.ones((8, 4), "float32")
     with pytest.raises(Exception):
-        recalibration.recalibrate(model, [good, np.ones((8, 5), "float32")])
+        precise_bn.recalibrate(model, [good, np.ones((8, 5), "float32")])
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(bn.moving_mean), before)
     assert bn.momentum == 0.5
 
 
 def test_no_batches_change_nothing():
     model = _dense_bn()
-    assert recalibration.recalibrate(model, []) == 0
+    assert precise_bn.recalibrate(model, []) == 0
     np.testing.assert_array_equal(
         keras.ops.convert_to_numpy(model.get_layer("bn").moving_variance), np.ones(3))
 
 
 def test_batches_of_an_array_and_a_dataset():
     segments = np.arange(10 * 3, dtype="float32").reshape(10, 3)
-    batches = recalibration.batches_of(segments, batch_size=4, max_batches=2)
+    batches = precise_bn.batches_of(segments, batch_size=4, max_batches=2)
     assert [len(b) for b in batches] == [4, 4]
     np.testing.assert_array_equal(batches[1], segments[4:8])
-    assert [len(b) for b in recalibration.batches_of(segments, 4, 9)] == [4, 4, 2]
+    assert [len(b) for b in precise_bn.batches_of(segments, 4, 9)] == [4, 4, 2]
     tf = pytest.importorskip("tensorflow")
     dataset = tf.data.Dataset.from_tensor_slices(segments).batch(4)
-    assert [len(b) for b in recalibration.batches_of(dataset, 4, 2)] == [4, 4]
+    assert [len(b) for b in precise_bn.batches_of(dataset, 4, 2)] == [4, 4]

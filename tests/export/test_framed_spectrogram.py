@@ -6,7 +6,7 @@ import pytest
 keras = pytest.importorskip("keras")
 
 from adarl_tf.config import FrontendConfig
-from adarl_tf.export.frontend import FramedSpectrogram, framed
+from adarl_tf.export.framed_spectrogram import FramedSpectrogram, framed
 from adarl_tf.layers import Spectrogram
 
 

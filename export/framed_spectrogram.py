@@ -1,4 +1,4 @@
-"""Inference-only form of the spectrogram frontend: the DFT as one matrix product.
+"""`FramedSpectrogram`, the inference graph's frontend: the DFT as one matrix product.
 
 `Spectrogram` computes each window's DFT as a strided 1-D convolution of the
 waveform with the windowed basis (one input channel, a 320-640 tap kernel).
@@ -9,15 +9,12 @@ hops (the compact preset's 25 ms at a 10 ms hop), the first `length % hop`
 samples of the next block (a few shifted slices and one concatenation).
 The DFT of all frames is then one `(frames, length) x (length, 2 * bins)`
 matrix product, a FULLY_CONNECTED op in TFLite: the same sums in another
-order (float32 rounding differences only).
-
-Measured on this project's CPU (one thread, LiteRT + XNNPACK, the three DFTs
-with power and log, 3 s segment): 8.6 ms as convolutions, 6.9 ms as matrix
-products. In the full-integer model the matrix keeps int8 weights and
+order (float32 rounding differences only), and faster than the
+convolutions. In the full-integer model the matrix keeps int8 weights and
 float32 activations (`tflite.py`); XNNPACK runs such a FULLY_CONNECTED with
 the frames quantised to int8 on the fly, one scale per frame, which keeps
-each frame's dynamic range (a 640 x 800 product: 0.22 ms against 2.6 ms in
-float32).
+each frame's dynamic range and is several times faster than float32
+(timings: BUILD.md, "Inference graph timings").
 """
 
 from keras import ops
