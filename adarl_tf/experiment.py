@@ -108,13 +108,14 @@ def check_folds(config, corpus, folds, out_dir, overwrite=False):
         for fold in folds:
             protocol.split_fold(corpus, fold, config.train.validation_speakers)
         for fold in folds:
-            if overwrite:
-                checkpoints.clear_fold(out_dir, fold)
-            status[fold] = checkpoints.fold_status(config, out_dir, fold)
+            status[fold] = "new" if overwrite else checkpoints.fold_status(config, out_dir, fold)
             if status[fold] == "complete":  # Read now: a damaged file stops the run here.
                 complete[fold] = FoldResult.load(checkpoints.fold_dir_of(out_dir, fold))
     except ValueError as e:
         raise app.UsageError(str(e))
+    if overwrite:  # Only once every fold has passed its checks.
+        for fold in folds:
+            checkpoints.clear_fold(out_dir, fold)
     return status, complete
 
 
