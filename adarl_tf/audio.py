@@ -476,6 +476,24 @@ def check_contents(path, info, samples=True):
             raise AudioError(reason)
 
 
+def load_checked(path, target_rate=16000):
+    """`load_audio` of a file that training's rules accept (`check_contents`), read once.
+
+    For predict: a file the corpus loaders would skip gets their reason
+    instead of a label.
+
+    Raises:
+        AudioError: see `audio_info`, `check_contents` and `prepare_waveform`.
+    """
+    info = audio_info(path)
+    check_contents(path, info, samples=False)
+    samples, rate = read_audio(path, info)
+    reason = sample_levels(samples).problem(info.encoding)  # The rule of `check_contents`.
+    if reason is not None:
+        raise AudioError(reason)
+    return prepare_waveform(samples, rate, target_rate)
+
+
 def checked_info(path):
     """`audio_info`, then `check_contents`: the header of a file fit to score.
 

@@ -427,8 +427,8 @@ class Recognizer:
         ```
         """
         from adarl_tf import audio
-        audio.checked_info(path)  # What training would skip gets no label.
-        return self._prediction(audio.load_audio(path, self.sample_rate_hz))
+        # What training would skip gets no label.
+        return self._prediction(audio.load_checked(path, self.sample_rate_hz))
 
     def timeline(self, path, hop_s=1.0):
         """Emotion over time: one model segment per window, every `hop_s` seconds.
@@ -489,8 +489,8 @@ class Recognizer:
         waveforms, errors = [], []
         for path in paths:
             try:
-                audio.checked_info(path)  # Training's rules: silent, clipped, truncated, ...
-                waveforms.append(audio.load_audio(path, frontend.sample_rate_hz))
+                # Training's rules: silent, clipped, truncated, ...
+                waveforms.append(audio.load_checked(path, frontend.sample_rate_hz))
             except (audio.AudioError, OSError) as e:
                 errors.append({"file": str(path), "error": str(e)})
         if errors:

@@ -58,3 +58,14 @@ def test_pipeline_throughput(small_demo_corpus):
         # Nothing on this machine delivers 1e9 segments/s.
         assert r["verdict"] == "input-bound" and r["train_rate_source"] == "--train_rate"
     assert rows[0]["segments_per_epoch"] == rows[1]["segments_per_epoch"]
+
+
+def test_check_audio_speed(tmp_path):
+    from tests.audio_files import tone, write_pcm
+    write_pcm(tmp_path / "a.wav", tone(0.5, 16000), 16000)
+    write_pcm(tmp_path / "silent.wav", tone(0.5, 16000) * 0, 16000)
+    out = subprocess.run([sys.executable, str(BENCHMARKS / "check_audio_speed.py"),
+                          str(tmp_path)], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    row = json.loads(out.stdout)
+    assert (row["files"], row["skipped"]) == (2, 1) and row["seconds"] >= 0
