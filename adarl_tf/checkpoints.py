@@ -144,8 +144,8 @@ class EpochCheckpoint(keras.callbacks.Callback):
     it names the weights file of the last finished epoch and holds the epoch
     count, the history so far (test-speaker monitoring included), the config,
     the data fingerprint and the seeds. The training order needs no saved
-    RNG state: the data pipeline shuffles (and augments, `augment.py`) epoch e
-    with seeds derived from (seed, e) (`segments.epoch_seed`). The one random
+    RNG state: the data pipeline shuffles (and augments, `pipelines/plan.py`) epoch e
+    with seeds derived from (seed, e) (`plan.epoch_seed`). The one random
     op a model can hold, the optional `SpecAugment`, keeps its seed state outside
     the weights: a resumed fold draws its masks anew (valid, not bit-identical).
 
@@ -204,7 +204,7 @@ class EpochCheckpoint(keras.callbacks.Callback):
             "optimizer_iterations": int(keras.ops.convert_to_numpy(optimizer.iterations)),
             "next_learning_rate": float(optimizer.learning_rate),
             "seed": self.config.train.seed,
-            "shuffle_seeds": "pipelines.segments.epoch_seed(seed, epoch, 0 | 1)",
+            "shuffle_seeds": "pipelines.plan.epoch_seed(seed, epoch, stream)",
             "deterministic": self.config.train.deterministic,
             "data_fingerprint": self.fingerprint,
             "train_seconds": round(self.train_seconds, 1),

@@ -245,7 +245,7 @@ class TrainConfig:
     warmup_fraction: float = 0.0  # cosine: linear warm-up over this share of all steps.
     # UA-oriented class balance: none | weighted_loss (cross-entropy weighted by
     # n / (k n_c) from the training segments' counts) | sampler (each batch
-    # element's class drawn uniformly, pipelines/augment.py).
+    # element's class drawn uniformly, pipelines/plan.py).
     class_balance: str = "none"
     # K training speakers held out to choose the epoch (best utterance UA), never the
     # test speaker; 0: the paper's protocol, the last epoch. See validation.py.
@@ -257,7 +257,7 @@ class TrainConfig:
     # of clean training segments with the epoch's weights (precise_bn.py); 0: the
     # moving averages of training (the paper).
     bn_recalibration_batches: int = 0
-    # Training-time augmentation (pipelines/augment.py); never at evaluation.
+    # Training-time augmentation (pipelines/plan.py); never at evaluation.
     # 0: segments do not overlap (paper); else training segments start this far apart.
     train_hop_s: float = 0.0
     random_crop: bool = False  # Shift the segments by a random offset per utterance and epoch.
@@ -265,14 +265,14 @@ class TrainConfig:
     gain_db: float = 0.0  # Random gain, uniform in +- this many dB per segment.
     noise_snr_db: Optional[float] = None  # White noise at an SNR drawn in [this, 40] dB.
     seed: int = 0
-    shuffle_buffer: int = 1024  # Segments held for shuffling.
+    shuffle_buffer: int = 1024  # Unused: the plan shuffles whole epochs (kept: older configs load).
     monitor_test: bool = True  # Test-speaker WA/UA each epoch, for monitoring only.
     # TensorFlow op determinism (bit-identical reruns; slower on GPU).
     deterministic: bool = False
     # Keras dtype policy: float32 | mixed_float16 | mixed_bfloat16 (precision.py).
     precision: str = "float32"
     # Input pipeline: auto (tf.data where TensorFlow is installed, else numpy) |
-    # tf.data | numpy. The two shuffle differently (pipelines/arrays.py).
+    # tf.data | numpy. Both render the same plan (pipelines/plan.py).
     pipeline: str = "auto"
     # Under a tf.distribute strategy: batch_size per replica (global batch =
     # batch_size x replicas) instead of the global batch (distribute.py).
@@ -341,7 +341,7 @@ class DataConfig:
     # What the kept tail segment holds: "pad", the tail then zeros (the paper);
     # "overlap", the utterance's last segment_s, overlapping the segment before
     # it (no padding unless the utterance is shorter than one segment), which is
-    # how the robust recipe's training windows end (pipelines/crops.py).
+    # how the robust recipe's training windows end (pipelines/plan.py).
     tail: str = "pad"
 
     def __post_init__(self):

@@ -43,8 +43,8 @@ from adarl_tf import precision as precision_lib
 from adarl_tf.config import ExperimentConfig
 from adarl_tf.corpora.corpus import EMOTIONS, GENDERS
 from adarl_tf.fold_result import FoldResult
-from adarl_tf.pipelines import augment_module, crops, pipeline_module, tensorflow_available
-from adarl_tf.pipelines import rules as seg
+from adarl_tf.pipelines import plan as plan_lib
+from adarl_tf.pipelines import renderer, tensorflow_available
 
 # TensorBoard (monitoring.py, keras.callbacks.TensorBoard) needs TensorFlow;
 # without it (JAX-only installs) a fold trains, checkpoints and scores alike,
@@ -64,14 +64,27 @@ def fold_speaker_stats(config, train_utts, val_utts, test_utts):
     frontend = config.model.frontend
     if frontend.normalization != "speaker":
         return None, None
-    from adarl_tf.pipelines import arrays
+    from adarl_tf.pipelines import render_numpy
     return speaker_norm.fold_statistics(
         {"train": train_utts, "validation": val_utts, "test": test_utts}, frontend,
-        lambda u: arrays.decode(u, frontend.sample_rate_hz))
+        lambda u: render_numpy.decode(u, frontend.sample_rate_hz))
 
 
-def _stats_of(utterances, stats_table):
-    return None if stats_table is None else speaker_norm.per_utterance(utterances, stats_table)
+def scoring_cut(config):
+    """The paper's cut under the fold's tail policy: scoring, recalibration."""
+    return plan_lib.Cut.of(config.model.frontend, config.data.min_tail_s, config.data.tail)
+
+
+def training_cut(config):
+    """The training cut: the scoring cut, or the robust recipe's windows."""
+    return plan_lib.Cut.of(config.model.frontend, config.data.min_tail_s, config.data.tail,
+                           config.train)
+
+
+def _scoring_inputs(utterances, config, batch_size, stats_table):
+    plan = plan_lib.scoring_plan(utterances, scoring_cut(config), batch_size)
+    return plan, renderer(config.train.pipeline).scoring_data(
+        utterances, plan, config.model.frontend.sample_rate_hz, stats_table)
 
 
 def predict_utterances(model, utterances, config, batch_size, stats_table=None):
@@ -84,14 +97,11 @@ def predict_utterances(model, utterances, config, batch_size, stats_table=None):
     per-segment I^D as `segment_attention`; `segment_counts` (segments per
     utterance) and their sum `n_segments`.
     """
-    frontend = config.model.frontend
-    pipe = pipeline_module(config.train.pipeline)
-    ds = pipe.evaluation_dataset(utterances, frontend, config.data.min_tail_s, batch_size,
-                                 tail=config.data.tail, stats=_stats_of(utterances, stats_table))
+    plan, ds = _scoring_inputs(utterances, config, batch_size, stats_table)
     # Arrays (numpy pipeline) are batched by predict; a tf.data set is batched.
     kwargs = {"batch_size": batch_size} if isinstance(ds, (np.ndarray, dict)) else {}
     out = model.predict(ds, verbose=0, **kwargs)
-    counts = seg.segments_per_utterance(utterances, frontend, config.data.min_tail_s)
+    counts = np.bincount(plan.utterance, minlength=len(utterances))
     result = {"n_segments": int(counts.sum()), "segment_counts": counts}
     for key in (model_lib.EMOTION_PROBS, model_lib.DOMAIN_PROBS, model_lib.DEEP_FEATURES,
                 model_lib.ATTENTION):
@@ -113,9 +123,7 @@ def _recalibration_batches(train_utts, config, batch_size, strategy, stats_table
     order = np.random.default_rng(train_cfg.seed).permutation(len(labelled))
     # Enough utterances for the batches asked for (each gives >= 1 segment).
     sample = [labelled[i] for i in order[:train_cfg.bn_recalibration_batches * batch_size]]
-    segments = pipeline_module(train_cfg.pipeline).evaluation_dataset(
-        sample, config.model.frontend, config.data.min_tail_s, batch_size,
-        tail=config.data.tail, stats=_stats_of(sample, stats_table))
+    _, segments = _scoring_inputs(sample, config, batch_size, stats_table)
     return recalibration.batches_of(segments, batch_size, train_cfg.bn_recalibration_batches)
 
 
@@ -168,7 +176,7 @@ class TestSpeakerMonitor(keras.callbacks.Callback):
         self.batch_size = batch_size
         self.emotions = _emotions_of(corpus)
         self.domain, self.domain_values = _domain_of(corpus)
-        self.labels, self.domains = seg.labels_of(utterances, corpus)
+        self.labels, self.domains = plan_lib.labels_of(utterances, corpus)
         self.probe = list(probe) if config.model.variant == "adarl" else []
         self.last = self.last_probe = self.last_scores = None
 
@@ -341,15 +349,13 @@ def _check_outputs(config, corpus):
 
 def _prepare(config, corpus, fold, split, out_dir, strategy):
     """The fold's `_Fold`: its folder made, its sizes counted and logged, its statistics."""
-    frontend, train_cfg = config.model.frontend, config.train
+    train_cfg = config.train
     fold_dir = checkpoints.fold_dir_of(out_dir, fold)
     fold_dir.mkdir(parents=True, exist_ok=True)
     batch_size = distribute.global_batch_size(train_cfg.batch_size, strategy,
                                               train_cfg.batch_per_replica)
-    n_train_segments = int(crops.segment_counts(split.train, frontend,
-                                                config.data.min_tail_s, train_cfg).sum())
-    steps_per_epoch = crops.steps_per_epoch(split.train, frontend, config.data.min_tail_s,
-                                            batch_size, train_cfg)
+    n_train_segments = int(plan_lib.counts(split.train, training_cut(config)).sum())
+    steps_per_epoch = -(-n_train_segments // batch_size)
     if split.validation_speakers:
         logging.info("Fold %d: validation speakers %s (%d utterances) choose the epoch",
                      fold, ", ".join(split.validation_speakers), len(split.validation))
@@ -361,7 +367,7 @@ def _prepare(config, corpus, fold, split, out_dir, strategy):
     stats_table, pooled_stats = fold_speaker_stats(config, split.train, split.validation,
                                                    split.test)
     return _Fold(config, corpus, fold, split, fold_dir, strategy,
-                 pipeline_module(train_cfg.pipeline), batch_size, n_train_segments,
+                 renderer(train_cfg.pipeline), batch_size, n_train_segments,
                  steps_per_epoch, stats_table, pooled_stats,
                  attention_probe(split.train, corpus=corpus),
                  checkpoints.data_fingerprint(split.train + split.validation, split.test))
@@ -371,7 +377,7 @@ def _build_model(run):
     """The compiled model, under the precision policy and in the strategy's scope."""
     config, train_cfg = run.config, run.config.train
     logging.info("Fold %d: %s pipeline, precision %s, %d replica(s), global batch %d",
-                 run.fold, run.pipe.__name__.rsplit(".", 1)[-1], train_cfg.precision,
+                 run.fold, _pipeline_name(run), train_cfg.precision,
                  distribute.replicas(run.strategy), run.batch_size)
     # Layers take the dtype policy in force when built (precision.py); variables
     # made in the strategy's scope are mirrored over its replicas.
@@ -381,9 +387,9 @@ def _build_model(run):
             # Kept in the model for callers with no profile of the speaker.
             model.get_layer("spectrogram").pooled_stats.assign(run.pooled_stats)
         if train_cfg.class_balance == "weighted_loss":
-            model.set_class_weights(crops.class_weights(
-                run.split.train, config.model.frontend, config.data.min_tail_s, train_cfg,
-                config.model.n_emotions, corpus=run.corpus))
+            model.set_class_weights(plan_lib.class_weights(
+                run.split.train, training_cut(config), config.model.n_emotions,
+                corpus=run.corpus))
         # The paper's SGD and x lr_decay per epoch, or AdamW / warm-up + cosine (optim.py).
         # A mixed_float16 model gets a LossScaleOptimizer here (auto_scale_loss).
         model.compile(optimizer=optim.build_optimizer(train_cfg, run.steps_per_epoch))
@@ -456,7 +462,7 @@ def fold_callbacks(run, start, progress=None, profile_batch=0):
         callbacks.append(recalibration.BatchNormRecalibration(_recalibration_batches(
             split.train, config, run.batch_size, run.strategy, stats_table)))
     if split.validation_speakers:  # 2, 3
-        val_labels, _ = seg.labels_of(split.validation, run.corpus)
+        val_labels, _ = plan_lib.labels_of(split.validation, run.corpus)
         callbacks.append(validation.ValidationScore(
             lambda m, utts: predict_utterances(m, utts, config, train_cfg.batch_size,
                                                stats_table)[model_lib.EMOTION_PROBS],
@@ -502,23 +508,20 @@ def _fit(model, run, start, callbacks, verbose):
     return start.seconds + time.time() - begin
 
 
+def _pipeline_name(run):
+    return "tf.data" if run.pipe.__name__.endswith("render_tf") else "numpy"
+
+
 def _training_data(run, first_epoch):
-    """Every remaining epoch's batches, each epoch shuffled by its own seed.
+    """Every remaining epoch's batches, rendered from the fold's training plan.
 
     With `steps_per_epoch` Keras keeps one iterator across the epochs.
     """
-    config, train_cfg, train = run.config, run.config.train, run.split.train
-    frontend, stats = config.model.frontend, _stats_of(train, run.stats_table)
-    if train_cfg.augments or train_cfg.class_balance == "sampler":
-        # tf.data's (TensorFlow, imported only here) or its numpy twin (JAX).
-        return augment_module(train_cfg.pipeline).training_dataset(
-            train, frontend, config.data.min_tail_s, train_cfg, train_cfg.shuffle_buffer,
-            first_epoch=first_epoch, corpus=run.corpus, batch_size=run.batch_size,
-            tail=config.data.tail, stats=stats)
-    return run.pipe.training_dataset(
-        train, frontend, config.data.min_tail_s, run.batch_size, train_cfg.shuffle_buffer,
-        seed=train_cfg.seed, first_epoch=first_epoch, epochs=train_cfg.epochs,
-        corpus=run.corpus, tail=config.data.tail, stats=stats)
+    config = run.config
+    plan = plan_lib.training_plan(run.split.train, training_cut(config), config.train,
+                                  run.batch_size, first_epoch, corpus=run.corpus)
+    return run.pipe.training_data(run.split.train, plan, config.model.frontend.sample_rate_hz,
+                                  run.stats_table)
 
 
 def _score_test(model, run, choice, monitor):
@@ -536,7 +539,7 @@ def _score_test(model, run, choice, monitor):
     if outputs is None:
         outputs = predict_utterances(model, test, config, config.train.batch_size,
                                      run.stats_table)
-    y_true, y_domain = seg.labels_of(test, run.corpus)
+    y_true, y_domain = plan_lib.labels_of(test, run.corpus)
     probs = outputs["emotion_probs"]
     domain_accuracy = None
     if "domain_probs" in outputs:
@@ -570,7 +573,7 @@ def _fold_result(run, scored, choice, history, start, train_seconds, stopped_ear
         n_validation_utterances=len(split.validation), stopped_early=stopped_early,
         train_seconds=round(train_seconds, 1), history=history,
         resumed_after_epoch=start.initial_epoch if start.resumed else None,
-        deterministic=train_cfg.deterministic, pipeline=run.pipe.__name__.rsplit(".", 1)[-1],
+        deterministic=train_cfg.deterministic, pipeline=_pipeline_name(run),
         replicas=distribute.replicas(run.strategy), global_batch_size=run.batch_size,
         config=config.to_dict(), versions=_versions(),
         finished_at=datetime.datetime.now(datetime.timezone.utc).isoformat(),

@@ -3,10 +3,11 @@ r"""Segments per second the input pipeline delivers from WAV files, beside the t
   python benchmarks/pipeline_throughput.py                       # a generated demo corpus
   python benchmarks/pipeline_throughput.py --data_dir=DEMO_OR_IEMOCAP_ROOT --train_rate=2100
 
-Iterates the training pipeline (`pipelines/segments.py`, tf.data; with
---pipelines=numpy also `pipelines/arrays.py`) over every utterance of the
-corpus for two epochs, without a model: epoch 1 is "cold" (WAV decoding, the
-cache filling), epoch 2 "cached" (shuffle, cut, batch only). Beside it the
+Renders a two-epoch training plan (`pipelines/plan.py`) with tf.data
+(`pipelines/render_tf.py`; with --pipelines=numpy also `render_numpy.py`) over
+every utterance of the corpus, without a model: epoch 1 is "cold" (WAV
+decoding, the cache filling, counted from the renderer's construction),
+epoch 2 "cached" (read, batch only). Beside it the
 rate of the full training step: --train_rate (segments/s, e.g. measured on the
 GPU with train_throughput.py), or measured here with the same model
 (--train_steps steps, the flags of the model as train_throughput.py). Verdict
@@ -50,19 +51,22 @@ def load(dataset, data_dir):
 
 def measure(utterances, frontend, batch_size, pipeline="tf.data", min_tail_s=1.0):
     """Cold and cached segments/s of one pipeline over `utterances`."""
-    from adarl_tf.pipelines import pipeline_module
-    pipe = pipeline_module(pipeline)
-    steps = pipe.steps_per_epoch(utterances, frontend, min_tail_s, batch_size)
-    ds = pipe.training_dataset(utterances, frontend, min_tail_s, batch_size, seed=0,
-                               first_epoch=0, epochs=2)
-    it = iter(ds)
+    from adarl_tf.config import TrainConfig
+    from adarl_tf.pipelines import plan as plan_lib
+    from adarl_tf.pipelines import renderer
+    cut = plan_lib.Cut.of(frontend, min_tail_s)
+    steps = plan_lib.steps(utterances, cut, batch_size)
+    plan = plan_lib.training_plan(utterances, cut, TrainConfig(epochs=2, seed=0), batch_size)
+    start = time.perf_counter()
+    it = iter(renderer(pipeline).training_data(utterances, plan, frontend.sample_rate_hz))
     rates = []
     for _ in range(2):
-        start, n = time.perf_counter(), 0
+        n = 0
         for _ in range(steps):
             x, _ = next(it)
             n += int(x.shape[0])
         rates.append(n / (time.perf_counter() - start))
+        start = time.perf_counter()
     return {"benchmark": "pipeline_throughput", "pipeline": pipeline,
             "n_utterances": len(utterances), "segments_per_epoch": n,
             "batch_size": batch_size, "cold_segments_per_s": rates[0],

@@ -38,7 +38,7 @@ from adarl_tf.corpora.corpus import EMOTIONS
 from adarl_tf.export import runners, tflite
 from adarl_tf.export.serving import UTTERANCE_SIGNATURE, write_saved_model
 from adarl_tf.fold_result import FoldResult
-from adarl_tf.pipelines.rules import count_segments
+from adarl_tf.pipelines.plan import Cut, starts
 
 SAVED_MODEL = "saved_model"
 ONNX = "onnx"
@@ -396,7 +396,7 @@ def _parity_doc(test_speaker, waveforms, segment_samples, min_tail, figures, poo
         "reference": "keras",
         "test_speaker": test_speaker,
         "n_test_utterances": len(waveforms),
-        "n_test_segments": int(sum(count_segments(len(w), segment_samples, min_tail)
+        "n_test_segments": int(sum(len(starts(len(w), Cut(segment_samples, min_tail)))
                                    for w in waveforms)),
         "scoring": "utterance = mean of its segments' probabilities; TFLite one segment "
                    "per call; onnx: ONNX Runtime (CPU)",

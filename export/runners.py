@@ -6,7 +6,7 @@ a `.tflite` file or a `.onnx` file (ONNX Runtime). Every runner maps a float32
 n_emotions), "domain_probs": ...}`, and
 `score_utterance` turns one waveform of any length into the utterance's
 probabilities with the training pipeline's segmentation rule and mean
-(`pipelines.segments`, `training.predict_utterances`), so that the parity
+(`pipelines/plan.py`, `training.predict_utterances`), so that the parity
 check, `predict` and the phone app all score an utterance the same way.
 
 A speaker-normalised model (`FrontendConfig.normalization="speaker"`) has a
@@ -29,7 +29,8 @@ import numpy as np
 # No Keras or TensorFlow at import: a TFLite or ONNX runtime needs neither (each
 # runner imports its own runtime).
 from adarl_tf.config import DOMAIN_PROBS, EMOTION_PROBS, SPEAKER_STATS, WAVEFORM
-from adarl_tf.pipelines.rules import cut_segments
+from adarl_tf.pipelines.plan import Cut
+from adarl_tf.pipelines.render_numpy import cut_array
 
 SERVING_SIGNATURE = "serving_default"
 OUTPUTS = (EMOTION_PROBS, DOMAIN_PROBS)
@@ -77,8 +78,9 @@ def load_keras_model(path):
     return model
 
 
-# NumPy twin of `pipelines.segments.segment_waveform`, shared with the numpy pipeline.
-segment_array = cut_segments
+def segment_array(waveform, segment_samples, min_tail_samples, tail="pad"):
+    """(k, segment_samples) segments of one waveform by the scoring cut (`pipelines/plan.py`)."""
+    return cut_array(waveform, Cut(segment_samples, min_tail_samples, tail))
 
 
 def serving_model(model):

@@ -5,7 +5,7 @@
   n_emotions] and `domain_probs` [batch, n_domains].
 `utterance`: float32 `waveform` [n] (a whole utterance, any length) ->
   `emotion_probs` [n_emotions], `domain_probs` [n_domains] and `n_segments`,
-  the utterance cut by the training rule (`pipelines.segments`) inside the
+  the utterance cut by the training rule (`pipelines/plan.py`) inside the
   graph and its segment probabilities averaged.
 
 The graph is the model's serving sub-model (`runners.serving_model`) with
@@ -32,6 +32,12 @@ from adarl_tf.export.runners import (
 UTTERANCE_SIGNATURE = "utterance"
 
 
+def _inputs(waveform, speaker_stats):
+    """The model's input: the waveforms alone, or with their speakers' statistics."""
+    return waveform if speaker_stats is None else {"waveform": waveform,
+                                                   "speaker_stats": speaker_stats}
+
+
 def write_saved_model(model, path, min_tail_samples, layout="float", tail="pad"):
     """Exports the inference graph of `model` as a SavedModel at `path`.
 
@@ -54,8 +60,8 @@ def write_saved_model(model, path, min_tail_samples, layout="float", tail="pad")
     import keras
     import tensorflow as tf
 
-    from adarl_tf.pipelines.rules import with_stats
-    from adarl_tf.pipelines.segments import model_input, segment_waveform
+    from adarl_tf.pipelines.plan import Cut
+    from adarl_tf.pipelines.render_tf import cut_graph
 
     # BN folded into the trunk convolutions (export/inference_graph.py): same outputs,
     # fewer full-size passes; parity compares it with the unfused model.
@@ -63,12 +69,13 @@ def write_saved_model(model, path, min_tail_samples, layout="float", tail="pad")
     segment_samples, stats_shape = input_shapes(serving)
 
     def segments_fn(waveform, speaker_stats=None):
-        return serving(with_stats(waveform, speaker_stats), training=False)
+        return serving(_inputs(waveform, speaker_stats), training=False)
 
     def utterance_fn(waveform, speaker_stats=None):
-        segments = segment_waveform(waveform, segment_samples, min_tail_samples, tail)
-        out = serving(model_input(segments, speaker_stats, speaker_stats is not None),
-                      training=False)
+        segments = cut_graph(waveform, Cut(segment_samples, min_tail_samples, tail))
+        if speaker_stats is not None:  # One utterance: its statistics for each segment.
+            speaker_stats = tf.repeat(speaker_stats[None], tf.shape(segments)[0], axis=0)
+        out = serving(_inputs(segments, speaker_stats), training=False)
         result = {k: tf.reduce_mean(out[k], axis=0) for k in OUTPUTS if k in out}
         result["n_segments"] = tf.shape(segments)[0]
         return result

@@ -1,4 +1,5 @@
-"""Input pipelines (tf.data, and numpy where TensorFlow is absent); installed as `adarl_tf.pipelines` (see BUILD.md)."""
+"""Input pipelines: one plan of the data (`plan.py`), rendered by tf.data or numpy;
+installed as `adarl_tf.pipelines` (see BUILD.md)."""
 
 PIPELINES = ("auto", "tf.data", "numpy")
 
@@ -9,12 +10,11 @@ def tensorflow_available():
     return importlib.util.find_spec("tensorflow") is not None
 
 
-def pipeline_module(name="auto"):
-    """The input pipeline module: `segments` (tf.data) or `arrays` (numpy).
+def renderer(name="auto"):
+    """The module that renders a plan: `render_tf` (tf.data) or `render_numpy`.
 
     "auto" is tf.data wherever TensorFlow is installed, numpy otherwise. Both
-    modules have the same functions (`training_dataset`, `evaluation_dataset`,
-    `steps_per_epoch`, `segments_per_utterance`, `utterance_labels`).
+    have `training_data(utterances, plan, rate, stats_table)` and `scoring_data`.
     """
     if name not in PIPELINES:
         raise ValueError(f"pipeline={name!r}; expected one of {PIPELINES}")
@@ -24,20 +24,7 @@ def pipeline_module(name="auto"):
         if not tensorflow_available():
             raise ValueError("pipeline='tf.data' needs TensorFlow, which is not installed "
                              "here; use --pipeline=numpy (or auto)")
-        from adarl_tf.pipelines import segments
-        return segments
-    from adarl_tf.pipelines import arrays
-    return arrays
-
-
-def augment_module(name="auto"):
-    """The robust recipe's training pipeline beside `pipeline_module(name)`.
-
-    `augment` (tf.data) or `augment_arrays` (numpy): the same augmentation and
-    class-balanced sampler, with the same `training_dataset` signature.
-    """
-    if pipeline_module(name).__name__.endswith(".segments"):
-        from adarl_tf.pipelines import augment
-        return augment
-    from adarl_tf.pipelines import augment_arrays
-    return augment_arrays
+        from adarl_tf.pipelines import render_tf
+        return render_tf
+    from adarl_tf.pipelines import render_numpy
+    return render_numpy

@@ -215,7 +215,8 @@ def test_very_short_file_is_kept_as_one_padded_segment(root, clean, tmp_path):
     pytest.importorskip("tensorflow")
     from adarl_tf import model as model_lib
     from adarl_tf.config import FrontendConfig, ModelConfig
-    from adarl_tf.pipelines import segments as seg
+    from adarl_tf.pipelines import plan as plan_lib
+    from adarl_tf.pipelines import render_tf
 
     name, path = _wav_of(root, clean, 0)
     t = np.arange(int(0.05 * RATE)) / RATE
@@ -227,8 +228,8 @@ def test_very_short_file_is_kept_as_one_padded_segment(root, clean, tmp_path):
 
     utt = next(u for u in iemocap.load_iemocap(root).utterances if u.name == name)
     frontend = FrontendConfig(segment_s=1.0, max_freq_hz=2000.0)
-    ds = seg.evaluation_dataset([utt], frontend, min_tail_s=1.0, batch_size=4)
-    (batch,) = list(ds)
+    plan = plan_lib.scoring_plan([utt], plan_lib.Cut.of(frontend, 1.0), 4)
+    (batch,) = list(render_tf.scoring_data([utt], plan))
     assert batch.shape == (1, RATE)  # One segment, zero-padded after 800 samples.
     assert not batch.numpy()[0, 800:].any()
     model = model_lib.build_model(ModelConfig(frontend=frontend, trunk_filters=(4, 4, 4, 8)))
@@ -239,7 +240,8 @@ def test_very_short_file_is_kept_as_one_padded_segment(root, clean, tmp_path):
 def test_ten_minute_file_is_cut_into_200_segments(root, clean, tmp_path):
     pytest.importorskip("tensorflow")
     from adarl_tf.config import FrontendConfig
-    from adarl_tf.pipelines import segments as seg
+    from adarl_tf.pipelines import plan as plan_lib
+    from adarl_tf.pipelines import render_tf
 
     name, path = _wav_of(root, clean, 0)
     rng = np.random.default_rng(0)
@@ -248,11 +250,12 @@ def test_ten_minute_file_is_cut_into_200_segments(root, clean, tmp_path):
     assert report["duration_s"]["max"] == 600.0
     utt = next(u for u in iemocap.load_iemocap(root).utterances if u.name == name)
     frontend = FrontendConfig()  # The paper's 3 s segments.
-    assert seg.segments_per_utterance([utt], frontend, 1.0).tolist() == [200]
+    cut = plan_lib.Cut.of(frontend, 1.0)
+    assert plan_lib.counts([utt], cut).tolist() == [200]
 
     peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux.
     n = 0
-    for batch in seg.evaluation_dataset([utt], frontend, min_tail_s=1.0, batch_size=32):
+    for batch in render_tf.scoring_data([utt], plan_lib.scoring_plan([utt], cut, 32)):
         n += int(batch.shape[0])
         assert batch.shape[1] == 48000
     assert n == 200

@@ -13,7 +13,8 @@ import numpy as np
 from adarl_tf import training
 from adarl_tf.config import DataConfig, ExperimentConfig, TrainConfig
 from adarl_tf.corpora import demo, iemocap
-from adarl_tf.pipelines import crops, rules, tensorflow_available
+from adarl_tf.pipelines import plan as plan_lib
+from adarl_tf.pipelines import tensorflow_available
 from tests.model_files import TINY as TINY_MODEL
 
 TINY = ExperimentConfig(
@@ -27,7 +28,7 @@ def test_fold_trains_scores_and_saves_with_numpy_batches(small_demo_corpus, tmp_
     results = training.train_and_evaluate(TINY, corpus, 2, tmp_path, verbose=0)
     fold_dir = tmp_path / "fold_02"
     written = json.loads((fold_dir / "results.json").read_text())
-    assert written["pipeline"] == "arrays" and written["epochs_completed"] == 1
+    assert written["pipeline"] == "numpy" and written["epochs_completed"] == 1
     assert written["versions"]["backend"] == keras.backend.backend()
     assert 0.0 <= written["wa"] <= 1.0 and results.n_test_utterances == 8
     assert len(written["history"]["loss"]) == 1
@@ -61,15 +62,15 @@ def test_robust_fold_trains_with_numpy_augmentation(small_demo_corpus, tmp_path)
             bn_recalibration_batches=2))
     results = training.train_and_evaluate(config, corpus, 3, tmp_path, verbose=0)
     written = json.loads((tmp_path / "fold_03" / "results.json").read_text())
-    assert written["pipeline"] == "arrays" and written["epochs_completed"] == 2
+    assert written["pipeline"] == "numpy" and written["epochs_completed"] == 2
     assert written["normalization"] == "speaker" and written["uses_test_speaker_audio"]
     # Overlapping windows: more training segments than the paper's cut, counted exactly.
     train_utts = [u for u in corpus.utterances if u.speaker not in
                   set(written["validation_speakers"]) | {written["test_speaker"]}]
-    assert written["n_train_segments"] == int(crops.segment_counts(
-        train_utts, config.model.frontend, config.data.min_tail_s, config.train).sum())
-    assert written["n_train_segments"] > int(rules.segments_per_utterance(
-        train_utts, config.model.frontend, config.data.min_tail_s).sum())
+    assert written["n_train_segments"] == int(plan_lib.counts(
+        train_utts, training.training_cut(config)).sum())
+    assert written["n_train_segments"] > int(plan_lib.counts(
+        train_utts, training.scoring_cut(config)).sum())
     assert len(written["history"]["val_ua"]) == 2
     assert "test speaker never used" in written["epoch_selection"]
     assert np.isfinite(written["history"]["loss"]).all()

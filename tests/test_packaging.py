@@ -24,7 +24,7 @@ def test_wheel_has_no_generic_top_level_names(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     top_level = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
     assert top_level == {"adarl_tf"}
-    assert "adarl_tf/pipelines/segments.py" in names
+    assert "adarl_tf/pipelines/plan.py" in names
     assert "adarl_tf/export/__init__.py" in names
     assert not any(n.startswith(("pipelines/", "export/", "tests/")) for n in names)
 

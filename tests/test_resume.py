@@ -24,7 +24,8 @@ from adarl_tf import checkpoints, protocol, training
 from adarl_tf import main as main_lib
 from adarl_tf.config import DataConfig, ExperimentConfig, TrainConfig
 from adarl_tf.corpora import demo, iemocap
-from adarl_tf.pipelines import segments as seg
+from adarl_tf.pipelines import plan as plan_lib
+from adarl_tf.pipelines import renderer
 from tests.model_files import TINY as TINY_MODEL
 
 pytestmark = pytest.mark.usefixtures("parsed_flags")
@@ -162,12 +163,15 @@ def test_a_resumed_epoch_sees_the_same_batches(corpus):
     utts = corpus.utterances[:12]
     frontend = TINY.model.frontend
 
-    def batches(first_epoch):
-        ds = seg.training_dataset(utts, frontend, 1.0, 4, seed=3, first_epoch=first_epoch,
-                                  epochs=3)
-        return [y["emotion"].numpy().tolist() + [float(x.numpy().sum())] for x, y in ds]
+    cut = plan_lib.Cut.of(frontend, 1.0)
 
-    steps = seg.steps_per_epoch(utts, frontend, 1.0, 4)
+    def batches(first_epoch):
+        plan = plan_lib.training_plan(utts, cut, TrainConfig(epochs=3, seed=3), 4, first_epoch)
+        ds = renderer("auto").training_data(utts, plan, frontend.sample_rate_hz)
+        return [np.asarray(y["emotion"]).tolist() + [float(np.asarray(x).sum())]
+                for x, y in ds]
+
+    steps = plan_lib.steps(utts, cut, 4)
     full = batches(0)
     assert len(full) == 3 * steps
     assert batches(2) == full[2 * steps:]

@@ -272,10 +272,11 @@ def test_serving_model_drops_training_only_parts():
 
 
 def test_segment_array_follows_the_training_rule():
-    from adarl_tf.pipelines import segments as seg
+    from adarl_tf.pipelines.plan import Cut
+    from adarl_tf.pipelines.render_tf import cut_graph
     for n in (1, 50, 99, 100, 149, 150, 250, 399):
         got = runners.segment_array(np.arange(1, n + 1, dtype=np.float32), 100, 50)
-        want = seg.segment_waveform(tf.range(1, n + 1, dtype=tf.float32), 100, 50).numpy()
+        want = cut_graph(tf.range(1, n + 1, dtype=tf.float32), Cut(100, 50)).numpy()
         np.testing.assert_array_equal(got, want)
 
 

@@ -14,7 +14,8 @@ from keras import ops
 from adarl_tf import audio
 from adarl_tf.config import FrontendConfig, TrainConfig
 from adarl_tf.layers import Spectrogram
-from adarl_tf.pipelines import arrays, augment_arrays, rules
+from adarl_tf.pipelines import plan as P
+from adarl_tf.pipelines import render_numpy, renderer, tensorflow_available
 from tests.pipelines.robust_data import FRONTEND, L, utterances, write_wav
 
 ZERO_RUN = slice(4000, 6400)  # 150 ms of digital silence inside the recording.
@@ -55,58 +56,54 @@ def test_graph_and_numpy_fill_digital_silence_alike(tmp_path):
                                   audio.fill_digital_silence(x))
 
 
+def _renderers():
+    return [render_numpy] + ([renderer("tf.data")] if tensorflow_available() else [])
+
+
+def _numpy(x):
+    return {k: np.asarray(v) for k, v in x.items()} if isinstance(x, dict) else np.asarray(x)
+
+
 def test_training_noise_leaves_padding_at_zero(tmp_path):
     # A short utterance sits inside a window of zeros; noise must not fill them, or
     # training sees "quiet audio" where scoring sees masked padding.
     utts = utterances(tmp_path, [L // 2, L // 3], ["sad", "happy"])
     train = TrainConfig(epochs=1, batch_size=2, seed=1, noise_snr_db=0.0)
-    x, _ = next(augment_arrays.training_dataset(utts, FRONTEND, 0.1, train))
-    assert np.all(x[:, L // 2:] == 0.0)
-    assert np.all(x[:, :L // 3] != 0.0)
-    tf = pytest.importorskip("tensorflow")
-    del tf
-    from adarl_tf.pipelines import augment
-    x, _ = next(iter(augment.training_dataset(utts, FRONTEND, 0.1, train)))
-    assert np.all(x.numpy()[:, L // 2:] == 0.0)
+    plan = P.training_plan(utts, P.Cut.of(FRONTEND, 0.1, train=train), train, 2)
+    for r in _renderers():
+        x = _numpy(next(iter(r.training_data(utts, plan, 16000)))[0])
+        assert np.all(x[:, L // 2:] == 0.0)
+        short = plan.utterance == 1  # Its real samples got noise, its padding none.
+        assert np.all(x[short, :L // 3] != 0.0) and np.all(x[~short, :L // 2] != 0.0)
 
 
-def test_overlap_tail_is_the_last_segment_of_audio(tmp_path):
-    n = 2 * L + L // 2
-    waveform = np.random.default_rng(0).normal(size=n).astype("float32")
-    padded = rules.cut_segments(waveform, L, L // 4)
-    overlap = rules.cut_segments(waveform, L, L // 4, tail="overlap")
-    assert padded.shape == overlap.shape == (3, L)
-    np.testing.assert_array_equal(overlap[:2], padded[:2])
-    np.testing.assert_array_equal(overlap[2], waveform[-L:])  # No padding to score.
-    assert np.all(padded[2, L // 2:] == 0.0)
-    short = waveform[:L // 2]  # Shorter than a segment: still padded, both ways.
-    np.testing.assert_array_equal(rules.cut_segments(short, L, 0, tail="overlap"),
-                                  rules.cut_segments(short, L, 0))
-    tf = pytest.importorskip("tensorflow")
-    from adarl_tf.pipelines import segments
-    for w in (waveform, short, waveform[:2 * L]):
-        np.testing.assert_array_equal(
-            segments.segment_waveform(tf.constant(w), L, L // 4, "overlap").numpy(),
-            rules.cut_segments(w, L, L // 4, tail="overlap"))
+def test_overlap_tail_is_scored_as_trained(tmp_path):
+    # The kept tail of a scored utterance ends at its last sample, as training windows do.
+    utts = utterances(tmp_path, [2 * L + L // 2], ["sad"])
+    waveform = render_numpy.decode(utts[0], 16000)
+    train = TrainConfig(epochs=1, batch_size=8, train_hop_s=FRONTEND.segment_s)
+    trained = P.training_plan(utts, P.Cut.of(FRONTEND, 0.1, "overlap", train), train, 8)
+    scored = P.scoring_plan(utts, P.Cut.of(FRONTEND, 0.1, "overlap"), 8)
+    assert sorted(trained.start) == sorted(scored.start) == [0, L, len(waveform) - L]
+    x = render_numpy.scoring_data(utts, scored, 16000)
+    np.testing.assert_array_equal(x[2], waveform[-L:])
 
 
 def test_both_pipelines_feed_speaker_statistics_with_each_segment(tmp_path):
     utts = utterances(tmp_path, [L + L // 2, L // 2, 2 * L], ["sad", "happy", "sad"])
-    stats = np.arange(len(utts), dtype="float32")[:, None] * np.ones((1, 6), "float32")
-    x = arrays.evaluation_dataset(utts, FRONTEND, 0.1, 4, tail="overlap", stats=stats)
-    counts = rules.segments_per_utterance(utts, FRONTEND, 0.1)
-    np.testing.assert_array_equal(x["speaker_stats"][:, 0], np.repeat([0, 1, 2], counts))
-    batch, _ = next(arrays.training_dataset(utts, FRONTEND, 0.1, 16, stats=stats))
-    # Each segment carries its own utterance's statistics (segments identify them).
+    table = {"spk0": np.zeros(6, "float32"), "spk1": np.ones(6, "float32")}
+    plan = P.scoring_plan(utts, P.Cut.of(FRONTEND, 0.1, "overlap"), 4)
+    for r in _renderers():
+        data = r.scoring_data(utts, plan, 16000, table)
+        x = data if isinstance(data, dict) else {
+            k: np.concatenate([np.asarray(b[k]) for b in data]) for k in ("waveform",
+                                                                          "speaker_stats")}
+        np.testing.assert_array_equal(x["speaker_stats"][:, 0], [0, 0, 1, 0, 0])
+    train = TrainConfig(epochs=1, batch_size=16, seed=0)
+    plan = P.training_plan(utts, P.Cut.of(FRONTEND, 0.1, train=train), train, 16)
+    batch, _ = next(render_numpy.training_data(utts, plan, 16000, table))
     for wave, s in zip(batch["waveform"], batch["speaker_stats"]):
-        i = int(s[0])
-        assert any(np.array_equal(wave, seg) for seg in rules.cut_segments(
-            arrays.decode(utts[i], 16000), L, round(0.1 * 16000)))
-    tf = pytest.importorskip("tensorflow")
-    del tf
-    from adarl_tf.pipelines import segments
-    ds = segments.evaluation_dataset(utts, FRONTEND, 0.1, 4, tail="overlap", stats=stats)
-    graph = np.concatenate([b["speaker_stats"].numpy() for b in ds])
-    np.testing.assert_array_equal(graph, x["speaker_stats"])
-    waves = np.concatenate([b["waveform"].numpy() for b in ds])
-    np.testing.assert_allclose(waves, x["waveform"], atol=1e-6)
+        i = 1 if s[0] else [0, 2]  # Each segment carries its own speaker's statistics.
+        assert any(np.array_equal(wave, seg) for u in np.atleast_1d(i) for seg in
+                   render_numpy.cut_array(render_numpy.decode(utts[u], 16000),
+                                          P.Cut.of(FRONTEND, 0.1)))
