@@ -17,7 +17,8 @@ import time
 import keras
 import numpy as np
 
-from adarl_tf import files
+from adarl_tf import files, fold_files
+from adarl_tf.fold_result import FoldResult
 
 CHECKPOINT_DIR = "checkpoint"
 STATE_FILE = "state.json"
@@ -103,13 +104,15 @@ def fold_status(config, out_dir, fold):
             (the message lists the differences and the fix).
     """
     fold_dir = fold_dir_of(out_dir, fold)
-    results = _read_json(fold_dir / "results.json")
-    if isinstance(results, dict) and "config" in results:
-        if _normalised(results["config"]) != _plain(config):
-            raise _other_run(fold_dir / "results.json", results["config"], config)
-        if (results.get("epochs_completed") == config.train.epochs or
-                results.get("stopped_early")) and \
-                (fold_dir / "predictions.csv").exists():
+    try:  # A missing or torn results.json is an unfinished fold, not an error.
+        results = FoldResult.read(fold_dir / fold_files.RESULTS, keys=("config",))
+    except fold_files.RunFileError:
+        results = None
+    if results is not None:
+        if _normalised(results.config) != _plain(config):
+            raise _other_run(fold_dir / fold_files.RESULTS, results.config, config)
+        if (results.epochs_completed == config.train.epochs or results.stopped_early) and \
+                (fold_dir / fold_files.PREDICTIONS).exists():
             return "complete"
     state = _read_json(fold_dir / CHECKPOINT_DIR / STATE_FILE)
     if isinstance(state, dict) and "config" in state:

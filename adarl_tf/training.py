@@ -33,12 +33,12 @@ from adarl_tf import (
     evaluation,
     files,
     optim,
+    precise_bn,
     protocol,
     speaker_norm,
     validation,
 )
 from adarl_tf import model as model_lib
-from adarl_tf import precise_bn as recalibration
 from adarl_tf import precision as precision_lib
 from adarl_tf.config import ExperimentConfig
 from adarl_tf.corpora.corpus import EMOTIONS, GENDERS
@@ -124,7 +124,7 @@ def _recalibration_batches(train_utts, config, batch_size, strategy, stats_table
     # Enough utterances for the batches asked for (each gives >= 1 segment).
     sample = [labelled[i] for i in order[:train_cfg.bn_recalibration_batches * batch_size]]
     _, segments = _scoring_inputs(sample, config, batch_size, stats_table)
-    return recalibration.batches_of(segments, batch_size, train_cfg.bn_recalibration_batches)
+    return precise_bn.batches_of(segments, batch_size, train_cfg.bn_recalibration_batches)
 
 
 def attention_probe(train_utterances, per_gender=8, corpus=None):
@@ -430,7 +430,7 @@ def fold_callbacks(run, start, progress=None, profile_batch=0):
     """Every callback of a fold's `fit`, in the one order that works.
 
     The order, and why (each is present only where its setting asks for it):
-      1. `recalibration.BatchNormRecalibration` (`bn_recalibration_batches`):
+      1. `precise_bn.BatchNormRecalibration` (`bn_recalibration_batches`):
          first, so that every later callback scores or saves the recalibrated
          model.
       2. `validation.ValidationScore` (validation speakers): adds `val_wa` /
@@ -459,7 +459,7 @@ def fold_callbacks(run, start, progress=None, profile_batch=0):
     split, stats_table, log_dir = run.split, run.stats_table, run.fold_dir / "logs"
     callbacks, monitor, fold_progress = [], None, None
     if train_cfg.bn_recalibration_batches:  # 1
-        callbacks.append(recalibration.BatchNormRecalibration(_recalibration_batches(
+        callbacks.append(precise_bn.BatchNormRecalibration(_recalibration_batches(
             split.train, config, run.batch_size, run.strategy, stats_table)))
     if split.validation_speakers:  # 2, 3
         val_labels, _ = plan_lib.labels_of(split.validation, run.corpus)
