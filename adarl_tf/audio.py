@@ -301,9 +301,8 @@ DITHER_AMPLITUDE = 2.0 ** -15
 def dither_values(n):
     """(n,) float32 dither for samples 0..n-1: a fixed integer hash of the index.
 
-    A hash rather than a random generator, so that the numpy rule here and
-    the graph rule (`pipelines/audio_io.fill_digital_silence`) give the same
-    values.
+    A hash rather than a random generator: the same values in every process
+    and pipeline, with no seed to carry (`speaker_norm` measures its floor on them).
     """
     i = np.arange(n, dtype="int64")
     h = (i * 1103515245 + 12345) % (1 << 31)

@@ -265,7 +265,6 @@ class TrainConfig:
     gain_db: float = 0.0  # Random gain, uniform in +- this many dB per segment.
     noise_snr_db: Optional[float] = None  # White noise at an SNR drawn in [this, 40] dB.
     seed: int = 0
-    shuffle_buffer: int = 1024  # Unused: the plan shuffles whole epochs (kept: older configs load).
     monitor_test: bool = True  # Test-speaker WA/UA each epoch, for monitoring only.
     # TensorFlow op determinism (bit-identical reruns; slower on GPU).
     deterministic: bool = False
@@ -279,7 +278,7 @@ class TrainConfig:
     batch_per_replica: bool = False
 
     def __post_init__(self):
-        _positive(self, "epochs", "batch_size", "learning_rate", "lr_decay", "shuffle_buffer")
+        _positive(self, "epochs", "batch_size", "learning_rate", "lr_decay")
         _positive(self, "momentum", "weight_decay", "gain_db", or_zero=True)
         for name, value, allowed in (("optimizer", self.optimizer, OPTIMIZERS),
                                      ("schedule", self.schedule, SCHEDULES),
@@ -306,7 +305,8 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
-        return cls(**_tuples(d))
+        # Fields that no longer mean anything, in configs saved by older versions.
+        return cls(**_tuples({k: v for k, v in d.items() if k not in _REMOVED_TRAIN_FIELDS}))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -377,6 +377,10 @@ class ExperimentConfig:
         return cls(model=ModelConfig.from_dict(d["model"]),
                    train=TrainConfig.from_dict(d["train"]),
                    data=DataConfig(**d["data"]))
+
+
+# shuffle_buffer: the size of tf.data's shuffle, until the plan (pipelines/plan.py) took over.
+_REMOVED_TRAIN_FIELDS = ("shuffle_buffer",)
 
 
 def _tuples(d: dict) -> dict:

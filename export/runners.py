@@ -29,8 +29,8 @@ import numpy as np
 # No Keras or TensorFlow at import: a TFLite or ONNX runtime needs neither (each
 # runner imports its own runtime).
 from adarl_tf.config import DOMAIN_PROBS, EMOTION_PROBS, SPEAKER_STATS, WAVEFORM
-from adarl_tf.pipelines.plan import Cut
-from adarl_tf.pipelines.render_numpy import cut_array
+from adarl_tf.pipelines.plan import Cut, starts
+from adarl_tf.pipelines.render_numpy import read_window
 
 SERVING_SIGNATURE = "serving_default"
 OUTPUTS = (EMOTION_PROBS, DOMAIN_PROBS)
@@ -80,7 +80,10 @@ def load_keras_model(path):
 
 def segment_array(waveform, segment_samples, min_tail_samples, tail="pad"):
     """(k, segment_samples) segments of one waveform by the scoring cut (`pipelines/plan.py`)."""
-    return cut_array(waveform, Cut(segment_samples, min_tail_samples, tail))
+    waveform = np.asarray(waveform, np.float32)
+    cut = Cut(segment_samples, min_tail_samples, tail)
+    return np.stack([read_window(waveform, s, 1.0, segment_samples)[0]
+                     for s in starts(len(waveform), cut)])
 
 
 def serving_model(model):

@@ -38,6 +38,23 @@ def _inputs(waveform, speaker_stats):
                                                    "speaker_stats": speaker_stats}
 
 
+def segment_graph(waveform, cut):
+    """(k, L) windows of one (n,) waveform by `cut`'s scoring rule, in the graph
+    (`plan.starts` without draws; `runners.segment_array` in numpy)."""
+    import tensorflow as tf
+    L, n = cut.segment, tf.shape(waveform)[0]
+    full, rest = n // L, n % L
+    keep = tf.logical_and(rest > 0, tf.logical_or(rest >= cut.min_tail, full == 0))
+    k = tf.maximum(full + tf.cast(keep, tf.int32), 1)
+    kept = waveform[:k * L]
+    windows = tf.reshape(tf.pad(kept, [[0, k * L - tf.shape(kept)[0]]]), [k, L])
+    if cut.tail == "overlap":
+        last = tf.slice(tf.pad(waveform, [[0, L]]), [tf.maximum(n - L, 0)], [L])
+        windows = tf.cond(tf.logical_and(n > L, k * L > n),
+                          lambda: tf.concat([windows[:-1], last[None]], 0), lambda: windows)
+    return windows
+
+
 def write_saved_model(model, path, min_tail_samples, layout="float", tail="pad"):
     """Exports the inference graph of `model` as a SavedModel at `path`.
 
@@ -61,7 +78,6 @@ def write_saved_model(model, path, min_tail_samples, layout="float", tail="pad")
     import tensorflow as tf
 
     from adarl_tf.pipelines.plan import Cut
-    from adarl_tf.pipelines.render_tf import cut_graph
 
     # BN folded into the trunk convolutions (export/inference_graph.py): same outputs,
     # fewer full-size passes; parity compares it with the unfused model.
@@ -72,7 +88,7 @@ def write_saved_model(model, path, min_tail_samples, layout="float", tail="pad")
         return serving(_inputs(waveform, speaker_stats), training=False)
 
     def utterance_fn(waveform, speaker_stats=None):
-        segments = cut_graph(waveform, Cut(segment_samples, min_tail_samples, tail))
+        segments = segment_graph(waveform, Cut(segment_samples, min_tail_samples, tail))
         if speaker_stats is not None:  # One utterance: its statistics for each segment.
             speaker_stats = tf.repeat(speaker_stats[None], tf.shape(segments)[0], axis=0)
         out = serving(_inputs(segments, speaker_stats), training=False)

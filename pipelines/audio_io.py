@@ -1,22 +1,17 @@
 """Decoding any audio file to a 16 kHz mono waveform inside a tf.data graph.
 
-Three decoders, chosen per file from what the loader read in its header
+The decoder of each file follows from what the loader read in its header
 (`Utterance.fast_decode`, `encoding`, `source_rate`):
-
-  fast: 16 kHz mono 16-bit PCM WAV -> `tf.audio.decode_wav` (core TensorFlow),
-      unless the file has an odd-sized chunk, which that decoder trips over
-      (`audio.AudioInfo.plain_chunks`; half of RAVDESS's files): those go to
-      tfio or scipy below.
-  tfio: 16-bit PCM WAV at another rate or channel count, and 16-bit FLAC ->
-      `tf.audio.decode_wav` / `tfio.audio.decode_flac`, channel mean, then
-      `tfio.audio.resample`, all in the graph. Only where tensorflow-io's
-      ops load (its last release, 0.37.1, is built for TensorFlow 2.16;
-      with later versions its shared library fails with an undefined symbol).
-  scipy: everything else, and everything when tensorflow-io is unusable ->
+  FAST: 16 kHz mono 16-bit PCM WAV -> `tf.audio.decode_wav`, unless the file has
+      an odd-sized chunk, which that decoder trips over (`audio.AudioInfo.
+      plain_chunks`; half of RAVDESS's files).
+  TFIO_WAV, TFIO_FLAC: other 16-bit WAV, and FLAC -> decoded, mixed down and
+      resampled in the graph by tensorflow-io, where its ops load (0.37.1, its
+      last release, is built for TensorFlow 2.16; later ones fail to load it).
+  SCIPY: everything else, and everything without a usable tensorflow-io ->
       `adarl_tf.audio.load_audio` (polyphase resampling) in `tf.numpy_function`.
-
-The pipeline then cuts or pads the waveform to `Utterance.samples_16k`, so
-resamplers that differ by a sample at the end still give the counted length.
+Then digital silence is dithered and the waveform cut or padded to
+`Utterance.samples_16k`, so resamplers a sample apart still give the counted length.
 """
 
 import functools
@@ -57,14 +52,7 @@ def tfio_status():
     return tfio, f"tensorflow-io {tfio.__version__} with TensorFlow {tf.__version__}"
 
 
-_announced = set()
-
-
-def _announce(key, message, level=logging.INFO):
-    """Logs `message` the first time `key` is announced in this process."""
-    if key not in _announced:
-        _announced.add(key)
-        logging.log(level, message)
+_announced = set()  # What `describe_decoders` has logged in this process: once is enough.
 
 
 def decoder_of(utterance):
@@ -84,20 +72,21 @@ def describe_decoders(utterances):
     """Logs, once, how many files each decoder reads and whether tensorflow-io is used."""
     kinds = [decoder_of(u) for u in utterances]
     slow = sum(k != FAST for k in kinds)
-    if not slow:
+    if not slow or _announced:
         return kinds
     tfio, reason = tfio_status()
     if tfio is None:
-        _announce("scipy", f"Audio: files that are not 16 kHz mono 16-bit WAV (here {slow} of "
-                  f"{len(kinds)}) are decoded with scipy in tf.numpy_function, since {reason}. "
-                  "In-graph decoding needs requirements-tfio.txt (TensorFlow 2.16 + "
-                  "tensorflow-io 0.37.1).")
+        message = (f"Audio: files that are not 16 kHz mono 16-bit WAV (here {slow} of "
+                   f"{len(kinds)}) are decoded with scipy in tf.numpy_function, since {reason}. "
+                   "In-graph decoding needs requirements-tfio.txt (TensorFlow 2.16 + "
+                   "tensorflow-io 0.37.1).")
     else:
-        _announce("tfio", f"Audio: decoding in the graph with {reason} (here "
-                  f"{sum(k == TFIO_WAV for k in kinds)} WAV and "
-                  f"{sum(k == TFIO_FLAC for k in kinds)} FLAC files resampled by "
-                  f"tfio.audio.resample; {sum(k == SCIPY for k in kinds)} other files via "
-                  "scipy).")
+        message = (f"Audio: decoding in the graph with {reason} (here "
+                   f"{sum(k == TFIO_WAV for k in kinds)} WAV and "
+                   f"{sum(k == TFIO_FLAC for k in kinds)} FLAC files resampled by "
+                   f"tfio.audio.resample; {sum(k == SCIPY for k in kinds)} other files via scipy).")
+    _announced.add(message)
+    logging.log(logging.INFO, message)
     return kinds
 
 
@@ -107,13 +96,10 @@ def decode_wav(path):
     return tf.reduce_mean(samples, axis=-1)
 
 
-def _load_any(path):
-    return audio.load_audio(path.decode("utf-8"), TARGET_RATE)
-
-
 def decode_scipy(path):
     """Any WAV or FLAC, mixed down and resampled by `adarl_tf.audio.load_audio`."""
-    waveform = tf.numpy_function(_load_any, [path], tf.float32, stateful=False)
+    waveform = tf.numpy_function(lambda p: audio.load_audio(p.decode("utf-8"), TARGET_RATE),
+                                 [path], tf.float32, stateful=False)
     return tf.reshape(waveform, [-1])
 
 
@@ -168,24 +154,6 @@ def fit_length(waveform, n_samples):
     return tf.pad(waveform, [[0, n_samples - tf.shape(waveform)[0]]])
 
 
-def fill_digital_silence(waveform):
-    """The graph form of `adarl_tf.audio.fill_digital_silence` (same rule, same values)."""
-    run = audio.SILENCE_RUN
-    n = tf.shape(waveform)[0]
-    zero = tf.concat([[0], tf.cumsum(tf.cast(tf.equal(waveform, 0.0), tf.int32))], 0)
-    full = tf.cast(tf.equal(zero[run:] - zero[:-run], run), tf.int32)
-    starts = tf.concat([[0], tf.cumsum(full)], 0)
-    j = tf.range(n)
-    last = tf.maximum(tf.shape(full)[0], 0)
-    covered = tf.gather(starts, tf.minimum(j + 1, last)) - \
-        tf.gather(starts, tf.maximum(j - run + 1, 0)) > 0
-    i = tf.cast(j, tf.int64)
-    h = tf.math.floormod(i * 1103515245 + 12345, 1 << 31)
-    dither = tf.cast((tf.cast(h, tf.float64) / (1 << 30) - 1.0) * audio.DITHER_AMPLITUDE,
-                     tf.float32)
-    return tf.where(covered, dither, waveform)
-
-
 def decode(path, n_samples, kind, rate, delay):
     """The 16 kHz mono waveform of one file, exactly `n_samples` long.
 
@@ -204,8 +172,11 @@ def decode(path, n_samples, kind, rate, delay):
         branches += [lambda: decode_scipy(path)] * 2
     branches.append(lambda: decode_scipy(path))
     waveform = tf.switch_case(kind, branches)
-    # Before the length fit: its zeros are padding and must stay zero.
-    return fit_length(fill_digital_silence(waveform), n_samples)
+    # Digital silence dithered by the one rule (numpy, as in predict), run once per file;
+    # before the length fit, whose zeros are padding and must stay zero.
+    waveform = tf.numpy_function(audio.fill_digital_silence, [waveform], tf.float32,
+                                 stateful=False)
+    return fit_length(tf.reshape(waveform, [-1]), n_samples)
 
 
 def decoder_arrays(utterances):

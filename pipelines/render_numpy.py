@@ -49,14 +49,6 @@ def read_window(waveform, start, factor, segment):
     return (at(i0) * (1.0 - frac) + at(i0 + 1) * frac).astype("float32"), inside
 
 
-def cut_array(waveform, cut):
-    """(k, L) windows of one waveform by `cut`'s scoring rule (no draws)."""
-    from adarl_tf.pipelines.plan import starts
-    waveform = np.asarray(waveform, np.float32)
-    return np.stack([read_window(waveform, s, 1.0, cut.segment)[0]
-                     for s in starts(len(waveform), cut)])
-
-
 def element(waveform, plan, e):
     """Element `e` of `plan`: its window, read and augmented (gain, noise)."""
     from adarl_tf.pipelines.plan import noise

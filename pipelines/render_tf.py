@@ -1,12 +1,14 @@
 """A `plan.Plan` rendered with tf.data: the same batches as `render_numpy.py`.
 
-Order, and why: decode every utterance once (`audio_io.decode`, parallel; WAV
+Order, and why: decode every utterance once per process (`audio_io.decode`, parallel; WAV
 in the graph, others through tensorflow-io or scipy) into one cached buffer;
 then map over the plan's elements (read the window at its rate, gain, noise on
 the real samples), batch as the plan says, prefetch so that the accelerator
 never waits. The plan has already shuffled: nothing here draws a number
 (the noise comes from `plan.noise`, the one generator both renderers use).
 """
+
+import functools
 
 import numpy as np
 import tensorflow as tf
@@ -19,6 +21,13 @@ AUTOTUNE = tf.data.AUTOTUNE
 
 def _decoded(utterances):
     """(buffer, offsets, lengths): every waveform back to back, decoded once."""
+    return _decode(tuple(utterances), tf.distribute.has_strategy())
+
+
+# The last two sets decoded, for the process: a fold's training set, and the validation set
+# that is scored after every epoch (no more: a corpus's buffer can be gigabytes).
+@functools.lru_cache(maxsize=2)
+def _decode(utterances, mirrored):
     paths = [str(u.path) for u in utterances]
     lengths, kinds, rates, delays = audio_io.decoder_arrays(utterances)
     ds = tf.data.Dataset.from_tensor_slices((paths, lengths, kinds, rates, delays))
@@ -26,7 +35,7 @@ def _decoded(utterances):
     waves = [w for w in ds] or [tf.zeros([0])]
     offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype("int64")
     buffer = tf.concat(waves, 0)
-    if not tf.distribute.has_strategy():  # Under a strategy's scope it would be mirrored.
+    if not mirrored:  # Under a strategy's scope it would be mirrored.
         # A variable, not a constant in a serialised dataset graph (a GraphDef's 2 GB limit).
         buffer = tf.Variable(buffer, trainable=False)
     return buffer, tf.constant(offsets), tf.constant(np.asarray(lengths, "int64"))
@@ -107,18 +116,3 @@ def scoring_data(utterances, plan, rate=None, stats_table=None):
     del rate
     return _dataset(utterances, plan, stats_table, labels=False)
 
-
-def cut_graph(waveform, cut):
-    """(k, L) windows of one (n,) waveform by `cut`'s scoring rule, in the graph
-    (`plan.starts` without draws; serving)."""
-    L, n = cut.segment, tf.shape(waveform)[0]
-    full, rest = n // L, n % L
-    keep = tf.logical_and(rest > 0, tf.logical_or(rest >= cut.min_tail, full == 0))
-    k = tf.maximum(full + tf.cast(keep, tf.int32), 1)
-    kept = waveform[:k * L]
-    windows = tf.reshape(tf.pad(kept, [[0, k * L - tf.shape(kept)[0]]]), [k, L])
-    if cut.tail == "overlap":
-        last = tf.slice(tf.pad(waveform, [[0, L]]), [tf.maximum(n - L, 0)], [L])
-        windows = tf.cond(tf.logical_and(n > L, k * L > n),
-                          lambda: tf.concat([windows[:-1], last[None]], 0), lambda: windows)
-    return windows

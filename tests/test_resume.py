@@ -288,8 +288,9 @@ def test_robust_recipe_resumes_on_the_same_curve_and_selection(small_demo_corpus
     assert a["epoch_selection"] == b["epoch_selection"]
 
 
-def test_runs_from_before_the_robust_flags_and_early_stopped_folds(tmp_path):
-    # A results.json written before the robust recipe's fields existed is the same config.
+def test_runs_from_before_the_robust_flags_or_the_plan_and_early_stopped_folds(tmp_path):
+    # A results.json written before the robust recipe's fields existed, or with a field since
+    # removed, is the same config.
     fold_dir = _fake_fold(tmp_path / "old", TINY, 3)
     written = json.loads((fold_dir / "results.json").read_text())
     for field in ("optimizer", "schedule", "warmup_fraction", "class_balance",
@@ -298,6 +299,7 @@ def test_runs_from_before_the_robust_flags_and_early_stopped_folds(tmp_path):
         del written["config"]["train"][field]
     for field in ("time_masks", "time_mask_frames", "freq_masks", "freq_mask_bins"):
         del written["config"]["model"][field]
+    written["config"]["train"]["shuffle_buffer"] = 1024  # A field since removed.
     (fold_dir / "results.json").write_text(json.dumps(written))
     assert checkpoints.fold_status(TINY, tmp_path / "old", 0) == "complete"
     # A fold that early stopping ended before the last epoch is complete.

@@ -271,13 +271,22 @@ def test_serving_model_drops_training_only_parts():
     assert not {"gradient_reversal", "center_loss"} & {layer.name for layer in serving.layers}
 
 
-def test_segment_array_follows_the_training_rule():
-    from adarl_tf.pipelines.plan import Cut
-    from adarl_tf.pipelines.render_tf import cut_graph
-    for n in (1, 50, 99, 100, 149, 150, 250, 399):
-        got = runners.segment_array(np.arange(1, n + 1, dtype=np.float32), 100, 50)
-        want = cut_graph(tf.range(1, n + 1, dtype=tf.float32), Cut(100, 50)).numpy()
-        np.testing.assert_array_equal(got, want)
+@pytest.mark.parametrize("n", [1, 50, 99, 100, 149, 150, 250, 399])
+@pytest.mark.parametrize("min_tail,tail", [(0, "pad"), (50, "pad"), (33, "overlap")])
+def test_the_serving_cut_is_the_scoring_cut(n, min_tail, tail):
+    """The SavedModel's cut (in the graph, also inside tf.data) and the runners' cut are
+    `plan.starts`' scoring windows."""
+    from adarl_tf.export import serving
+    from adarl_tf.pipelines.plan import Cut, starts
+    x = np.arange(1, n + 1, dtype="float32")
+    cut = Cut(100, min_tail, tail)
+    got = runners.segment_array(x, 100, min_tail, tail)
+    padded = np.pad(x, (0, 100))
+    np.testing.assert_array_equal(got, [padded[s:s + 100] for s in starts(n, cut)])
+    in_graph = next(iter(tf.data.Dataset.from_tensors(x).map(
+        lambda w: serving.segment_graph(w, cut)))).numpy()
+    np.testing.assert_array_equal(in_graph, got)
+    np.testing.assert_array_equal(serving.segment_graph(tf.constant(x), cut).numpy(), got)
 
 
 def test_compress_weights_keeps_small_constants_float32():

@@ -13,6 +13,7 @@ from keras import ops
 
 from adarl_tf import audio
 from adarl_tf.config import FrontendConfig, TrainConfig
+from adarl_tf.export.runners import segment_array
 from adarl_tf.layers import Spectrogram
 from adarl_tf.pipelines import plan as P
 from adarl_tf.pipelines import render_numpy, renderer, tensorflow_available
@@ -46,14 +47,18 @@ def test_digital_silence_is_audio_not_padding(tmp_path):
     np.testing.assert_array_equal(audio.fill_digital_silence(x), x)
 
 
-def test_graph_and_numpy_fill_digital_silence_alike(tmp_path):
+def test_the_tf_data_decoder_dithers_as_load_audio(tmp_path):
     tf = pytest.importorskip("tensorflow")
     from adarl_tf.pipelines import audio_io
-    x = _with_digital_silence().astype("float32")
+    x = _with_digital_silence()
     x[-40:] = 0.0  # A run at the very end, and one too short to count.
     x[100:120] = 0.0
-    np.testing.assert_array_equal(audio_io.fill_digital_silence(tf.constant(x)).numpy(),
-                                  audio.fill_digital_silence(x))
+    path = write_wav(tmp_path / "gap.wav", x)
+    n = len(x) + 500  # The length fit pads after the dither: padding stays zero.
+    got = audio_io.decode(tf.constant(str(path)), tf.constant(n), tf.constant(audio_io.FAST),
+                          tf.constant(16000), tf.constant(0)).numpy()
+    np.testing.assert_array_equal(got[:len(x)], audio.load_audio(path))
+    assert not got[len(x):].any() and (got[ZERO_RUN] != 0).all() and (got[-540:-500] != 0).all()
 
 
 def _renderers():
@@ -105,5 +110,4 @@ def test_both_pipelines_feed_speaker_statistics_with_each_segment(tmp_path):
     for wave, s in zip(batch["waveform"], batch["speaker_stats"]):
         i = 1 if s[0] else [0, 2]  # Each segment carries its own speaker's statistics.
         assert any(np.array_equal(wave, seg) for u in np.atleast_1d(i) for seg in
-                   render_numpy.cut_array(render_numpy.decode(utts[u], 16000),
-                                          P.Cut.of(FRONTEND, 0.1)))
+                   segment_array(render_numpy.decode(utts[u], 16000), L, round(0.1 * 16000)))

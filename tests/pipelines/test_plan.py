@@ -11,6 +11,7 @@ import pytest
 
 from adarl_tf.config import TrainConfig
 from adarl_tf.corpora.corpus import Utterance
+from adarl_tf.export.runners import segment_array
 from adarl_tf.pipelines import plan as P
 from adarl_tf.pipelines import render_numpy as R
 from tests.pipelines.robust_data import FRONTEND, RATE, ROBUST, L
@@ -50,15 +51,15 @@ def test_the_robust_cut_counts(n, hop, min_tail, expected):
 def test_scoring_windows_pad_or_overlap_the_tail():
     n = 2 * L + L // 2
     waveform = np.random.default_rng(0).normal(size=n).astype("float32")
-    padded = R.cut_array(waveform, P.Cut(L, L // 4))
-    overlap = R.cut_array(waveform, P.Cut(L, L // 4, "overlap"))
+    padded = segment_array(waveform, L, L // 4)
+    overlap = segment_array(waveform, L, L // 4, "overlap")
     np.testing.assert_array_equal(padded.ravel()[:n], waveform)
     assert not padded.ravel()[n:].any()
     np.testing.assert_array_equal(overlap[:2], padded[:2])
     np.testing.assert_array_equal(overlap[2], waveform[-L:])  # No padding to score.
     short = waveform[:L // 2]  # Shorter than a segment: padded either way.
-    np.testing.assert_array_equal(R.cut_array(short, P.Cut(L, 0, "overlap")),
-                                  R.cut_array(short, P.Cut(L, 0)))
+    np.testing.assert_array_equal(segment_array(short, L, 0, "overlap"),
+                                  segment_array(short, L, 0))
 
 
 def test_counts_steps_and_class_weights():
