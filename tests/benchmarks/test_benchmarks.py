@@ -60,6 +60,18 @@ def test_pipeline_throughput(small_demo_corpus):
     assert rows[0]["segments_per_epoch"] == rows[1]["segments_per_epoch"]
 
 
+def test_plan_build():
+    from tests.iemocap_fixture import require_metadata
+    require_metadata()
+    rows = _run("plan_build", ["--epochs=2"])
+    assert [r["recipe"] for r in rows] == ["paper", "robust", "robust + sampler"]
+    assert len({r["utterances"] for r in rows}) == 1 and rows[0]["utterances"] > 3000
+    # Windows 1 s apart outnumber the paper's 3 s cut; the sampler only reorders them.
+    assert rows[0]["elements"] < rows[1]["elements"] == rows[2]["elements"]
+    for r in rows:
+        assert r["epochs"] == 2 and r["batches"] >= r["elements"] / 32 and r["columns_mb"] > 0
+
+
 def test_check_audio_speed(tmp_path):
     from tests.audio_files import tone, write_pcm
     write_pcm(tmp_path / "a.wav", tone(0.5, 16000), 16000)
