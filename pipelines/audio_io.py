@@ -90,19 +90,6 @@ def describe_decoders(utterances):
     return kinds
 
 
-def decode_wav(path):
-    """16-bit PCM WAV (any rate and channel count) -> (samples,) float32, channels averaged."""
-    samples, _ = tf.audio.decode_wav(tf.io.read_file(path))
-    return tf.reduce_mean(samples, axis=-1)
-
-
-def decode_scipy(path):
-    """Any WAV or FLAC, mixed down and resampled by `adarl_tf.audio.load_audio`."""
-    waveform = tf.numpy_function(lambda p: audio.load_audio(p.decode("utf-8"), TARGET_RATE),
-                                 [path], tf.float32, stateful=False)
-    return tf.reshape(waveform, [-1])
-
-
 @functools.lru_cache(maxsize=None)
 def tfio_delay(rate):
     """Output samples by which `tfio.audio.resample` delays a signal from `rate` to 16 kHz.
@@ -137,17 +124,6 @@ def _tfio_resample(samples, rate, delay):
     return tf.clip_by_value(tf.reshape(out, [-1])[delay:], -1.0, 1.0)
 
 
-def decode_tfio_wav(path, rate, delay):
-    samples, _ = tf.audio.decode_wav(tf.io.read_file(path))
-    return _tfio_resample(samples, rate, delay)
-
-
-def decode_tfio_flac(path, rate, delay):
-    tfio, _ = tfio_status()
-    samples = tfio.audio.decode_flac(tf.io.read_file(path), dtype=tf.int16)
-    return _tfio_resample(tf.cast(samples, tf.float32) / 32768.0, rate, delay)
-
-
 def fit_length(waveform, n_samples):
     """Cuts or zero-pads a waveform to exactly `n_samples`."""
     waveform = waveform[:n_samples]
@@ -164,13 +140,21 @@ def decode(path, n_samples, kind, rate, delay):
         rate: int32 tensor, the file's sample rate.
         delay: int32 tensor, `tfio_delay(rate)` for the tfio decoders, else 0.
     """
-    branches = [lambda: decode_wav(path)]
-    if tfio_status()[0] is not None:
-        branches += [lambda: decode_tfio_wav(path, rate, delay),
-                     lambda: decode_tfio_flac(path, rate, delay)]
-    else:  # Never taken (decoder_of gives no tfio kinds); keeps the indices.
-        branches += [lambda: decode_scipy(path)] * 2
-    branches.append(lambda: decode_scipy(path))
+    def wav():  # (n, channels) float32, any rate.
+        return tf.audio.decode_wav(tf.io.read_file(path))[0]
+
+    def flac():
+        pcm = tfio_status()[0].audio.decode_flac(tf.io.read_file(path), dtype=tf.int16)
+        return tf.cast(pcm, tf.float32) / 32768.0
+
+    def scipy():  # Any WAV or FLAC, mixed down and resampled by `audio.load_audio`.
+        return tf.reshape(tf.numpy_function(lambda p: audio.load_audio(p.decode(), TARGET_RATE),
+                                            [path], tf.float32, stateful=False), [-1])
+
+    branches = [lambda: tf.reduce_mean(wav(), axis=-1), scipy, scipy, scipy]  # By kind.
+    if tfio_status()[0] is not None:  # Without it, `decoder_of` gives no tfio kind.
+        branches[TFIO_WAV] = lambda: _tfio_resample(wav(), rate, delay)
+        branches[TFIO_FLAC] = lambda: _tfio_resample(flac(), rate, delay)
     waveform = tf.switch_case(kind, branches)
     # Digital silence dithered by the one rule (numpy, as in predict), run once per file;
     # before the length fit, whose zeros are padding and must stay zero.
