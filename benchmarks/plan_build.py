@@ -5,10 +5,11 @@ r"""Seconds and memory to build a fold's training plan (`pipelines/plan.py`), on
 
 The training plan states every element of every remaining epoch and is built
 once, when a fold's training starts (or resumes). This measures that build for
-the paper's fold (IEMOCAP, its four classes without excited, one
-speaker held out: 4,025 utterances, from the real durations in
-the metadata file; no audio is read) under three recipes: the paper's cut, the
-robust recipe's windows with every draw, and the class-balanced sampler.
+the paper's fold (IEMOCAP's improvised utterances of the four classes, one
+speaker held out, chosen as `load_iemocap` does, from the real durations in
+the metadata file; no audio is read; --iemocap_subset=all for the whole release)
+under three recipes: the paper's cut, the robust recipe's windows with every
+draw, and the class-balanced sampler.
 Prints one JSON line per recipe, then a table; CPU seconds (this process's) beside
 the wall clock, which a loaded machine inflates. No TensorFlow import.
 """
@@ -24,6 +25,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # tests/iemocap_fixture.py reads the metadata.
 
 from adarl_tf.config import FrontendConfig, TrainConfig  # noqa: E402
+from adarl_tf.corpora import iemocap  # noqa: E402
 from adarl_tf.corpora.corpus import Utterance  # noqa: E402
 from adarl_tf.pipelines import plan  # noqa: E402
 from tests import iemocap_fixture  # noqa: E402
@@ -34,22 +36,25 @@ flags.DEFINE_string("metadata", None, "EmoBox-style IEMOCAP jsonl; default: "
 flags.DEFINE_integer("epochs", 50, "Epochs in the plan (the paper: 50).")
 flags.DEFINE_integer("batch_size", 32, "Segments per batch.")
 flags.DEFINE_string("test_speaker", "Ses01F", "The held-out speaker.")
+flags.DEFINE_enum("iemocap_subset", "improvised", iemocap.SUBSETS,
+                  "Utterances used (as adarl_tf.main; the paper: improvised).")
 
-CLASSES = {"neu": "neutral", "hap": "happy", "sad": "sad", "ang": "angry"}  # Paper: no exc.
 ROBUST = dict(train_hop_s=1.0, random_crop=True, speed_factors=(0.9, 1.0, 1.1), gain_db=6.0,
               noise_snr_db=20.0)
 RECIPES = {"paper": {}, "robust": ROBUST,
            "robust + sampler": dict(ROBUST, class_balance="sampler")}
 
 
-def training_utterances(metadata, test_speaker):
-    """The fold's training utterances, durations from the metadata (no audio)."""
+def training_utterances(metadata, test_speaker, subset):
+    """The fold's training utterances, durations from the metadata (no audio), chosen and
+    labelled as `iemocap.load_iemocap` does (its name parser, classes and subsets)."""
     out = []
     for name, code, length_s in iemocap_fixture.read_metadata(metadata):
-        speaker = name[:5] + name.split("_")[-1][0]  # Ses01F_impro04_M000 -> Ses01M.
-        if code in CLASSES and speaker != test_speaker:
-            out.append(Utterance(name, f"{name}.wav", speaker, speaker[-1],
-                                 CLASSES[code], length_s))
+        info = iemocap.parse_utterance_name(name)
+        if (code in iemocap.LABEL_CODES and info["speaker"] != test_speaker and
+                iemocap._in_subset(info, subset)):
+            out.append(Utterance(name, f"{name}.wav", info["speaker"], info["gender"],
+                                 iemocap.LABEL_CODES[code], length_s))
     return out
 
 
@@ -69,10 +74,11 @@ def measure(utterances, name, overrides):
 def main(argv):
     del argv
     metadata = FLAGS.metadata or iemocap_fixture.default_metadata_path()
-    utterances = training_utterances(metadata, FLAGS.test_speaker)
+    utterances = training_utterances(metadata, FLAGS.test_speaker, FLAGS.iemocap_subset)
     hours = sum(u.duration_s for u in utterances) / 3600
-    logging.info("%d training utterances, %.1f h (IEMOCAP durations, %s held out), %d epochs",
-                 len(utterances), hours, FLAGS.test_speaker, FLAGS.epochs)
+    logging.info("%d training utterances, %.1f h (IEMOCAP %s, durations only, %s held out), "
+                 "%d epochs", len(utterances), hours, FLAGS.iemocap_subset, FLAGS.test_speaker,
+                 FLAGS.epochs)
     rows = [measure(utterances, name, overrides) for name, overrides in RECIPES.items()]
     for row in rows:
         print(json.dumps(row))
