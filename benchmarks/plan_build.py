@@ -52,7 +52,7 @@ def training_utterances(metadata, test_speaker, subset):
     for name, code, length_s in iemocap_fixture.read_metadata(metadata):
         info = iemocap.parse_utterance_name(name)
         if (code in iemocap.LABEL_CODES and info["speaker"] != test_speaker and
-                iemocap._in_subset(info, subset)):
+                iemocap.in_subset(info, subset)):
             out.append(Utterance(name, f"{name}.wav", info["speaker"], info["gender"],
                                  iemocap.LABEL_CODES[code], length_s))
     return out

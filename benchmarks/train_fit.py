@@ -22,22 +22,23 @@ import pathlib
 
 import numpy as np
 from absl import app, flags
-from sklearn.metrics import accuracy_score, balanced_accuracy_score
 
 FLAGS = flags.FLAGS
 
 
 def score(model, utterances, config, corpus, stats_table):
-    """(UA, WA, {speaker: accuracy}) of `model` on `utterances`, scored as the test set is."""
-    from adarl_tf import training
-    out = training.predict_utterances(model, utterances, config, config.train.batch_size,
-                                      stats_table)
-    y = np.array([corpus.emotions.index(u.label) for u in utterances])
-    p = np.argmax(out["emotion_probs"], axis=1)
+    """(UA, WA, {speaker: accuracy}) of `model` on `utterances`, scored as the test set is:
+    the same utterance outputs, labels and scores as training's test scoring."""
+    from adarl_tf import evaluation, training
+    from adarl_tf.pipelines import plan
+    probs = training.predict_utterances(model, utterances, config, config.train.batch_size,
+                                        stats_table)["emotion_probs"]
+    labels, _ = plan.labels_of(utterances, corpus)
+    scores = evaluation.classification_scores(labels, probs, len(corpus.emotions))
+    hits = labels == np.argmax(probs, axis=1)
     speakers = np.array([u.speaker for u in utterances])
-    per_speaker = {s: float(accuracy_score(y[speakers == s], p[speakers == s]))
-                   for s in sorted(set(speakers))}
-    return float(balanced_accuracy_score(y, p)), float(accuracy_score(y, p)), per_speaker
+    per_speaker = {s: float(hits[speakers == s].mean()) for s in sorted(set(speakers))}
+    return scores["ua"], scores["wa"], per_speaker
 
 
 def fold_fit(run_dir, config, corpus, fold):
@@ -92,8 +93,9 @@ def main(argv):
     folds = [int(f) for f in FLAGS.folds] if FLAGS.folds else done
     missing = sorted(set(folds) - set(done))
     if not folds or missing:
-        raise app.UsageError(f"{run_dir}: no finished fold {missing or ''} (a fold needs "
-                             "results.json and model.keras); train it first")
+        which = f"folds {missing} are not finished" if missing else "no fold is finished"
+        raise app.UsageError(f"{run_dir}: {which} (a fold needs results.json and "
+                             "model.keras); train them first")
     corpus, config, _ = experiment.load(config, run_dir)  # Logs the corpus; writes nothing.
     rows = []
     for fold in folds:

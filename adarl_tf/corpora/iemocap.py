@@ -95,7 +95,8 @@ def parse_utterance_name(name):
     }
 
 
-def _in_subset(info, subset):
+def in_subset(info, subset):
+    """Whether a parsed utterance name (`parse_utterance_name`) is in `--iemocap_subset`."""
     if subset == "all":
         return True
     return info["improvised"] == (subset == "improvised")
@@ -272,7 +273,7 @@ def _read_label_line(scan, session_dir, label_file, number, match, subset, codes
     except ValueError as e:
         return skip(label_file, f"{where}: {e}")
     scan.named.add(utt_name)
-    if not _in_subset(info, subset):
+    if not in_subset(info, subset):
         return None
     scan.n_lines += 1
     if utt_name in scan.first_seen:
