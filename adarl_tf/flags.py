@@ -7,6 +7,7 @@ table alone, so a new field needs one row here and nothing else.
 """
 
 import dataclasses
+import math
 import sys
 import typing
 
@@ -127,7 +128,7 @@ CONFIG_FLAGS = {
                       "e.g. 0.9,1.0,1.1 (empty: off)."),
     "gain_db": ("train", "Random training gain in +- dB (0: off)."),
     "noise_snr_db": ("train", "White noise on training segments at an SNR drawn in [this, "
-                     "40] dB (unset: off)."),
+                     "40] dB (unset or inf: off; inf turns off a preset's noise)."),
     "seed": ("train", "Random seed."),
     "deterministic": ("train", "Fix every seed and turn on TensorFlow's op determinism: a "
                       "rerun gives the same results.json metrics. Slower on GPU; an op "
@@ -259,6 +260,10 @@ def config_from_flags():
     for flag in CONFIG_FLAGS:
         section, field = _field(flag)
         value, parse = FLAGS[flag].value, _PARSERS.get(_kind(field))
+        if value == math.inf and field.default is None:
+            # An infinite SNR is no noise: the only way to unset an optional number
+            # (--noise_snr_db) that a flagfile set, since absl has no "unset" value.
+            value = None
         values[section][field.name] = parse(value, flag) if parse else value
     model = config_lib.ModelConfig(frontend=config_lib.FrontendConfig(**values["frontend"]),
                                    **values["model"])

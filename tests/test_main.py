@@ -103,6 +103,13 @@ def test_paper_presets_keep_the_papers_recipe(tmp_path):
         assert (config.model.time_masks, config.model.freq_masks) == (0, 0)
 
 
+def test_inf_snr_turns_a_presets_noise_off(tmp_path):
+    assert _preset_config(tmp_path, "adarl_compact.cfg").train.noise_snr_db == 20.0
+    train = _preset_config(tmp_path, "adarl_compact.cfg", "--noise_snr_db=inf").train
+    assert train.noise_snr_db is None
+    assert train.augments  # Only the noise is off: speed, gain and crop stay.
+
+
 def test_robust_preset_parses_and_builds(tmp_path):
     from adarl_tf.model import build_model
     config = _preset_config(tmp_path, "adarl_robust.cfg")
