@@ -126,6 +126,39 @@ def read_predictions(path, labels):
                       fix) from None
 
 
+def read_probabilities(path, labels):
+    """A fold's `predictions.csv` with its class probabilities, for ensembling.
+
+    Args:
+        path: str or path-like.
+        labels: list of str. The fold's class names (results.json "labels"),
+            which name the `p_<class>` columns.
+
+    Returns:
+        (names, y_true, probs): the test utterances' names (list of str), their
+        true class indices and an (utterances, classes) float array.
+
+    Raises:
+        RunFileError: as `read_predictions`, or a `p_` column missing (a file
+            written before they existed) or not a finite number.
+    """
+    path, fix = pathlib.Path(path), retrain_fix(path)
+    y_true, _ = read_predictions(path, labels)
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    try:
+        names = [r["name"] for r in rows]
+        probs = np.array([[float(r[f"p_{c}"]) for c in labels] for r in rows], "float64")
+    except KeyError as e:
+        raise damaged(path, PREDICTIONS, f"no column {e.args[0]}", fix) from None
+    except (TypeError, ValueError) as e:  # An empty or non-numeric cell.
+        raise damaged(path, PREDICTIONS, f"a probability that is not a number: {e}",
+                      fix) from None
+    if not np.isfinite(probs).all():
+        raise damaged(path, PREDICTIONS, "a probability that is not finite", fix)
+    return names, y_true, probs.reshape(len(rows), len(labels))
+
+
 def read_features(path, keys=FEATURE_KEYS):
     """A fold's `test_features.npz` as {name: array}, read without pickle.
 

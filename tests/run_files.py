@@ -12,8 +12,13 @@ from adarl_tf import checkpoints, files
 from adarl_tf.corpora.corpus import EMOTIONS
 
 
-def fake_fold(out_dir, fold, labels, predictions, config=None):
-    """Writes `<out_dir>/fold_NN/`; returns its path."""
+def fake_fold(out_dir, fold, labels, predictions, config=None, probs=None, names=None):
+    """Writes `<out_dir>/fold_NN/`; returns its path.
+
+    `probs` (utterances x classes), when given, adds predictions.csv's `p_<class>`
+    columns (and `predictions` should be their argmax); `names` the utterances'
+    names (default u0, u1, ...), in the file's row order.
+    """
     fold_dir = checkpoints.fold_dir_of(out_dir, fold)
     fold_dir.mkdir(parents=True)
     correct = sum(a == b for a, b in zip(labels, predictions))
@@ -24,9 +29,12 @@ def fake_fold(out_dir, fold, labels, predictions, config=None):
         "wa": correct / len(labels), "ua": correct / len(labels), "domain_accuracy": None,
         "n_test_utterances": len(labels), "epochs_completed": 1, "labels": list(EMOTIONS),
         "confusion_matrix": confusion.tolist(), "config": config or {"train": {"epochs": 1}}})
-    files.write_csv(fold_dir / "predictions.csv", ["name", "label", "prediction"],
-                    [[f"u{i}", EMOTIONS[a], EMOTIONS[b]]
-                     for i, (a, b) in enumerate(zip(labels, predictions))])
+    names = names or [f"u{i}" for i in range(len(labels))]
+    p_columns = [] if probs is None else [f"p_{e}" for e in EMOTIONS]
+    files.write_csv(fold_dir / "predictions.csv", ["name", "label", "prediction"] + p_columns,
+                    [[name, EMOTIONS[a], EMOTIONS[b]] +
+                     ([] if probs is None else [f"{v:.6f}" for v in probs[i]])
+                     for i, (name, a, b) in enumerate(zip(names, labels, predictions))])
     with files.atomic_path(fold_dir / "test_features.npz") as tmp:
         np.savez_compressed(tmp, labels=np.asarray(labels, "int32"),
                             label_names=np.array(EMOTIONS),

@@ -1,0 +1,163 @@
+r"""Score an ensemble: the mean of several finished runs' class probabilities, fold by fold.
+
+  python benchmarks/ensemble.py \
+      --members=runs/a/adarl_compact_adarl,runs/b/adarl_compact_adarl \
+      [--against=runs/a/adarl_compact_backbone,runs/b/adarl_compact_backbone]
+
+Each member is one `python -m adarl_tf.main` run folder (e.g. a seed, or the
+same recipe under another normalisation), or several joined by "+" when one
+recipe's folds were trained in separate runs, all on one corpus and protocol. On
+every fold all members finished, the test utterances' class probabilities
+(`predictions.csv`, `p_<class>`) are averaged and scored as training scores a
+fold (`evaluation.classification_scores`: WA, UA). `--against` scores a second
+ensemble (or one run) the same way, and the two are paired over their common
+folds (`accuracy_table.paired_difference`): e.g. ADARL members against backbone
+members trained alike. Nothing is trained or chosen here: no epoch, weight or
+member is picked on a test speaker; which runs to combine is the user's, and
+is best fixed before looking at their figures.
+
+Members must agree fold by fold (corpus, protocol, class names, test speakers,
+test utterances); a fold that some member lacks is left out and named.
+Prints one JSON line per fold, then a table. Measured figures: RESULTS.md.
+"""
+
+import json
+import pathlib
+import sys
+import typing
+
+import numpy as np
+from absl import app, flags
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import accuracy_table  # noqa: E402  (same folder)
+
+FLAGS = flags.FLAGS
+
+
+class MemberFold(typing.NamedTuple):
+    """One member's finished fold: its results.json and its test utterances' probabilities."""
+    run_dir: str
+    result: typing.Any  # FoldResult.
+    names: list
+    y_true: np.ndarray
+    probs: np.ndarray  # (utterances, classes).
+
+
+def load_member(spec):
+    """{fold: MemberFold} of a member: a run folder, or folders joined by "+" (one
+    recipe whose folds were trained in several runs)."""
+    from adarl_tf import fold_files
+    from adarl_tf.fold_result import FoldResult
+    folds = {}
+    for run_dir in spec.split("+"):
+        for path in sorted(pathlib.Path(run_dir).glob("fold_*/results.json")):
+            result = FoldResult.read(path)
+            if result.fold in folds:
+                raise app.UsageError(f"{spec}: fold {result.fold} is in both "
+                                     f"{folds[result.fold].run_dir} and {run_dir}; join "
+                                     "folders that hold different folds")
+            names, y_true, probs = fold_files.read_probabilities(
+                path.parent / fold_files.PREDICTIONS, list(result.labels))
+            folds[result.fold] = MemberFold(run_dir, result, names, y_true, probs)
+    if not folds:
+        raise app.UsageError(f"{spec}: no finished fold (fold_NN/results.json); a member is a "
+                             "python -m adarl_tf.main --out_dir folder with trained folds")
+    return folds
+
+
+def _check_same(fold, a, b):
+    """Refuses to average two members' folds that are not the same test set."""
+    for key in ("corpus", "protocol_id", "labels", "test_speaker"):
+        if getattr(a.result, key) != getattr(b.result, key):
+            raise app.UsageError(
+                f"fold {fold}: {a.run_dir} and {b.run_dir} differ in {key} "
+                f"({getattr(a.result, key)!r} against {getattr(b.result, key)!r}); ensemble "
+                "runs of one corpus, protocol and class list")
+    if sorted(zip(a.names, a.y_true.tolist())) != sorted(zip(b.names, b.y_true.tolist())):
+        raise app.UsageError(f"fold {fold}: {a.run_dir} and {b.run_dir} scored different test "
+                             "utterances (or labels); ensemble runs of the same data")
+
+
+def _aligned(member, first):
+    """The member's probabilities, rows in the first member's utterance order."""
+    row = {name: i for i, name in enumerate(member.names)}
+    return member.probs[[row[name] for name in first.names]]
+
+
+def ensemble(run_dirs):
+    """(per-fold rows, {fold: [run folders without it]}) of the probability mean.
+
+    Each row has the keys `accuracy_table.summarise` reads, plus the members'
+    own UA (`members_ua`) and whether any used test-speaker audio.
+    """
+    from adarl_tf import evaluation
+    members = [load_member(d) for d in run_dirs]
+    all_folds = sorted(set().union(*members))
+    skipped = {f: [str(d) for d, m in zip(run_dirs, members) if f not in m] for f in all_folds}
+    skipped = {f: missing for f, missing in skipped.items() if missing}
+    rows = []
+    for fold in (f for f in all_folds if f not in skipped):
+        parts = [m[fold] for m in members]
+        first = parts[0]
+        for other in parts[1:]:
+            _check_same(fold, first, other)
+        probs = np.mean([_aligned(p, first) for p in parts], axis=0)
+        labels = list(first.result.labels)
+        scores = evaluation.classification_scores(first.y_true, probs, len(labels))
+        rows.append({
+            "fold": fold, "test_speaker": first.result.test_speaker, "wa": scores["wa"],
+            "ua": scores["ua"], "domain_accuracy": None, "n_test": len(first.names),
+            "train_seconds": sum(p.result.train_seconds or 0.0 for p in parts),
+            "selected_epoch": None,
+            "uses_test_speaker_audio": any(bool(p.result.uses_test_speaker_audio)
+                                           for p in parts),
+            "members_ua": [p.result.ua for p in parts],
+            "y_true": [labels[i] for i in first.y_true],
+            "y_pred": [labels[i] for i in probs.argmax(axis=1)]})
+    if not rows:
+        raise app.UsageError(f"no fold finished by every member of {', '.join(map(str, run_dirs))}"
+                             f" (missing: {skipped}); train the missing folds first")
+    return rows, skipped
+
+
+def table(named):
+    """Markdown rows: name, folds, UA mean +- std, pooled UA, WA mean, UA per fold."""
+    lines = ["| ensemble | folds | UA mean +- std | UA pooled | WA mean | members' UA mean | "
+             "test-speaker audio | UA per fold |", "|---|---|---|---|---|---|---|---|"]
+    for name, rows in named.items():
+        s = accuracy_table.summarise(rows)
+        members = np.mean([np.mean(r["members_ua"]) for r in rows])
+        audio = "yes" if any(r["uses_test_speaker_audio"] for r in rows) else "no"
+        lines.append(f"| {name} | {s['n_folds']} | {s['ua_mean']:.3f} +- {s['ua_std']:.3f} | "
+                     f"{s['ua_pooled']:.3f} | {s['wa_mean']:.3f} | {members:.3f} | {audio} | "
+                     f"{', '.join(f'{v:.3f}' for v in s['ua_per_fold'])} |")
+    return "\n".join(lines)
+
+
+def main(argv):
+    del argv
+    named = {"members": ensemble(FLAGS.members)}
+    if FLAGS.against:
+        named["against"] = ensemble(FLAGS.against)
+    for name, (rows, skipped) in named.items():
+        for fold, missing in skipped.items():
+            print(f"{name}: fold {fold} left out: not finished in {', '.join(missing)}")
+        for r in rows:
+            print(json.dumps({"ensemble": name, **{k: r[k] for k in (
+                "fold", "test_speaker", "ua", "wa", "members_ua")}}), flush=True)
+    print(table({name: rows for name, (rows, _) in named.items()}))
+    if FLAGS.against:
+        d = accuracy_table.paired_difference(named["members"][0], named["against"][0])
+        print(f"\nmembers - against: UA {d['mean']:+.3f} +- {d['se']:.3f} (standard error over "
+              f"{d['n']} paired folds; per fold {', '.join(f'{v:+.3f}' for v in d['per_fold'])})"
+              if d else "\nmembers - against: no fold in common")
+
+
+if __name__ == "__main__":
+    flags.DEFINE_list("members", None, "Run folders (python -m adarl_tf.main --out_dir) "
+                      "whose class probabilities are averaged.")
+    flags.DEFINE_list("against", [], "Run folders of a second ensemble (or one run) to pair "
+                      "with, fold by fold.")
+    flags.mark_flag_as_required("members")
+    app.run(main)

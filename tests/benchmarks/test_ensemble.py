@@ -1,0 +1,91 @@
+"""benchmarks/ensemble.py: runs' class probabilities averaged fold by fold, and its refusals."""
+
+import json
+import pathlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from sklearn import metrics
+
+from tests.run_files import fake_fold
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+SCRIPT = str(ROOT / "benchmarks" / "ensemble.py")
+LABELS = [0, 1, 2, 3]
+# Each member is right on two of four utterances; their mean is right on three.
+PROBS_A = np.array([[.6, .4, 0, 0], [.6, .4, 0, 0], [0, 0, .9, .1], [0, 0, .55, .45]])
+PROBS_B = np.array([[.3, .7, 0, 0], [.1, .9, 0, 0], [0, 0, .2, .8], [0, 0, .1, .9]])
+
+
+def _member(path, probs, folds=(0,), order=(0, 1, 2, 3), names=None):
+    names = names or [f"u{i}" for i in range(4)]
+    for fold in folds:
+        fake_fold(path, fold, [LABELS[i] for i in order],
+                  [int(probs[i].argmax()) for i in order], probs=probs[list(order)],
+                  names=[names[i] for i in order])
+    return path
+
+
+def _run(*args):
+    done = subprocess.run([sys.executable, SCRIPT, *args], capture_output=True, text=True,
+                          timeout=300, cwd=ROOT)
+    rows = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    return done, rows
+
+
+def test_mean_of_members_probabilities_scored_per_fold(tmp_path):
+    a = _member(tmp_path / "a", PROBS_A, folds=(0, 1))
+    # Rows in another order: the ensemble pairs utterances by name, not by row.
+    b = _member(tmp_path / "b", PROBS_B, order=(3, 1, 0, 2))
+    done, rows = _run(f"--members={a},{b}")
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    # Fold 1 is not in b: left out, and said so.
+    assert [r["fold"] for r in rows] == [0]
+    assert "fold 1 left out" in done.stdout and str(b) in done.stdout
+    mean = (PROBS_A + PROBS_B) / 2
+    assert rows[0]["ua"] == pytest.approx(metrics.balanced_accuracy_score(LABELS,
+                                                                           mean.argmax(1)))
+    assert rows[0]["ua"] == pytest.approx(0.75)
+    assert rows[0]["members_ua"] == pytest.approx([0.5, 0.5])
+
+
+def test_against_pairs_two_ensembles_and_plus_joins_folders(tmp_path):
+    a0 = _member(tmp_path / "a0", PROBS_A, folds=(0,))
+    a1 = _member(tmp_path / "a1", PROBS_A, folds=(1,))
+    b = _member(tmp_path / "b", PROBS_B, folds=(0, 1))
+    done, rows = _run(f"--members={a0}+{a1},{b}", f"--against={b}")
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert [(r["ensemble"], r["fold"]) for r in rows] == \
+        [("members", 0), ("members", 1), ("against", 0), ("against", 1)]
+    assert "members - against: UA +0.250 +- 0.000 (standard error over 2 paired folds" in \
+        done.stdout
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"names": ["x0", "u1", "u2", "u3"]}, "scored different test utterances"),
+    ({"folds": (0,), "joined": True}, "fold 0 is in both"),
+])
+def test_refuses_runs_that_do_not_match(tmp_path, change, message):
+    a = _member(tmp_path / "a", PROBS_A)
+    b = _member(tmp_path / "b", PROBS_B, names=change.get("names"))
+    members = f"{a}+{b}" if change.get("joined") else f"{a},{b}"
+    done, _ = _run(f"--members={members}")
+    assert done.returncode != 0 and message in done.stderr, done.stderr[-2000:]
+
+
+def test_predictions_without_probabilities_are_refused_with_the_fix(tmp_path):
+    fake_fold(tmp_path / "old", 0, LABELS, LABELS)  # No p_ columns (an older run).
+    done, _ = _run(f"--members={tmp_path / 'old'},{tmp_path / 'old'}")
+    assert done.returncode != 0
+    assert "no column p_neutral" in done.stderr and "--overwrite" in done.stderr
+
+
+def test_a_probability_that_is_not_finite_is_refused(tmp_path):
+    broken = PROBS_B.copy()
+    broken[2, 0] = np.nan
+    a = _member(tmp_path / "a", PROBS_A)
+    b = _member(tmp_path / "b", broken)
+    done, _ = _run(f"--members={a},{b}")
+    assert done.returncode != 0 and "not finite" in done.stderr, done.stderr[-2000:]
