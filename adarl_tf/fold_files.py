@@ -97,6 +97,29 @@ def read_results(path, keys=RESULTS_KEYS):
     return results
 
 
+def _prediction_rows(path, fix):
+    """The rows of a `predictions.csv` as dicts (one read, one set of messages)."""
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            return list(csv.DictReader(f))
+    except FileNotFoundError:
+        raise RunFileError(f"{path}: not found; {fix}") from None
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        raise damaged(path, PREDICTIONS, str(e), fix) from None
+
+
+def _class_indices(rows, labels, path, fix):
+    """(true, predicted) class indices of `predictions.csv` rows."""
+    try:
+        return (np.array([labels.index(r["label"]) for r in rows], dtype="int32"),
+                np.array([labels.index(r["prediction"]) for r in rows], dtype="int32"))
+    except KeyError as e:
+        raise damaged(path, PREDICTIONS, f"no column {e.args[0]}", fix) from None
+    except ValueError as e:  # list.index: "'x' is not in list".
+        raise damaged(path, PREDICTIONS, f"a class outside {', '.join(labels)}: {e}",
+                      fix) from None
+
+
 def read_predictions(path, labels):
     """A fold's `predictions.csv`: (true, predicted) class indices per test utterance.
 
@@ -109,21 +132,7 @@ def read_predictions(path, labels):
             that is not in `labels`.
     """
     path, fix = pathlib.Path(path), retrain_fix(path)
-    try:
-        with open(path, newline="", encoding="utf-8") as f:
-            rows = list(csv.DictReader(f))
-    except FileNotFoundError:
-        raise RunFileError(f"{path}: not found; {fix}") from None
-    except (OSError, UnicodeDecodeError, csv.Error) as e:
-        raise damaged(path, PREDICTIONS, str(e), fix) from None
-    try:
-        return (np.array([labels.index(r["label"]) for r in rows], dtype="int32"),
-                np.array([labels.index(r["prediction"]) for r in rows], dtype="int32"))
-    except KeyError as e:
-        raise damaged(path, PREDICTIONS, f"no column {e.args[0]}", fix) from None
-    except ValueError as e:  # list.index: "'x' is not in list".
-        raise damaged(path, PREDICTIONS, f"a class outside {', '.join(labels)}: {e}",
-                      fix) from None
+    return _class_indices(_prediction_rows(path, fix), labels, path, fix)
 
 
 def read_probabilities(path, labels):
@@ -143,9 +152,8 @@ def read_probabilities(path, labels):
             written before they existed) or not a finite number.
     """
     path, fix = pathlib.Path(path), retrain_fix(path)
-    y_true, _ = read_predictions(path, labels)
-    with open(path, newline="", encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
+    rows = _prediction_rows(path, fix)
+    y_true, _ = _class_indices(rows, labels, path, fix)
     try:
         names = [r["name"] for r in rows]
         probs = np.array([[float(r[f"p_{c}"]) for c in labels] for r in rows], "float64")
