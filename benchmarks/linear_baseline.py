@@ -12,7 +12,9 @@ standard deviation of its frame-to-frame change (256 numbers). scikit-learn's
 `StandardScaler` + `LogisticRegression(class_weight="balanced")` is fitted on
 each fold's training speakers (validation speakers included: nothing is
 selected) and scored on its test speakers, with the folds `adarl_tf.main`
-uses (`--protocol`).
+uses (`--protocol`). The same features and classifier also predict each
+test utterance's gender (the paper's domain), fitted on the training
+speakers' genders: `domain_accuracy`, the floor under ADARL's gender head.
 
 `--normalization=speaker` first z-scores every speaker's feature vectors with
 that speaker's own mean and standard deviation over all of its utterances in
@@ -109,8 +111,9 @@ def evaluate(corpus, normalizations=("global",), folds=None, c=0.1):
 
     Returns:
         {normalization: one dict per scored fold, with the keys
-        `accuracy_table.summarise` reads}. A fold without test or training
-        utterances is logged and left out.
+        `accuracy_table.summarise` reads; `domain_accuracy` is the gender
+        floor, None where a gender is unknown or training holds one gender}.
+        A fold without test or training utterances is logged and left out.
 
     Raises:
         ValueError: an unknown normalization or fold index, or no fold to score.
@@ -128,6 +131,7 @@ def evaluate(corpus, normalizations=("global",), folds=None, c=0.1):
                          for u in labelled])
     labels = np.array([u.label for u in labelled])
     speakers = np.array([u.speaker for u in labelled])
+    genders = np.array([u.gender for u in labelled], dtype=object)
     results = {}
     for normalization in normalizations:
         x = speaker_normalise(features, speakers) if normalization == "speaker" else features
@@ -139,22 +143,33 @@ def evaluate(corpus, normalizations=("global",), folds=None, c=0.1):
                 logging.warning("fold %d: no test or no training utterances; skipped", fold)
                 continue
             start = time.time()
-            model = make_pipeline(StandardScaler(), LogisticRegression(
-                C=c, max_iter=5000, class_weight="balanced"))
-            model.fit(x[~test], labels[~test])
-            predicted = model.predict(x[test])
+            predicted = _fit_predict(x[~test], labels[~test], x[test], c)
             results[normalization].append({
                 "fold": fold, "test_speaker": protocol.fold_name(test_speakers),
                 "ua": balanced_accuracy_score(labels[test], predicted),
                 "wa": accuracy_score(labels[test], predicted),
                 "y_true": labels[test].tolist(), "y_pred": predicted.tolist(),
-                "domain_accuracy": None, "train_seconds": time.time() - start,
+                "domain_accuracy": _gender_floor(x, genders, test, c),
+                "train_seconds": time.time() - start,
                 "selected_epoch": None, "normalization": normalization,
                 "uses_test_speaker_audio": normalization == "speaker"})
         if not results[normalization]:
             raise ValueError(f"no fold of {corpus.name} has both test and training "
                              "utterances; check --protocol/--n_folds and --emotions")
     return results
+
+
+def _fit_predict(x_train, y_train, x_test, c):
+    model = make_pipeline(StandardScaler(), LogisticRegression(
+        C=c, max_iter=5000, class_weight="balanced"))
+    return model.fit(x_train, y_train).predict(x_test)
+
+
+def _gender_floor(x, genders, test, c):
+    """Test-speaker gender accuracy of the same classifier, or None."""
+    if any(g not in ("F", "M") for g in genders) or len(set(genders[~test])) < 2:
+        return None
+    return accuracy_score(genders[test], _fit_predict(x[~test], genders[~test], x[test], c))
 
 
 def define_flags():
@@ -186,13 +201,17 @@ def main(argv):
     for f in folds:
         print(json.dumps({"fold": f["fold"], "test_speakers": f["test_speaker"].split("+"),
                           "n_test": len(f["y_true"]), "ua": round(f["ua"], 4),
-                          "wa": round(f["wa"], 4), "normalization": f["normalization"],
+                          "wa": round(f["wa"], 4), "gender_accuracy": f["domain_accuracy"],
+                          "normalization": f["normalization"],
                           "uses_test_speaker_audio": f["uses_test_speaker_audio"]}))
     s = summarise(folds)
     print(f"linear baseline ({NORMALIZATIONS[FLAGS.normalization]}), {corpus.name}, "
           f"{s['n_folds']} folds ({corpus.protocol}), {len(corpus.emotions)} classes: "
           f"UA {s['ua_mean']:.3f} +- {s['ua_std']:.3f} (pooled {s['ua_pooled']:.3f}), "
-          f"WA {s['wa_mean']:.3f} +- {s['wa_std']:.3f}")
+          f"WA {s['wa_mean']:.3f} +- {s['wa_std']:.3f}; " + (
+              "gender n/a" if s["domain_accuracy_mean"] is None else
+              f"gender {s['domain_accuracy_mean']:.3f} (worst fold "
+              f"{s['domain_accuracy_min']:.3f})"))
 
 
 if __name__ == "__main__":

@@ -67,8 +67,25 @@ def test_evaluate_scores_the_folds_asked_for(small_demo_corpus):
         assert folds[0]["test_speaker"] == "+".join(corpus.fold_list()[1])
         assert folds[0]["uses_test_speaker_audio"] == (normalization == "speaker")
         assert len(folds[0]["y_true"]) == len(folds[0]["y_pred"]) > 0
+    # The demo speakers' F0 ranges do not overlap: the global features tell the gender
+    # (chance 0.5).
+    assert results["global"][0]["domain_accuracy"] > 0.75
     with pytest.raises(ValueError, match="folds 0..2"):
         baseline.evaluate(corpus, folds=[3])
+
+
+def test_gender_floor_needs_both_genders_and_known_labels():
+    rng = np.random.default_rng(0)
+    genders = np.array(["F", "M"] * 20, dtype=object)
+    x = rng.normal(size=(40, 3)) + (genders == "M")[:, None] * 4.0
+    test = np.arange(40) >= 30
+    assert baseline._gender_floor(x, genders, test, c=1.0) == 1.0
+    one_gender = genders.copy()
+    one_gender[~test] = "F"
+    assert baseline._gender_floor(x, one_gender, test, c=1.0) is None
+    unknown = genders.copy()
+    unknown[0] = None
+    assert baseline._gender_floor(x, unknown, test, c=1.0) is None
 
 
 @pytest.mark.parametrize("normalization", ["global", "speaker"])
@@ -82,6 +99,8 @@ def test_runs_every_fold_of_a_corpus(small_demo_corpus, normalization):
     rows = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
     assert [r["fold"] for r in rows] == [0, 1]
     assert all(0.0 <= r["ua"] <= 1.0 and r["n_test"] > 0 for r in rows)
+    assert all(0.0 <= r["gender_accuracy"] <= 1.0 for r in rows)
+    assert "; gender " in out.stdout
     assert all(r["uses_test_speaker_audio"] == (normalization == "speaker") for r in rows)
     assert "linear baseline" in out.stdout and "2 folds (speaker_kfold)" in out.stdout
     assert ("uses the test speakers' unlabelled audio" in out.stdout) == (
