@@ -32,10 +32,10 @@ Beside the networks, two rows of the linear floor (`benchmarks/linear_baseline.p
 seconds on a CPU) on the same data and folds: "linear floor (global)" and
 "linear floor (per speaker, uses test-speaker audio)", whose per-speaker
 z-scoring uses the test speakers' unlabelled audio (`uses_test_speaker_audio`
-in the JSON). Their gender column is the same classifier fitted on gender: the
-floor under ADARL's domain head. The data come from the runs' `config.json`, as `adarl_tf.main`
-resolved them from the preset, the overrides and `--main_flags`: nothing is
-parsed twice. `--nolinear_floor` leaves them out.
+in the JSON). The global row's gender column is the same classifier fitted on
+gender: the floor under ADARL's domain head. The data come from the runs'
+`config.json`, as `adarl_tf.main` resolved them from the preset, the overrides
+and `--main_flags`: nothing is parsed twice. `--nolinear_floor` leaves them out.
 """
 
 import json

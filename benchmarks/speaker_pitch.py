@@ -6,16 +6,17 @@ r"""Each speaker's voice pitch beside its gender label: an audit of the domain l
 ADARL's domain head learns gender from the corpus's labels, and its test-speaker
 gender accuracy is a target. Whether a corpus's gender labels can be learnt from
 the voice is a property of the data, not of the model: this prints, per speaker,
-the label beside the fundamental frequency (F0) of its calm utterances (the
-classes in --calm: raised arousal raises F0). Adult men speak at about
-85-180 Hz, women at about 165-255 Hz.
+the label beside the fundamental frequency (F0) of its utterances of each class
+(raised arousal raises F0, so --reference, neutral by default, is the class held
+against --split_hz). Adult men speak at about 85-180 Hz, women at about
+165-255 Hz.
 
 F0 per 50 ms frame (20 ms hop) by YIN (de Cheveigne & Kawahara 2002: cumulative
 mean normalised difference, first dip under 0.15, 60-400 Hz), on the louder
 half of each utterance's frames; an utterance's F0 is the median of its voiced
-frames. One JSON line per speaker (label, utterances, F0 10th/50th/90th
-percentile over utterances, share of utterances under --split_hz), then the
-share of each label's speakers on the side of --split_hz their label predicts.
+frames. One JSON line per speaker (label, utterances, median F0 per class), then
+per label the range of those medians per class and how many speakers' --reference
+utterances lie on the side of --split_hz their label predicts.
 No network, no fold: seconds on a CPU. Measured figures: RESULTS.md.
 """
 
@@ -68,30 +69,48 @@ def utterance_f0(waveform):
     return float(np.median(f0)) if f0 else None
 
 
-def audit(corpus, calm, split_hz):
-    """Per speaker: {speaker, gender, utterances, f0_hz (10/50/90th pct), share_below}."""
+def audit(corpus):
+    """Per speaker: {speaker, gender, utterances, f0_hz: {class: median over utterances}}."""
     f0s, genders = defaultdict(list), {}
     for u in corpus.utterances:
-        if u.label not in calm:
+        if u.label is None:
             continue
         genders[u.speaker] = u.gender
         f0 = utterance_f0(audio.load_audio(u.path))
         if f0 is not None:
-            f0s[u.speaker].append(f0)
-    rows = []
-    for speaker, values in f0s.items():
-        values = np.array(values)
-        rows.append({"speaker": speaker, "gender": genders[speaker], "utterances": len(values),
-                     "f0_hz": [round(float(p), 1) for p in np.percentile(values, [10, 50, 90])],
-                     "share_below": round(float(np.mean(values < split_hz)), 3)})
-    return sorted(rows, key=lambda r: r["f0_hz"][1])
+            f0s[u.speaker, u.label].append(f0)
+    return [{"speaker": speaker, "gender": gender,
+             "utterances": sum(len(f0s[speaker, e]) for e in corpus.emotions),
+             "f0_hz": {e: round(float(np.median(f0s[speaker, e])), 1)
+                       for e in corpus.emotions if f0s[speaker, e]}}
+            for speaker, gender in sorted(genders.items(), key=lambda kv: (kv[1], kv[0]))]
+
+
+def summary(rows, emotions, reference, split_hz):
+    """Lines: per label and class the range of speaker medians; who is on its label's side."""
+    lines = []
+    for gender in ("F", "M"):
+        mine = [r for r in rows if r["gender"] == gender]
+        ranges = []
+        for e in emotions:
+            values = [r["f0_hz"][e] for r in mine if e in r["f0_hz"]]
+            if values:
+                ranges.append(f"{e} {min(values):.0f}-{max(values):.0f}")
+        lines.append(f"{len(mine)} speakers labelled {gender}, median F0 per class (Hz): "
+                     + ", ".join(ranges))
+        heard = [r for r in mine if reference in r["f0_hz"]]
+        agree = sum((r["f0_hz"][reference] < split_hz) == (gender == "M") for r in heard)
+        side = "under" if gender == "M" else "over"
+        lines.append(f"  {agree} of {len(heard)} with {reference} utterances are {side} "
+                     f"{split_hz:g} Hz in them")
+    return lines
 
 
 def define_flags():
     flags.DEFINE_string("dataset", "demo", "Corpus name, as adarl_tf.main's --dataset.")
     flags.DEFINE_string("data_dir", None, "Corpus folder, as adarl_tf.main's --data_dir.")
     flags.DEFINE_string("emotions", "default", "Class set, as adarl_tf.main's --emotions.")
-    flags.DEFINE_list("calm", ["neutral", "sad"], "Classes whose utterances are measured.")
+    flags.DEFINE_string("reference", "neutral", "Class whose F0 is held against --split_hz.")
     flags.DEFINE_float("split_hz", 165.0, "F0 that separates the labels' expected ranges.")
     flags.DEFINE_string("cache_dir", None, "Demo corpus cache (default $ADARL_TF_CACHE).")
 
@@ -101,18 +120,14 @@ def main(argv):
     corpus = load_corpus(dataclasses.replace(DataConfig(), dataset=FLAGS.dataset,
                                              data_dir=FLAGS.data_dir, emotions=FLAGS.emotions),
                          cache_dir=FLAGS.cache_dir)
-    if not set(FLAGS.calm) & set(corpus.emotions):
-        raise app.UsageError(f"--calm={','.join(FLAGS.calm)}: none of {corpus.name}'s classes "
-                             f"{list(corpus.emotions)}")
-    rows = audit(corpus, set(FLAGS.calm), FLAGS.split_hz)
+    if FLAGS.reference not in corpus.emotions:
+        raise app.UsageError(f"--reference={FLAGS.reference}: not one of {corpus.name}'s "
+                             f"classes {list(corpus.emotions)}")
+    rows = audit(corpus)
     for row in rows:
         print(json.dumps(row))
-    # A speaker is on its label's side when its median utterance is.
-    for gender, side in (("M", "under"), ("F", "over")):
-        mine = [r for r in rows if r["gender"] == gender]
-        agree = sum((r["f0_hz"][1] < FLAGS.split_hz) == (gender == "M") for r in mine)
-        print(f"{corpus.name}: {agree} of {len(mine)} speakers labelled {gender} have a median "
-              f"F0 {side} {FLAGS.split_hz:g} Hz in {','.join(FLAGS.calm)} utterances")
+    print(f"{corpus.name}:")
+    print("\n".join(summary(rows, corpus.emotions, FLAGS.reference, FLAGS.split_hz)))
 
 
 if __name__ == "__main__":

@@ -35,23 +35,38 @@ def test_no_f0_without_a_period():
 
 
 def test_audit_puts_the_demo_speakers_on_their_labels_side(small_demo_corpus):
-    # The demo corpus draws men's F0 from 95-140 Hz and women's from 180-240 Hz.
+    # The demo corpus draws men's F0 from 95-140 Hz and women's from 180-240 Hz; its
+    # emotions move F0 by a few semitones from the speaker's own.
     out = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "speaker_pitch.py"), "--dataset=demo",
-         f"--data_dir={small_demo_corpus}", "--calm=neutral,sad"],
+         f"--data_dir={small_demo_corpus}"],
         capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     rows = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
-    assert len(rows) == 10
+    assert len(rows) == 10 and [r["gender"] for r in rows] == ["F"] * 5 + ["M"] * 5
     for row in rows:
-        assert (row["f0_hz"][1] < 165) == (row["gender"] == "M"), row
-    assert "5 of 5 speakers labelled M" in out.stdout
-    assert "5 of 5 speakers labelled F" in out.stdout
+        assert set(row["f0_hz"]) == {"neutral", "happy", "sad", "angry"}, row
+        assert (row["f0_hz"]["neutral"] < 165) == (row["gender"] == "M"), row
+    assert "5 of 5 with neutral utterances are under 165 Hz" in out.stdout
+    assert "5 of 5 with neutral utterances are over 165 Hz" in out.stdout
 
 
-def test_calm_classes_must_exist(small_demo_corpus):
+def test_summary_counts_speakers_on_the_wrong_side():
+    rows = [{"speaker": "a", "gender": "M", "f0_hz": {"neutral": 120.0, "sad": 260.0}},
+            {"speaker": "b", "gender": "M", "f0_hz": {"neutral": 210.0}},
+            {"speaker": "c", "gender": "M", "f0_hz": {"sad": 110.0}},
+            {"speaker": "d", "gender": "F", "f0_hz": {"neutral": 230.0, "sad": 240.0}}]
+    lines = pitch.summary(rows, ["neutral", "sad"], "neutral", 165.0)
+    assert lines == [
+        "1 speakers labelled F, median F0 per class (Hz): neutral 230-230, sad 240-240",
+        "  1 of 1 with neutral utterances are over 165 Hz in them",
+        "3 speakers labelled M, median F0 per class (Hz): neutral 120-210, sad 110-260",
+        "  1 of 2 with neutral utterances are under 165 Hz in them"]
+
+
+def test_reference_class_must_exist(small_demo_corpus):
     out = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "speaker_pitch.py"), "--dataset=demo",
-         f"--data_dir={small_demo_corpus}", "--calm=bored"],
+         f"--data_dir={small_demo_corpus}", "--reference=bored"],
         capture_output=True, text=True, timeout=300)
-    assert out.returncode != 0 and "--calm=bored" in out.stderr
+    assert out.returncode != 0 and "--reference=bored" in out.stderr
