@@ -264,6 +264,9 @@ class TrainConfig:
     speed_factors: Tuple[float, ...] = ()  # Speed perturbation, one factor drawn per segment.
     gain_db: float = 0.0  # Random gain, uniform in +- this many dB per segment.
     noise_snr_db: Optional[float] = None  # White noise at an SNR drawn in [this, 40] dB.
+    # Mixup (Zhang et al. 2018) of each training segment with another of its batch,
+    # weight lambda = max(b, 1 - b), b ~ Beta(alpha, alpha); 0: off.
+    mixup_alpha: float = 0.0
     seed: int = 0
     monitor_test: bool = True  # Test-speaker WA/UA each epoch, for monitoring only.
     # TensorFlow op determinism (bit-identical reruns; slower on GPU).
@@ -279,7 +282,7 @@ class TrainConfig:
 
     def __post_init__(self):
         _positive(self, "epochs", "batch_size", "learning_rate", "lr_decay")
-        _positive(self, "momentum", "weight_decay", "gain_db", or_zero=True)
+        _positive(self, "momentum", "weight_decay", "gain_db", "mixup_alpha", or_zero=True)
         for name, value, allowed in (("optimizer", self.optimizer, OPTIMIZERS),
                                      ("schedule", self.schedule, SCHEDULES),
                                      ("class_balance", self.class_balance, CLASS_BALANCES)):

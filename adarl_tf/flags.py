@@ -129,6 +129,9 @@ CONFIG_FLAGS = {
     "gain_db": ("train", "Random training gain in +- dB (0: off)."),
     "noise_snr_db": ("train", "White noise on training segments at an SNR drawn in [this, "
                      "40] dB (unset or inf: off; inf turns off a preset's noise)."),
+    "mixup_alpha": ("train", "Mixup: each training segment mixed with another of its batch "
+                    "(waveforms, speaker statistics and loss targets) at a weight "
+                    "max(b, 1 - b), b ~ Beta(alpha, alpha); 0: off."),
     "seed": ("train", "Random seed."),
     "deterministic": ("train", "Fix every seed and turn on TensorFlow's op determinism: a "
                       "rerun gives the same results.json metrics. Slower on GPU; an op "

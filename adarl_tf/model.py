@@ -112,21 +112,37 @@ def build_network(config: ModelConfig):
     return inputs, outputs
 
 
-def _masked_crossentropy(labels, probs, class_weights=None):
-    """Mean sparse cross-entropy over the samples whose label is >= 0.
+def _crossentropy(labels, probs):
+    return keras.losses.sparse_categorical_crossentropy(labels, ops.cast(probs, "float32"))
 
-    With `class_weights` (one per class), the weighted mean
-    sum(w[y] CE) / sum(w[y]), as PyTorch's `CrossEntropyLoss(weight=...)`.
+
+def _true_center_distance(labels, distances):
+    return ops.take_along_axis(distances, labels[:, None], axis=-1)[:, 0]
+
+
+def _mixed_mean(per_sample, labels, y_pred, class_weights=None, mixup=None):
+    """The weighted mean of `per_sample(labels, y_pred)` over the labelled samples
+    (label >= 0), weights `class_weights[label]` (or 1).
+
+    With `mixup` = (the partners' labels, lambda): each sample counts twice, at
+    lambda with its own label and 1 - lambda with its partner's (mixup's target).
     """
-    labels = ops.cast(labels, "int32")
-    mask = ops.cast(labels >= 0, "float32")
-    if class_weights is not None:
-        mask = mask * ops.take(ops.convert_to_tensor(class_weights, "float32"),
-                               ops.maximum(labels, 0))
-    per_sample = keras.losses.sparse_categorical_crossentropy(
-        ops.maximum(labels, 0), ops.cast(probs, "float32"))
-    return ops.sum(per_sample * mask) / ops.maximum(ops.sum(mask), 1e-12 if
-                                                    class_weights is not None else 1.0)
+    targets = [(labels, 1.0)]
+    if mixup is not None:
+        other, lam = mixup
+        lam = ops.cast(lam, "float32")
+        targets = [(labels, lam), (other, 1.0 - lam)]
+    total = weight = 0.0
+    for target, share in targets:
+        target = ops.cast(target, "int32")
+        w = ops.cast(target >= 0, "float32") * share
+        if class_weights is not None:
+            w = w * ops.take(ops.convert_to_tensor(class_weights, "float32"),
+                             ops.maximum(target, 0))
+        total = total + ops.sum(w * per_sample(ops.maximum(target, 0), y_pred))
+        weight = weight + ops.sum(w)
+    # An all-unlabelled batch: 0 (its numerator is 0).
+    return total / ops.maximum(weight, 1e-12)
 
 
 def _correct(labels, probs):
@@ -199,21 +215,31 @@ class ADARLModel(keras.Model):
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         """L = l1 CE(domain) + l2 CE(emotion) + l3 L_center (paper Eq. 9).
 
+        Under mixup each term is lambda times its value for the sample's own
+        label plus 1 - lambda times its value for its partner's.
+
         When training, it also moves the class centres one step (Wen et al.);
         the centres are not optimiser variables.
         """
         c = self.model_config
         emotion = y["emotion"]
-        emotion_loss = _masked_crossentropy(emotion, y_pred[EMOTION_PROBS], self.class_weights)
-        center_loss = CenterLoss.loss(y_pred[CENTER_DISTANCES], emotion)
+        # Mixup batches (pipelines/plan.py) carry the partners' labels and lambda.
+        mixed = "mix" in y
+        emotion_mix = (y["emotion_mix"], y["mix"]) if mixed else None
+        emotion_loss = _mixed_mean(_crossentropy, emotion, y_pred[EMOTION_PROBS],
+                                   self.class_weights, emotion_mix)
+        center_loss = _mixed_mean(_true_center_distance, emotion,
+                                  ops.cast(y_pred[CENTER_DISTANCES], "float32"),
+                                  mixup=emotion_mix)
         total = c.emotion_loss_weight * emotion_loss + c.center_loss_weight * center_loss
         self.emotion_loss_tracker.update_state(emotion_loss)
         self.center_loss_tracker.update_state(center_loss)
         if self.has_domain_head:
-            domain_loss = _masked_crossentropy(y["domain"], y_pred[DOMAIN_PROBS])
+            domain_loss = _mixed_mean(_crossentropy, y["domain"], y_pred[DOMAIN_PROBS],
+                                      mixup=(y["domain_mix"], y["mix"]) if mixed else None)
             total = total + c.domain_loss_weight * domain_loss
             self.domain_loss_tracker.update_state(domain_loss)
-        if training:
+        if training:  # Under mixup, by each sample's own label (lambda >= 0.5).
             self.get_layer("center_loss").update_centers(y_pred[DEEP_FEATURES], emotion)
         if self.losses:
             total = total + ops.sum(self.losses)

@@ -5,7 +5,7 @@ dense layers in 16-bit floats with float32 variables. What stays float32
 whatever the policy (the layers carry `dtype="float32"`): the `Spectrogram`
 frontend (its log and z-score lose too much in 16 bits), the `CenterLoss`
 distances and centres, the two softmax outputs; the losses cast to float32
-(`model._masked_crossentropy`, `CenterLoss.loss`). For float16, Keras'
+(`model._mixed_mean`, `CenterLoss.loss`). For float16, Keras'
 `Model.compile` wraps the optimizer in a `LossScaleOptimizer` itself
 (`auto_scale_loss=True`, its default, for a "mixed_float16" model), so small
 gradients do not underflow; bfloat16 has float32's range and needs no scaling.

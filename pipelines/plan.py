@@ -20,6 +20,12 @@ Reads outside the utterance are zeros, the padding the model masks.
 Per training element (`TrainConfig`): a rate from `speed_factors` (linear
 interpolation), a gain uniform in +-`gain_db`, white noise at an SNR uniform
 in [`noise_snr_db`, 40] dB of the window's RMS, on the real samples only.
+With `mixup_alpha`, each element is also mixed with a `partner` in its batch
+(a local index, a permutation of the batch) at weight `mix` = max(b, 1 - b),
+b ~ Beta(alpha, alpha): the renderers mix the rendered windows and speaker
+statistics (`mix_batch`), and the targets carry the partner's labels and the
+weight (the model's loss mixes the two). Without it `mix` is 1, the element
+itself its partner.
 Every draw of utterance i in epoch e is seeded by (`epoch_seed(seed, e,
 DRAWS)`, i), the orders by `epoch_seed(seed, e, ORDER | SHUFFLE | SAMPLER)`:
 epoch e is the same whether training started at 0 or resumed at e.
@@ -34,11 +40,11 @@ import numpy as np
 
 from adarl_tf.corpora.corpus import EMOTIONS, GENDERS
 
-ORDER, SHUFFLE, DRAWS, SAMPLER = range(4)  # `epoch_seed` streams.
+ORDER, SHUFFLE, DRAWS, SAMPLER, MIX = range(5)  # `epoch_seed` streams.
 MAX_SNR_DB = 40.0  # Noise SNRs are drawn in [noise_snr_db, this].
 _CROP, _SPEED, _GAIN, _SNR, _NOISE = range(5)  # Sub-streams of an utterance's draws.
 FIELDS = ("utterance", "start", "factor", "gain", "snr_db", "draw_seed", "window",
-          "emotion", "domain", "speaker")
+          "emotion", "domain", "speaker", "partner", "mix")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -132,7 +138,7 @@ class Plan:
 
     `batches` holds (begin, end) element ranges (`batch_size` long but an
     epoch's last); `speakers` the speaker of each `speaker` index, the key of
-    its statistics.
+    its statistics; `mixup` whether the batches are mixed (`mix_batch`).
     """
 
     cut: Cut
@@ -140,6 +146,7 @@ class Plan:
     batches: list
     speakers: tuple
     columns: dict
+    mixup: bool = False
 
     def __getattr__(self, name):
         if name in FIELDS:
@@ -196,12 +203,46 @@ def _order(k, emotion, train, epoch):
     return out
 
 
+def _mixup(sizes, alpha, seed):
+    """(partner, mix) of one epoch's elements: a permutation of each batch (local
+    indices) and weights max(b, 1 - b), b ~ Beta(alpha, alpha); alpha 0: (self, 1)."""
+    partner = np.concatenate([np.arange(n, dtype="int64") for n in sizes] or
+                             [np.zeros(0, "int64")])
+    mix = np.ones(len(partner), "float32")
+    if alpha > 0:
+        rng = np.random.default_rng(seed)
+        partner = np.concatenate([rng.permutation(n) for n in sizes]).astype("int64")
+        b = rng.beta(alpha, alpha, len(partner))
+        mix = np.maximum(b, 1.0 - b).astype("float32")
+    return partner, mix
+
+
+def mix_batch(x, targets, ops):
+    """A batch mixed as its plan says: `targets` holds `partner` and `mix` (dropped)
+    beside the labels; returns (x, targets) with the mixed inputs (waveform and
+    speaker statistics) and `emotion_mix`, `domain_mix` (the partners' labels) and
+    `mix`. `ops` is `numpy` or `tensorflow` (`gather`/`take` and broadcasting)."""
+    targets = dict(targets)
+    partner, mix = targets.pop("partner"), targets.pop("mix")
+    take = getattr(ops, "gather", None) or ops.take
+
+    def mixed(a):
+        w = ops.reshape(mix, (-1,) + (1,) * (len(a.shape) - 1))
+        return w * a + (1 - w) * take(a, partner, axis=0)
+
+    x = ({k: mixed(v) for k, v in x.items()} if isinstance(x, dict) else mixed(x))
+    targets.update(emotion_mix=take(targets["emotion"], partner, axis=0),
+                   domain_mix=take(targets["domain"], partner, axis=0), mix=mix)
+    return x, targets
+
+
 def _plan(utterances, cut, batch_size, epochs, corpus, train=None):
     """A `Plan` of `epochs` (each a list of (utterance, window) pairs, or None: scoring)."""
     if train is None:  # Scoring needs no targets (and may hold labels of another set).
         emotion = domain = np.zeros(len(utterances), "int32")
     else:
         emotion, domain = labels_of(utterances, corpus)
+    alpha = 0.0 if train is None else float(train.mixup_alpha)
     speakers = tuple(sorted({u.speaker for u in utterances}))
     speaker = np.array([speakers.index(u.speaker) for u in utterances], "int64")
     parts, batches, begin = [], [], 0
@@ -214,16 +255,20 @@ def _plan(utterances, cut, batch_size, epochs, corpus, train=None):
         i, j = pairs[:, 0], pairs[:, 1]
         at = (np.cumsum(k) - k)[i] + j  # Each element's place in the utterances' draws.
         drawn = [np.concatenate([d[f] for d in draws])[at] for f in range(4)]
+        epoch_batches = [(s, min(s + batch_size, begin + len(i)))
+                         for s in range(begin, begin + len(i), batch_size)]
+        partner, mix = _mixup([e - s for s, e in epoch_batches], alpha,
+                              0 if epoch is None else epoch_seed(train.seed, epoch, MIX))
         parts.append(dict(utterance=i, start=drawn[0].astype("int64"),
                           factor=drawn[1].astype("float32"), gain=drawn[2].astype("float32"),
                           snr_db=drawn[3].astype("float32"),
                           draw_seed=np.full(len(i), seed, "int64"), window=j,
-                          emotion=emotion[i], domain=domain[i], speaker=speaker[i]))
-        batches += [(s, min(s + batch_size, begin + len(i)))
-                    for s in range(begin, begin + len(i), batch_size)]
+                          emotion=emotion[i], domain=domain[i], speaker=speaker[i],
+                          partner=partner, mix=mix))
+        batches += epoch_batches
         begin += len(i)
     columns = {f: np.concatenate([p[f] for p in parts]) for f in FIELDS}
-    return Plan(cut, batch_size, batches, speakers, columns)
+    return Plan(cut, batch_size, batches, speakers, columns, mixup=alpha > 0)
 
 
 def scoring_plan(utterances, cut, batch_size):

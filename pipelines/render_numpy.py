@@ -64,12 +64,18 @@ def element(waveform, plan, e):
 
 
 def batch(waveforms, plan, begin, end, stats=None):
-    """Elements [begin, end) as `(inputs, {"emotion", "domain"})`."""
+    """Elements [begin, end) as `(inputs, {"emotion", "domain"})`, mixed as
+    `plan.mix_batch` says when the plan has mixup."""
+    from adarl_tf.pipelines.plan import mix_batch
     c = plan.columns
     x = np.stack([element(waveforms[c["utterance"][e]], plan, e) for e in range(begin, end)])
     if stats is not None:
         x = {"waveform": x, "speaker_stats": stats[c["speaker"][begin:end]]}
-    return x, {"emotion": c["emotion"][begin:end], "domain": c["domain"][begin:end]}
+    targets = {"emotion": c["emotion"][begin:end], "domain": c["domain"][begin:end]}
+    if not plan.mixup:
+        return x, targets
+    return mix_batch(x, dict(targets, partner=c["partner"][begin:end],
+                             mix=c["mix"][begin:end]), np)
 
 
 def training_data(utterances, plan, rate, stats_table=None):

@@ -14,7 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from adarl_tf.pipelines import audio_io
-from adarl_tf.pipelines.plan import FIELDS, noise
+from adarl_tf.pipelines.plan import FIELDS, mix_batch, noise
 
 AUTOTUNE = tf.data.AUTOTUNE
 
@@ -82,7 +82,12 @@ def _renderer(utterances, plan, stats_table, labels):
         window = tf.cond(tf.math.is_nan(e["snr_db"]), lambda: window, noisy)
         x = window if stats is None else {"waveform": window,
                                           "speaker_stats": tf.gather(stats, e["speaker"])}
-        return (x, {"emotion": e["emotion"], "domain": e["domain"]}) if labels else x
+        if not labels:
+            return x
+        targets = {"emotion": e["emotion"], "domain": e["domain"]}
+        if plan.mixup:  # Mixed once batched (`mix_batch`).
+            targets.update(partner=e["partner"], mix=e["mix"])
+        return x, targets
 
     return render
 
@@ -101,6 +106,9 @@ def _dataset(utterances, plan, stats_table, labels):
         part = tf.data.Dataset.from_tensor_slices(
             {f: plan.columns[f][begin:end] for f in FIELDS})
         part = part.map(render, num_parallel_calls=AUTOTUNE, deterministic=True).batch(size)
+        if labels and plan.mixup:
+            part = part.map(lambda x, y: mix_batch(x, y, tf), num_parallel_calls=AUTOTUNE,
+                            deterministic=True)
         ds = part if ds is None else ds.concatenate(part)
     return ds.prefetch(AUTOTUNE)
 

@@ -96,6 +96,41 @@ def test_total_loss_is_the_weighted_sum():
     np.testing.assert_allclose(total, 0.3 * ce_d + 2.0 * ce_e + 0.25 * center, rtol=1e-4)
 
 
+def test_mixup_targets_weigh_both_labels_by_lambda():
+    config = dataclasses.replace(TINY, domain_loss_weight=0.3, center_loss_weight=0.25)
+    model = build_model(config)
+    model.compile(optimizer="sgd")
+    x, y = _batch(config)
+    pred = model(x, training=False)
+    probs = keras.ops.convert_to_numpy(pred["emotion_probs"])
+    dom = keras.ops.convert_to_numpy(pred["domain_probs"])
+    dist = keras.ops.convert_to_numpy(pred["center_distances"])
+    # lambda 1 with any partner is the unmixed loss.
+    unmixed = float(model.compute_loss(x, y, pred, training=False))
+    ones = dict(y, emotion_mix=y["emotion"][::-1], domain_mix=y["domain"][::-1],
+                mix=np.ones(len(x), "float32"))
+    np.testing.assert_allclose(float(model.compute_loss(x, ones, pred, training=False)),
+                               unmixed, rtol=1e-5)
+    # Partners' labels, one unknown: each term lam * own + (1 - lam) * partner's,
+    # over the weights of the known labels.
+    lam = np.linspace(0.5, 1.0, len(x)).astype("float32")
+    other = np.roll(y["emotion"], 3)
+    other[2] = -1
+    mixed = dict(y, emotion_mix=other, domain_mix=1 - y["domain"], mix=lam)
+    total = float(model.compute_loss(x, mixed, pred, training=False))
+    idx, known = np.arange(len(x)), other >= 0
+
+    def mean(values, own, theirs, known):
+        w = np.concatenate([lam, (1 - lam) * known])
+        v = np.concatenate([values[idx, own], values[idx, np.maximum(theirs, 0)]])
+        return (w * v).sum() / w.sum()
+
+    expected = (0.3 * mean(-np.log(dom), y["domain"], 1 - y["domain"], np.ones(len(x)))
+                + mean(-np.log(probs), y["emotion"], other, known)
+                + 0.25 * mean(dist, y["emotion"], other, known))
+    np.testing.assert_allclose(total, expected, rtol=1e-4)
+
+
 def test_samples_without_emotion_label_train_the_domain_path_only():
     model = build_model(TINY)
     model.compile(optimizer="sgd")

@@ -59,7 +59,7 @@ def test_robust_fold_trains_with_numpy_augmentation(small_demo_corpus, tmp_path)
             schedule="cosine", warmup_fraction=0.05, class_balance="weighted_loss",
             validation_speakers=2, train_hop_s=0.5, random_crop=True,
             speed_factors=(0.9, 1.0, 1.1), gain_db=6.0, noise_snr_db=15.0,
-            bn_recalibration_batches=2))
+            bn_recalibration_batches=2, mixup_alpha=0.4))
     results = training.train_and_evaluate(config, corpus, 3, tmp_path, verbose=0)
     written = json.loads((tmp_path / "fold_03" / "results.json").read_text())
     assert written["pipeline"] == "numpy" and written["epochs_completed"] == 2

@@ -111,7 +111,8 @@ def test_robust_fold_selects_the_best_validation_epoch(corpus, tmp_path):
                           weight_decay=1e-2, schedule="cosine", warmup_fraction=0.2,
                           class_balance="weighted_loss", validation_speakers=2,
                           train_hop_s=0.5, random_crop=True, speed_factors=(0.9, 1.1),
-                          gain_db=3.0, noise_snr_db=20.0, bn_recalibration_batches=2),
+                          gain_db=3.0, noise_snr_db=20.0, bn_recalibration_batches=2,
+                          mixup_alpha=0.4),
         data=TINY.data)
     results = training.train_and_evaluate(config, corpus, 4, tmp_path, verbose=0)
     test_speaker = corpus.speakers[4]

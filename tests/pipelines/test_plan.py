@@ -191,3 +191,35 @@ def test_scoring_plan_is_the_paper_cut_in_utterance_order():
 def test_epoch_seeds_depend_on_seed_epoch_and_stream_only():
     assert P.epoch_seed(3, 1, 0) == P.epoch_seed(3, 1, 0)
     assert len({P.epoch_seed(3, e, s) for e in range(3) for s in range(4)}) == 12
+
+
+def test_mixup_pairs_each_element_within_its_batch():
+    train = dataclasses.replace(ROBUST, mixup_alpha=0.4)
+    utts = _utterances([L + L // 2, 2 * L, 3 * L, L // 2, 2 * L + 100])
+    cut = P.Cut.of(FRONTEND, 0.1, "pad", train)
+    plan = P.training_plan(utts, cut, train, train.batch_size)
+    assert plan.mixup
+    for b, e in plan.batches:  # A permutation of the batch, weights in [0.5, 1].
+        assert sorted(plan.partner[b:e]) == list(range(e - b))
+    assert 0.5 <= plan.mix.min() and plan.mix.max() <= 1.0 and plan.mix.std() > 0.01
+    resumed = P.training_plan(utts, cut, train, train.batch_size, first_epoch=1)
+    first = plan.batches[len(plan.batches) - len(resumed.batches)][0]
+    np.testing.assert_array_equal(resumed.partner, plan.partner[first:])
+    np.testing.assert_array_equal(resumed.mix, plan.mix[first:])
+    plain = P.training_plan(utts, cut, ROBUST, ROBUST.batch_size)
+    assert not plain.mixup and (plain.mix == 1).all()
+    np.testing.assert_array_equal(plain.start, plan.start)  # The draws are untouched.
+
+
+def test_mix_batch_mixes_inputs_and_carries_both_labels():
+    x = {"waveform": np.arange(6, dtype="float32").reshape(3, 2),
+         "speaker_stats": np.ones((3, 2, 2), "float32") * np.arange(3)[:, None, None]}
+    targets = {"emotion": np.array([0, 1, 2]), "domain": np.array([1, 0, 1]),
+               "partner": np.array([2, 0, 1]), "mix": np.array([1.0, 0.5, 0.75], "float32")}
+    mixed, out = P.mix_batch(x, targets, np)
+    np.testing.assert_allclose(mixed["waveform"], [[0, 1], [1, 2], [3.5, 4.5]])
+    np.testing.assert_allclose(mixed["speaker_stats"][:, 0, 0], [0, 0.5, 1.75])
+    np.testing.assert_array_equal(out["emotion_mix"], [2, 0, 1])
+    np.testing.assert_array_equal(out["domain_mix"], [1, 1, 0])
+    assert "partner" not in out and set(out) == {"emotion", "domain", "emotion_mix",
+                                                 "domain_mix", "mix"}
