@@ -279,6 +279,7 @@ class _Scored:
     y_pred: np.ndarray
     scores: dict  # WA, UA, confusion matrix.
     domain_accuracy: typing.Any
+    y_domain: np.ndarray  # The test utterances' domain indices.
 
 
 def train_and_evaluate(config: ExperimentConfig, corpus, fold, out_dir, verbose=None,
@@ -547,7 +548,7 @@ def _score_test(model, run, choice, monitor):
     return _Scored(outputs, monitor.last_probe if monitor is not None else None, y_true,
                    probs.argmax(-1),
                    evaluation.classification_scores(y_true, probs, len(_emotions_of(run.corpus))),
-                   domain_accuracy)
+                   domain_accuracy, y_domain)
 
 
 def _fold_result(run, scored, choice, history, start, train_seconds, stopped_early):
@@ -596,8 +597,7 @@ def _write_fold(model, run, result, scored):
         ["name", "speaker", "gender", "label", "prediction"] + [f"p_{e}" for e in emotions],
         [[u.name, u.speaker, u.gender, u.label, emotions[p]] + [f"{v:.6f}" for v in row]
          for u, p, row in zip(test, scored.y_pred, probs)])
-    _write_test_features(fold_dir / "test_features.npz", test, scored.y_true, scored.y_pred,
-                         scored.outputs, emotions)
+    _write_test_features(fold_dir / "test_features.npz", test, scored, emotions)
     if monitoring is not None:
         probe_scored = scored.probe_outputs if scored.probe_outputs is not None else \
             predict_utterances(model, run.probe, config, config.train.batch_size,
@@ -610,23 +610,29 @@ def _write_fold(model, run, result, scored):
     shutil.rmtree(run.ckpt_dir, ignore_errors=True)
 
 
-def _write_test_features(path, utterances, y_true, y_pred, scored, emotions):
+def _write_test_features(path, utterances, scored, emotions):
     """`test_features.npz`: per test utterance, the deep feature and labels (for the report).
 
     The deep feature is the mean of the utterance's segments' 64-d features;
-    `attention` (adarl only) likewise the mean I^D.
+    `attention` (adarl only) likewise the mean I^D; `domain_probs` (variants
+    with a domain head) the mean domain probabilities, beside `domain_labels`
+    (the true domain indices), so that an ensemble can score its gender too.
     """
+    outputs = scored.outputs
     arrays = {
         "names": np.array([u.name for u in utterances]),
         "speakers": np.array([u.speaker for u in utterances]),
         "genders": np.array([u.gender for u in utterances]),
-        "labels": np.asarray(y_true, "int32"),
-        "predictions": np.asarray(y_pred, "int32"),
+        "labels": np.asarray(scored.y_true, "int32"),
+        "predictions": np.asarray(scored.y_pred, "int32"),
         "label_names": np.array(emotions),
-        "deep_features": np.asarray(scored[model_lib.DEEP_FEATURES], "float32"),
+        "deep_features": np.asarray(outputs[model_lib.DEEP_FEATURES], "float32"),
     }
-    if model_lib.ATTENTION in scored:
-        arrays["attention"] = np.asarray(scored[model_lib.ATTENTION], "float32")
+    if model_lib.ATTENTION in outputs:
+        arrays["attention"] = np.asarray(outputs[model_lib.ATTENTION], "float32")
+    if model_lib.DOMAIN_PROBS in outputs:
+        arrays["domain_probs"] = np.asarray(outputs[model_lib.DOMAIN_PROBS], "float32")
+        arrays["domain_labels"] = np.asarray(scored.y_domain, "int32")
     with files.atomic_path(path) as tmp:
         np.savez_compressed(tmp, **arrays)
 

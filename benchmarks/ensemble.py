@@ -9,12 +9,14 @@ same recipe under another normalisation), or several joined by "+" when one
 recipe's folds were trained in separate runs, all on one corpus and protocol. On
 every fold all members finished, the test utterances' class probabilities
 (`predictions.csv`, `p_<class>`) are averaged and scored as training scores a
-fold (`evaluation.classification_scores`: WA, UA). `--against` scores a second
-ensemble (or one run) the same way, and the two are paired over their common
-folds (`accuracy_table.paired_difference`): e.g. ADARL members against backbone
-members trained alike. Nothing is trained or chosen here: no epoch, weight or
-member is picked on a test speaker; which runs to combine is the user's, and
-is best fixed before looking at their figures.
+fold (`evaluation.classification_scores`: WA, UA); where every member saved
+its domain probabilities (`test_features.npz`, variants with a domain head),
+their mean scores the ensemble's test-speaker gender (domain) accuracy too.
+`--against` scores a second ensemble (or one run) the same way, and the two
+are paired over their common folds (`accuracy_table.paired_difference`): e.g.
+ADARL members against backbone members trained alike. Nothing is trained or
+chosen here: no epoch, weight or member is picked on a test speaker; which runs
+to combine is the user's, and is best fixed before looking at their figures.
 
 Members must agree fold by fold (corpus, protocol, class names, test speakers,
 test utterances); a fold that some member lacks is left out and named.
@@ -42,6 +44,7 @@ class MemberFold(typing.NamedTuple):
     names: list
     y_true: np.ndarray
     probs: np.ndarray  # (utterances, classes).
+    domain: typing.Any  # (probabilities, true indices) in `names` order, or None.
 
 
 def load_member(spec):
@@ -59,11 +62,30 @@ def load_member(spec):
                                      "folders that hold different folds")
             names, y_true, probs = fold_files.read_probabilities(
                 path.parent / fold_files.PREDICTIONS, list(result.labels))
-            folds[result.fold] = MemberFold(run_dir, result, names, y_true, probs)
+            folds[result.fold] = MemberFold(run_dir, result, names, y_true, probs,
+                                            _domain(path.parent / fold_files.FEATURES, names))
     if not folds:
         raise app.UsageError(f"{spec}: no finished fold (fold_NN/results.json); a member is a "
                              "python -m adarl_tf.main --out_dir folder with trained folds")
     return folds
+
+
+def _domain(path, names):
+    """(domain probabilities, true domain indices) of a fold's test utterances in
+    `names` order, from its `test_features.npz`; None where it has none (a
+    backbone, or a run trained before they were saved)."""
+    from adarl_tf import fold_files
+    if not path.is_file():
+        return None
+    arrays = fold_files.read_features(path, keys=())
+    if not {"names", "domain_probs", "domain_labels"} <= set(arrays):
+        return None
+    row = {str(name): i for i, name in enumerate(arrays["names"])}
+    if set(row) != set(names):
+        raise app.UsageError(f"{path}: its utterances are not those of its predictions.csv; "
+                             "train the fold again")
+    order = [row[name] for name in names]
+    return arrays["domain_probs"][order], arrays["domain_labels"][order]
 
 
 def _check_same(fold, a, b):
@@ -79,10 +101,20 @@ def _check_same(fold, a, b):
                              "utterances (or labels); ensemble runs of the same data")
 
 
-def _aligned(member, first):
-    """The member's probabilities, rows in the first member's utterance order."""
+def _aligned(member, first, values=None):
+    """The member's probabilities (or `values`, rows in its `names` order), rows in
+    the first member's utterance order."""
     row = {name: i for i, name in enumerate(member.names)}
-    return member.probs[[row[name] for name in first.names]]
+    return (member.probs if values is None else values)[[row[name] for name in first.names]]
+
+
+def _domain_accuracy(parts):
+    """The accuracy of the members' mean domain probabilities, or None unless all have them."""
+    if any(p.domain is None for p in parts):
+        return None
+    first = parts[0]
+    probs = np.mean([_aligned(p, first, p.domain[0]) for p in parts], axis=0)
+    return float(np.mean(probs.argmax(axis=1) == first.domain[1]))
 
 
 def ensemble(run_dirs):
@@ -107,7 +139,8 @@ def ensemble(run_dirs):
         scores = evaluation.classification_scores(first.y_true, probs, len(labels))
         rows.append({
             "fold": fold, "test_speaker": first.result.test_speaker, "wa": scores["wa"],
-            "ua": scores["ua"], "domain_accuracy": None, "n_test": len(first.names),
+            "ua": scores["ua"], "domain_accuracy": _domain_accuracy(parts),
+            "n_test": len(first.names),
             "train_seconds": sum(p.result.train_seconds or 0.0 for p in parts),
             "selected_epoch": None,
             "uses_test_speaker_audio": any(bool(p.result.uses_test_speaker_audio)
@@ -122,15 +155,21 @@ def ensemble(run_dirs):
 
 
 def table(named):
-    """Markdown rows: name, folds, UA mean +- std, pooled UA, WA mean, UA per fold."""
+    """Markdown rows: name, folds, UA mean +- std, pooled UA, WA mean, gender accuracy
+    (mean / worst fold, where every member saved its domain probabilities), UA per fold."""
     lines = ["| ensemble | folds | UA mean +- std | UA pooled | WA mean | members' UA mean | "
-             "test-speaker audio | UA per fold |", "|---|---|---|---|---|---|---|---|"]
+             "gender acc. (mean / min) | test-speaker audio | UA per fold |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for name, rows in named.items():
         s = accuracy_table.summarise(rows)
         members = np.mean([np.mean(r["members_ua"]) for r in rows])
         audio = "yes" if any(r["uses_test_speaker_audio"] for r in rows) else "no"
+        # Only when every fold has it: a mean over some folds would read as the whole.
+        gender = ("n/a" if any(r["domain_accuracy"] is None for r in rows) else
+                  f"{s['domain_accuracy_mean']:.3f} / {s['domain_accuracy_min']:.3f}")
         lines.append(f"| {name} | {s['n_folds']} | {s['ua_mean']:.3f} +- {s['ua_std']:.3f} | "
-                     f"{s['ua_pooled']:.3f} | {s['wa_mean']:.3f} | {members:.3f} | {audio} | "
+                     f"{s['ua_pooled']:.3f} | {s['wa_mean']:.3f} | {members:.3f} | {gender} | "
+                     f"{audio} | "
                      f"{', '.join(f'{v:.3f}' for v in s['ua_per_fold'])} |")
     return "\n".join(lines)
 
@@ -145,7 +184,8 @@ def main(argv):
             print(f"{name}: fold {fold} left out: not finished in {', '.join(missing)}")
         for r in rows:
             print(json.dumps({"ensemble": name, **{k: r[k] for k in (
-                "fold", "test_speaker", "ua", "wa", "members_ua")}}), flush=True)
+                "fold", "test_speaker", "ua", "wa", "domain_accuracy", "members_ua")}}),
+                  flush=True)
     print(table({name: rows for name, (rows, _) in named.items()}))
     if FLAGS.against:
         d = accuracy_table.paired_difference(named["members"][0], named["against"][0])

@@ -12,12 +12,15 @@ from adarl_tf import checkpoints, files
 from adarl_tf.corpora.corpus import EMOTIONS
 
 
-def fake_fold(out_dir, fold, labels, predictions, config=None, probs=None, names=None):
+def fake_fold(out_dir, fold, labels, predictions, config=None, probs=None, names=None,
+              domain=None):
     """Writes `<out_dir>/fold_NN/`; returns its path.
 
     `probs` (utterances x classes), when given, adds predictions.csv's `p_<class>`
     columns (and `predictions` should be their argmax); `names` the utterances'
-    names (default u0, u1, ...), in the file's row order.
+    names (default u0, u1, ...), in the file's row order; `domain` (domain
+    probabilities, true domain indices), when given, test_features.npz's
+    `domain_probs` and `domain_labels` (and `names`), as a run with a domain head.
     """
     fold_dir = checkpoints.fold_dir_of(out_dir, fold)
     fold_dir.mkdir(parents=True)
@@ -35,11 +38,14 @@ def fake_fold(out_dir, fold, labels, predictions, config=None, probs=None, names
                     [[name, EMOTIONS[a], EMOTIONS[b]] +
                      ([] if probs is None else [f"{v:.6f}" for v in probs[i]])
                      for i, (name, a, b) in enumerate(zip(names, labels, predictions))])
+    extra = {} if domain is None else {
+        "names": np.array(names), "domain_probs": np.asarray(domain[0], "float32"),
+        "domain_labels": np.asarray(domain[1], "int32")}
     with files.atomic_path(fold_dir / "test_features.npz") as tmp:
         np.savez_compressed(tmp, labels=np.asarray(labels, "int32"),
                             label_names=np.array(EMOTIONS),
                             genders=np.array(["F", "M"] * (len(labels) // 2 + 1))[:len(labels)],
-                            deep_features=np.ones((len(labels), 64), "float32"))
+                            deep_features=np.ones((len(labels), 64), "float32"), **extra)
     return fold_dir
 
 

@@ -9,6 +9,7 @@ import json
 
 import keras
 import numpy as np
+import pytest
 
 from adarl_tf import training
 from adarl_tf.config import DataConfig, ExperimentConfig, TrainConfig
@@ -34,6 +35,12 @@ def test_fold_trains_scores_and_saves_with_numpy_batches(small_demo_corpus, tmp_
     assert len(written["history"]["loss"]) == 1
     assert len(written["history"]["test_speaker_ua"]) == 1  # The monitor needs no TF.
     assert (fold_dir / "predictions.csv").is_file() and (fold_dir / "test_features.npz").is_file()
+    # The domain head's utterance probabilities, for ensembles' gender accuracy.
+    with np.load(fold_dir / "test_features.npz") as features:
+        assert features["domain_probs"].shape == (8, 2)
+        np.testing.assert_allclose(features["domain_probs"].sum(1), 1.0, atol=1e-5)
+        agree = features["domain_probs"].argmax(1) == features["domain_labels"]
+        assert agree.mean() == pytest.approx(written["domain_accuracy"])
     assert keras.saving.load_model(fold_dir / "model.keras").model_config == TINY.model
     # TensorBoard files only where TensorFlow is.
     assert (fold_dir / "logs").exists() == tensorflow_available()

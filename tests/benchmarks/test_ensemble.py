@@ -19,12 +19,14 @@ PROBS_A = np.array([[.6, .4, 0, 0], [.6, .4, 0, 0], [0, 0, .9, .1], [0, 0, .55, 
 PROBS_B = np.array([[.3, .7, 0, 0], [.1, .9, 0, 0], [0, 0, .2, .8], [0, 0, .1, .9]])
 
 
-def _member(path, probs, folds=(0,), order=(0, 1, 2, 3), names=None):
+def _member(path, probs, folds=(0,), order=(0, 1, 2, 3), names=None, domain=None):
     names = names or [f"u{i}" for i in range(4)]
+    rows = list(order)
     for fold in folds:
         fake_fold(path, fold, [LABELS[i] for i in order],
-                  [int(probs[i].argmax()) for i in order], probs=probs[list(order)],
-                  names=[names[i] for i in order])
+                  [int(probs[i].argmax()) for i in order], probs=probs[rows],
+                  names=[names[i] for i in order],
+                  domain=None if domain is None else (domain[0][rows], domain[1][rows]))
     return path
 
 
@@ -49,6 +51,26 @@ def test_mean_of_members_probabilities_scored_per_fold(tmp_path):
                                                                            mean.argmax(1)))
     assert rows[0]["ua"] == pytest.approx(0.75)
     assert rows[0]["members_ua"] == pytest.approx([0.5, 0.5])
+
+
+def test_gender_accuracy_of_the_mean_domain_probabilities(tmp_path):
+    genders = np.array([0, 1, 1, 0])
+    # a is right on u0, u1, u3; b on u1, u2; their mean on u0, u1, u2, u3 but u3 (0.45).
+    dom_a = np.array([[.9, .1], [.4, .6], [.6, .4], [.55, .45]])
+    dom_b = np.array([[.3, .7], [.2, .8], [.1, .9], [.35, .65]])
+    a = _member(tmp_path / "a", PROBS_A, domain=(dom_a, genders))
+    b = _member(tmp_path / "b", PROBS_B, order=(3, 1, 0, 2), domain=(dom_b, genders))
+    done, rows = _run(f"--members={a},{b}")
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    mean = (dom_a + dom_b) / 2
+    assert rows[0]["domain_accuracy"] == pytest.approx(np.mean(mean.argmax(1) == genders))
+    assert rows[0]["domain_accuracy"] == pytest.approx(0.75)
+    assert "| 0.750 / 0.750 |" in done.stdout
+    # A member without domain probabilities (a backbone): no gender figure at all.
+    c = _member(tmp_path / "c", PROBS_B)
+    done, rows = _run(f"--members={a},{c}")
+    assert done.returncode == 0 and rows[0]["domain_accuracy"] is None
+    assert "| n/a |" in done.stdout
 
 
 def test_against_pairs_two_ensembles_and_plus_joins_folders(tmp_path):
