@@ -115,6 +115,10 @@ def hparams_of(config, fold, test_speaker):
         "center_loss_weight": m.center_loss_weight, "epochs": t.epochs,
         "batch_size": t.batch_size, "learning_rate": t.learning_rate, "lr_decay": t.lr_decay,
         "momentum": t.momentum, "weight_decay": t.weight_decay, "seed": t.seed,
+        # The robust recipes' levers, to compare ablations in the HParams dashboard.
+        "normalization": m.frontend.normalization, "optimizer": t.optimizer,
+        "schedule": t.schedule, "train_hop_s": t.train_hop_s,
+        "validation_speakers": t.validation_speakers, "mixup_alpha": t.mixup_alpha,
     }
 
 
