@@ -116,10 +116,6 @@ def _crossentropy(labels, probs):
     return keras.losses.sparse_categorical_crossentropy(labels, ops.cast(probs, "float32"))
 
 
-def _true_center_distance(labels, distances):
-    return ops.take_along_axis(distances, labels[:, None], axis=-1)[:, 0]
-
-
 def _mixed_mean(per_sample, labels, y_pred, class_weights=None, mixup=None):
     """The weighted mean of `per_sample(labels, y_pred)` over the labelled samples
     (label >= 0), weights `class_weights[label]` (or 1).
@@ -228,7 +224,7 @@ class ADARLModel(keras.Model):
         emotion_mix = (y["emotion_mix"], y["mix"]) if mixed else None
         emotion_loss = _mixed_mean(_crossentropy, emotion, y_pred[EMOTION_PROBS],
                                    self.class_weights, emotion_mix)
-        center_loss = _mixed_mean(_true_center_distance, emotion,
+        center_loss = _mixed_mean(CenterLoss.true_distance, emotion,
                                   ops.cast(y_pred[CENTER_DISTANCES], "float32"),
                                   mixup=emotion_mix)
         total = c.emotion_loss_weight * emotion_loss + c.center_loss_weight * center_loss

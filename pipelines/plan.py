@@ -217,17 +217,16 @@ def _mixup(sizes, alpha, seed):
     return partner, mix
 
 
-def mix_batch(x, targets, ops):
+def mix_batch(x, targets, take):
     """A batch mixed as its plan says: `targets` holds `partner` and `mix` (dropped)
     beside the labels; returns (x, targets) with the mixed inputs (waveform and
     speaker statistics) and `emotion_mix`, `domain_mix` (the partners' labels) and
-    `mix`. `ops` is `numpy` or `tensorflow` (`gather`/`take` and broadcasting)."""
+    `mix`. `take(a, indices, axis=0)` is `np.take` or `tf.gather`."""
     targets = dict(targets)
     partner, mix = targets.pop("partner"), targets.pop("mix")
-    take = getattr(ops, "gather", None) or ops.take
 
     def mixed(a):
-        w = ops.reshape(mix, (-1,) + (1,) * (len(a.shape) - 1))
+        w = mix[(slice(None),) + (None,) * (len(a.shape) - 1)]  # Broadcast over a's rows.
         return w * a + (1 - w) * take(a, partner, axis=0)
 
     x = ({k: mixed(v) for k, v in x.items()} if isinstance(x, dict) else mixed(x))

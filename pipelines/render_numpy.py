@@ -64,8 +64,8 @@ def element(waveform, plan, e):
 
 
 def batch(waveforms, plan, begin, end, stats=None):
-    """Elements [begin, end) as `(inputs, {"emotion", "domain"})`, mixed as
-    `plan.mix_batch` says when the plan has mixup."""
+    """Elements [begin, end) as `(inputs, {"emotion", "domain"})`, mixed by
+    `plan.py`'s `mix_batch` when the plan has mixup."""
     from adarl_tf.pipelines.plan import mix_batch
     c = plan.columns
     x = np.stack([element(waveforms[c["utterance"][e]], plan, e) for e in range(begin, end)])
@@ -75,7 +75,7 @@ def batch(waveforms, plan, begin, end, stats=None):
     if not plan.mixup:
         return x, targets
     return mix_batch(x, dict(targets, partner=c["partner"][begin:end],
-                             mix=c["mix"][begin:end]), np)
+                             mix=c["mix"][begin:end]), np.take)
 
 
 def training_data(utterances, plan, rate, stats_table=None):

@@ -107,8 +107,8 @@ def _dataset(utterances, plan, stats_table, labels):
             {f: plan.columns[f][begin:end] for f in FIELDS})
         part = part.map(render, num_parallel_calls=AUTOTUNE, deterministic=True).batch(size)
         if labels and plan.mixup:
-            part = part.map(lambda x, y: mix_batch(x, y, tf), num_parallel_calls=AUTOTUNE,
-                            deterministic=True)
+            part = part.map(lambda x, y: mix_batch(x, y, tf.gather),
+                            num_parallel_calls=AUTOTUNE, deterministic=True)
         ds = part if ds is None else ds.concatenate(part)
     return ds.prefetch(AUTOTUNE)
 

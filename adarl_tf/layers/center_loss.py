@@ -68,6 +68,13 @@ class CenterLoss(keras.layers.Layer):
         return 0.5 * ops.sum(diff * diff, axis=-1)
 
     @staticmethod
+    def true_distance(labels, distances):
+        """Each sample's distance to the centre of `labels` (class indices >= 0):
+        `(batch,)` from this layer's `(batch, n_classes)` output."""
+        labels = ops.cast(labels, "int32")
+        return ops.take_along_axis(distances, labels[:, None], axis=-1)[:, 0]
+
+    @staticmethod
     def loss(distances, labels):
         """Mean distance to the true centre over the samples with a label.
 
@@ -77,9 +84,7 @@ class CenterLoss(keras.layers.Layer):
         """
         labels = ops.cast(labels, "int32")
         mask = ops.cast(labels >= 0, distances.dtype)
-        onehot = ops.one_hot(ops.maximum(labels, 0), ops.shape(distances)[-1],
-                             dtype=distances.dtype)
-        per_sample = ops.sum(distances * onehot, axis=-1) * mask
+        per_sample = CenterLoss.true_distance(ops.maximum(labels, 0), distances) * mask
         return ops.sum(per_sample) / ops.maximum(ops.sum(mask), 1.0)
 
     def update_centers(self, features, labels):

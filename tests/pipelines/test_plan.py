@@ -216,7 +216,7 @@ def test_mix_batch_mixes_inputs_and_carries_both_labels():
          "speaker_stats": np.ones((3, 2, 2), "float32") * np.arange(3)[:, None, None]}
     targets = {"emotion": np.array([0, 1, 2]), "domain": np.array([1, 0, 1]),
                "partner": np.array([2, 0, 1]), "mix": np.array([1.0, 0.5, 0.75], "float32")}
-    mixed, out = P.mix_batch(x, targets, np)
+    mixed, out = P.mix_batch(x, targets, np.take)
     np.testing.assert_allclose(mixed["waveform"], [[0, 1], [1, 2], [3.5, 4.5]])
     np.testing.assert_allclose(mixed["speaker_stats"][:, 0, 0], [0, 0.5, 1.75])
     np.testing.assert_array_equal(out["emotion_mix"], [2, 0, 1])
