@@ -60,10 +60,13 @@ def load_member(spec):
                 raise app.UsageError(f"{spec}: fold {result.fold} is in both "
                                      f"{folds[result.fold].run_dir} and {run_dir}; join "
                                      "folders that hold different folds")
-            names, y_true, probs = fold_files.read_probabilities(
-                path.parent / fold_files.PREDICTIONS, list(result.labels))
-            folds[result.fold] = MemberFold(run_dir, result, names, y_true, probs,
-                                            _domain(path.parent / fold_files.FEATURES, names))
+            try:  # A damaged file: its message names it and the fix, without a traceback.
+                names, y_true, probs = fold_files.read_probabilities(
+                    path.parent / fold_files.PREDICTIONS, list(result.labels))
+                domain = _domain(path.parent / fold_files.FEATURES, names)
+            except fold_files.RunFileError as e:
+                raise app.UsageError(str(e)) from None
+            folds[result.fold] = MemberFold(run_dir, result, names, y_true, probs, domain)
     if not folds:
         raise app.UsageError(f"{spec}: no finished fold (fold_NN/results.json); a member is a "
                              "python -m adarl_tf.main --out_dir folder with trained folds")

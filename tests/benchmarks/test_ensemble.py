@@ -104,6 +104,14 @@ def test_predictions_without_probabilities_are_refused_with_the_fix(tmp_path):
     assert "no column p_neutral" in done.stderr and "--overwrite" in done.stderr
 
 
+def test_a_damaged_test_features_file_is_refused_with_the_fix(tmp_path):
+    a = _member(tmp_path / "a", PROBS_A, domain=(np.ones((4, 2)) / 2, np.zeros(4, int)))
+    (a / "fold_00" / "test_features.npz").write_bytes(b"not an archive" * 10)
+    done, _ = _run(f"--members={a},{a}")
+    assert done.returncode != 0 and "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert "test_features.npz" in done.stderr and "--overwrite" in done.stderr
+
+
 def test_a_probability_that_is_not_finite_is_refused(tmp_path):
     broken = PROBS_B.copy()
     broken[2, 0] = np.nan
