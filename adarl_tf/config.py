@@ -23,6 +23,7 @@ NORMALIZATIONS = ("segment", "speaker")
 TAILS = ("pad", "overlap")
 IEMOCAP_SUBSETS = ("improvised", "scripted", "all")
 DOMAIN_INPUTS = ("segment", "shared")
+ATTENTION_INITS = ("glorot", "uniform")
 VARIANTS = ("adarl", "backbone", "domain_invariant")
 OPTIMIZERS = ("sgd", "adamw")
 SCHEDULES = ("epoch_decay", "cosine")
@@ -157,6 +158,12 @@ class ModelConfig:
     kernel_sizes: Tuple[Tuple[int, int], ...] = ((3, 3), (5, 5))
     hidden_units: int = 64  # Domain FC(3072, 64) and emotion FC(64, 64).
     attention_units: int = 4  # Attention bottleneck FC(8, 4).
+    # How the attention starts: "glorot", the paper's Xavier initialisation
+    # (each input gets its own random row weights from the first step), or
+    # "uniform", its last layer's kernel at zero (every row weight 0.5 for
+    # every input: the network starts as its backbone, and the domain pathway's
+    # rescaling grows from there).
+    attention_init: str = "glorot"
     # Moving-average momentum of every BatchNormalization. 0.9 is PyTorch's
     # default (its "0.1"); Keras' 0.99 leaves the inference statistics near
     # their initial values after the few hundred steps of a small corpus.
@@ -192,6 +199,9 @@ class ModelConfig:
         if self.domain_input not in DOMAIN_INPUTS:
             raise ValueError(f"domain_input={self.domain_input!r}; expected one of "
                              f"{DOMAIN_INPUTS}")
+        if self.attention_init not in ATTENTION_INITS:
+            raise ValueError(f"attention_init={self.attention_init!r}; expected one of "
+                             f"{ATTENTION_INITS}")
         if len(self.trunk_filters) != len(self.trunk_pools):
             raise ValueError("trunk_filters and trunk_pools must have one entry "
                              f"per unit; got {self.trunk_filters} and {self.trunk_pools}")

@@ -27,7 +27,8 @@ SECTIONS = {"frontend": config_lib.FrontendConfig, "model": config_lib.ModelConf
 # A string field with a fixed set of values becomes an enum flag.
 CHOICES = {"iemocap_subset": config_lib.IEMOCAP_SUBSETS, "protocol": PROTOCOLS,
            "tail": config_lib.TAILS, "normalization": config_lib.NORMALIZATIONS,
-           "domain_input": config_lib.DOMAIN_INPUTS, "scale": config_lib.SCALES,
+           "domain_input": config_lib.DOMAIN_INPUTS, "attention_init": config_lib.ATTENTION_INITS,
+           "scale": config_lib.SCALES,
            "variant": config_lib.VARIANTS, "channel_mode": config_lib.CHANNEL_MODES,
            "optimizer": config_lib.OPTIMIZERS, "schedule": config_lib.SCHEDULES,
            "class_balance": config_lib.CLASS_BALANCES, "precision": precision.PRECISIONS,
@@ -82,6 +83,9 @@ CONFIG_FLAGS = {
     "domain_input": ("model", "With --normalization=speaker: the domain pathway's input, "
                      "segment (the paper's per-segment z-score, which keeps the gender cue) "
                      "or shared."),
+    "attention_init": ("model", "adarl: the attention's start, glorot (the paper's Xavier) or "
+                       "uniform (its last layer at zero: every frequency row weighted 0.5 for "
+                       "every input, so training starts from the backbone)."),
     "trunk_filters": ("model", "Filters per branch of the four multi-scale units of each "
                       "trunk."),
     "trunk_pools": ("model", "Pool (frequency x time) of each multi-scale unit (paper: "

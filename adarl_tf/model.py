@@ -89,8 +89,10 @@ def build_network(config: ModelConfig):
                                       name="domain_spectrogram")(waveform)
         domain_maps = _trunk(domain_spec, config, "domain")
         outputs[DOMAIN_PROBS] = _domain_head(domain_maps, config, "domain")
+        excite_init = {"glorot": "glorot_uniform", "uniform": "zeros"}[config.attention_init]
         emotion_maps, outputs[ATTENTION] = DomainFrequencyAttention(
-            config.attention_units, name="domain_attention")([domain_maps, emotion_maps])
+            config.attention_units, excite_init, name="domain_attention")(
+                [domain_maps, emotion_maps])
     elif config.variant == "domain_invariant":
         reversed_maps = GradientReversal(config.grl_scale, name="gradient_reversal")(
             emotion_maps)

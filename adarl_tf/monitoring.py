@@ -119,6 +119,7 @@ def hparams_of(config, fold, test_speaker):
         "normalization": m.frontend.normalization, "optimizer": t.optimizer,
         "schedule": t.schedule, "train_hop_s": t.train_hop_s,
         "validation_speakers": t.validation_speakers, "mixup_alpha": t.mixup_alpha,
+        "domain_input": m.domain_input, "attention_init": m.attention_init,
     }
 
 

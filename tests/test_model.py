@@ -78,6 +78,17 @@ def test_trains_and_reports_each_loss_term(variant):
     assert ("attention" in out) == (variant == "adarl")
 
 
+def test_uniform_attention_starts_every_row_at_one_half_and_learns():
+    model = build_model(dataclasses.replace(TINY, attention_init="uniform"))
+    x, y = _batch(TINY)
+    np.testing.assert_allclose(model.predict(x, verbose=0)["attention"], 0.5)
+    model.compile(optimizer=keras.optimizers.SGD(0.05))
+    model.fit(x, y, batch_size=4, epochs=2, verbose=0)
+    attention = model.predict(x, verbose=0)["attention"]
+    assert np.abs(attention - 0.5).max() > 1e-4  # It moved, and differs per input.
+    assert np.ptp(attention, axis=0).max() > 0
+
+
 def test_total_loss_is_the_weighted_sum():
     config = dataclasses.replace(TINY, domain_loss_weight=0.3, emotion_loss_weight=2.0,
                                  center_loss_weight=0.25)
@@ -177,6 +188,8 @@ def test_config_rejects_bad_values():
         ModelConfig(variant="adarl2")
     with pytest.raises(ValueError, match="one entry per unit"):
         ModelConfig(trunk_filters=(16, 16))
+    with pytest.raises(ValueError, match="attention_init"):
+        ModelConfig(attention_init="zeros")
     assert ModelConfig.from_dict(ModelConfig().to_dict()) == ModelConfig()
 
 

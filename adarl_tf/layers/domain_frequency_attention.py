@@ -16,6 +16,13 @@ class DomainFrequencyAttention(keras.layers.Layer):
     Args:
         units: int. Bottleneck width of the first dense layer (paper: 4).
             Defaults to 4.
+        excite_initializer: initializer of the second dense layer's kernel.
+            Defaults to "glorot_uniform" (the paper's Xavier). "zeros" makes
+            every row's weight sigmoid(0) = 0.5 for every input at the start,
+            so the network starts as its backbone (up to a constant scale) and
+            the domain-dependent rescaling grows only as far as training
+            pushes it. The bottleneck still learns: its gradient is nonzero
+            from the second step on.
         **kwargs: base layer arguments.
 
     Call arguments:
@@ -38,11 +45,12 @@ class DomainFrequencyAttention(keras.layers.Layer):
         Fan et al., Interspeech 2020, §2.2 and Figure 3.
     """
 
-    def __init__(self, units=4, **kwargs):
+    def __init__(self, units=4, excite_initializer="glorot_uniform", **kwargs):
         super().__init__(**kwargs)
         if int(units) <= 0:
             raise ValueError(f"units must be positive; got {units!r}")
         self.units = int(units)
+        self.excite_initializer = keras.initializers.get(excite_initializer)
 
     def build(self, input_shape):
         domain_shape, emotion_shape = input_shape
@@ -53,7 +61,8 @@ class DomainFrequencyAttention(keras.layers.Layer):
         self.squeeze = keras.layers.Dense(
             self.units, activation="relu", dtype=self.dtype_policy, name="squeeze")
         self.excite = keras.layers.Dense(
-            freq, activation="sigmoid", dtype=self.dtype_policy, name="excite")
+            freq, activation="sigmoid", kernel_initializer=self.excite_initializer,
+            dtype=self.dtype_policy, name="excite")
         self.squeeze.build((None, freq))
         self.excite.build((None, self.units))
 
@@ -70,4 +79,5 @@ class DomainFrequencyAttention(keras.layers.Layer):
     def get_config(self):
         config = super().get_config()
         config["units"] = self.units
+        config["excite_initializer"] = keras.initializers.serialize(self.excite_initializer)
         return config
