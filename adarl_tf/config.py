@@ -164,6 +164,10 @@ class ModelConfig:
     # every input: the network starts as its backbone, and the domain pathway's
     # rescaling grows from there).
     attention_init: str = "glorot"
+    # Whether the emotion loss trains the domain pathway through the attention
+    # (the paper, end to end). False: the domain trunk learns from the domain
+    # loss alone and the attention reads a representation of the domain only.
+    attention_trains_domain: bool = True
     # Moving-average momentum of every BatchNormalization. 0.9 is PyTorch's
     # default (its "0.1"); Keras' 0.99 leaves the inference statistics near
     # their initial values after the few hundred steps of a small corpus.

@@ -86,6 +86,9 @@ CONFIG_FLAGS = {
     "attention_init": ("model", "adarl: the attention's start, glorot (the paper's Xavier) or "
                        "uniform (its last layer at zero: every frequency row weighted 0.5 for "
                        "every input, so training starts from the backbone)."),
+    "attention_trains_domain": ("model", "adarl: the emotion loss also trains the domain "
+                                "pathway through the attention (the paper); with "
+                                "--noattention_trains_domain only the domain loss does."),
     "trunk_filters": ("model", "Filters per branch of the four multi-scale units of each "
                       "trunk."),
     "trunk_pools": ("model", "Pool (frequency x time) of each multi-scale unit (paper: "

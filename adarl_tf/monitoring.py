@@ -120,6 +120,7 @@ def hparams_of(config, fold, test_speaker):
         "schedule": t.schedule, "train_hop_s": t.train_hop_s,
         "validation_speakers": t.validation_speakers, "mixup_alpha": t.mixup_alpha,
         "domain_input": m.domain_input, "attention_init": m.attention_init,
+        "attention_trains_domain": m.attention_trains_domain,
     }
 
 

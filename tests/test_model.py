@@ -89,6 +89,22 @@ def test_uniform_attention_starts_every_row_at_one_half_and_learns():
     assert np.ptp(attention, axis=0).max() > 0
 
 
+@pytest.mark.parametrize("trains_domain", [True, False])
+def test_attention_trains_the_domain_trunk_only_when_asked(trains_domain):
+    # No domain loss: whatever moves the domain trunk's kernels came through the attention.
+    config = dataclasses.replace(TINY, domain_loss_weight=0.0,
+                                 attention_trains_domain=trains_domain)
+    model = build_model(config)
+    unit = _shapes(model)["domain_unit1"]
+    before = [keras.ops.convert_to_numpy(c.kernel).copy() for c in unit.convs]
+    model.compile(optimizer=keras.optimizers.SGD(0.05))
+    x, y = _batch(config)
+    model.fit(x, y, batch_size=4, epochs=1, verbose=0)
+    moved = max(np.abs(keras.ops.convert_to_numpy(c.kernel) - b).max()
+                for c, b in zip(unit.convs, before))
+    assert (moved > 0) == trains_domain
+
+
 def test_total_loss_is_the_weighted_sum():
     config = dataclasses.replace(TINY, domain_loss_weight=0.3, emotion_loss_weight=2.0,
                                  center_loss_weight=0.25)

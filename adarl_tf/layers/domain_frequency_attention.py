@@ -23,6 +23,12 @@ class DomainFrequencyAttention(keras.layers.Layer):
             the domain-dependent rescaling grows only as far as training
             pushes it. The bottleneck still learns: its gradient is nonzero
             from the second step on.
+        train_domain_maps: bool. Whether the gradient reaching the attention
+            flows on into the domain maps (the paper: the emotion loss also
+            trains the domain pathway). False stops it there: the domain
+            trunk then learns from the domain loss alone, and the attention
+            reads a gender representation that the emotion loss cannot
+            reshape. Defaults to True.
         **kwargs: base layer arguments.
 
     Call arguments:
@@ -45,12 +51,14 @@ class DomainFrequencyAttention(keras.layers.Layer):
         Fan et al., Interspeech 2020, §2.2 and Figure 3.
     """
 
-    def __init__(self, units=4, excite_initializer="glorot_uniform", **kwargs):
+    def __init__(self, units=4, excite_initializer="glorot_uniform", train_domain_maps=True,
+                 **kwargs):
         super().__init__(**kwargs)
         if int(units) <= 0:
             raise ValueError(f"units must be positive; got {units!r}")
         self.units = int(units)
         self.excite_initializer = keras.initializers.get(excite_initializer)
+        self.train_domain_maps = bool(train_domain_maps)
 
     def build(self, input_shape):
         domain_shape, emotion_shape = input_shape
@@ -68,6 +76,8 @@ class DomainFrequencyAttention(keras.layers.Layer):
 
     def call(self, inputs):
         domain_maps, emotion_maps = inputs
+        if not self.train_domain_maps:
+            domain_maps = ops.stop_gradient(domain_maps)
         profile = ops.mean(domain_maps, axis=(2, 3))  # Time, then channel pooling.
         attention = self.excite(self.squeeze(profile))
         return [emotion_maps * attention[:, :, None, None], attention]
@@ -80,4 +90,5 @@ class DomainFrequencyAttention(keras.layers.Layer):
         config = super().get_config()
         config["units"] = self.units
         config["excite_initializer"] = keras.initializers.serialize(self.excite_initializer)
+        config["train_domain_maps"] = self.train_domain_maps
         return config
