@@ -168,6 +168,12 @@ class ModelConfig:
     # (the paper, end to end). False: the domain trunk learns from the domain
     # loss alone and the attention reads a representation of the domain only.
     attention_trains_domain: bool = True
+    # Standardise the attention's pooled frequency profile (a BatchNormalization
+    # per row) before its bottleneck. Off in the paper. Trained domain maps'
+    # time-and-channel averages vary by ~0.03 between utterances, too little to
+    # move the paper's attention: its weights come out nearly the same for every
+    # input and gender (RESULTS.md, eighth session).
+    attention_standardize: bool = False
     # Moving-average momentum of every BatchNormalization. 0.9 is PyTorch's
     # default (its "0.1"); Keras' 0.99 leaves the inference statistics near
     # their initial values after the few hundred steps of a small corpus.

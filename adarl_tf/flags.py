@@ -89,6 +89,9 @@ CONFIG_FLAGS = {
     "attention_trains_domain": ("model", "adarl: the emotion loss also trains the domain "
                                 "pathway through the attention (the paper); with "
                                 "--noattention_trains_domain only the domain loss does."),
+    "attention_standardize": ("model", "adarl: standardise the attention's pooled frequency "
+                              "profile (BatchNorm per row) before its bottleneck, so that its "
+                              "weights can differ between inputs (off in the paper)."),
     "trunk_filters": ("model", "Filters per branch of the four multi-scale units of each "
                       "trunk."),
     "trunk_pools": ("model", "Pool (frequency x time) of each multi-scale unit (paper: "

@@ -92,7 +92,7 @@ def build_network(config: ModelConfig):
         excite_init = {"glorot": "glorot_uniform", "uniform": "zeros"}[config.attention_init]
         emotion_maps, outputs[ATTENTION] = DomainFrequencyAttention(
             config.attention_units, excite_init, config.attention_trains_domain,
-            name="domain_attention")(
+            config.attention_standardize, config.bn_momentum, name="domain_attention")(
                 [domain_maps, emotion_maps])
     elif config.variant == "domain_invariant":
         reversed_maps = GradientReversal(config.grl_scale, name="gradient_reversal")(

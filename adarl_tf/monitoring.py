@@ -121,6 +121,7 @@ def hparams_of(config, fold, test_speaker):
         "validation_speakers": t.validation_speakers, "mixup_alpha": t.mixup_alpha,
         "domain_input": m.domain_input, "attention_init": m.attention_init,
         "attention_trains_domain": m.attention_trains_domain,
+        "attention_standardize": m.attention_standardize,
     }
 
 

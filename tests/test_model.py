@@ -105,6 +105,19 @@ def test_attention_trains_the_domain_trunk_only_when_asked(trains_domain):
     assert (moved > 0) == trains_domain
 
 
+def test_standardized_attention_is_in_the_graph_and_survives_a_round_trip(tmp_path):
+    model = build_model(dataclasses.replace(TINY, attention_standardize=True))
+    attention = _shapes(model)["domain_attention"]
+    assert attention.profile_norm is not None
+    model.compile(optimizer=keras.optimizers.SGD(0.05))
+    x, y = _batch(TINY)
+    model.fit(x, y, batch_size=4, epochs=1, verbose=0)
+    model.save(tmp_path / "m.keras")
+    reloaded = keras.saving.load_model(tmp_path / "m.keras")
+    np.testing.assert_allclose(model.predict(x, verbose=0)["attention"],
+                               reloaded.predict(x, verbose=0)["attention"], rtol=1e-5)
+
+
 def test_total_loss_is_the_weighted_sum():
     config = dataclasses.replace(TINY, domain_loss_weight=0.3, emotion_loss_weight=2.0,
                                  center_loss_weight=0.25)

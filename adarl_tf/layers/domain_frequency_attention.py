@@ -29,6 +29,15 @@ class DomainFrequencyAttention(keras.layers.Layer):
             trunk then learns from the domain loss alone, and the attention
             reads a gender representation that the emotion loss cannot
             reshape. Defaults to True.
+        standardize_profile: bool. Whether a BatchNormalization standardises
+            each row of the pooled profile over the batch before the
+            bottleneck. The time-and-channel average of trained domain maps
+            varies little between utterances (standard deviation ~0.03 per
+            row against a mean ~0.4 on RAVDESS), so with the paper's
+            initialisation the weights come out almost the same for every
+            input, whatever its gender. Defaults to False (the paper).
+        momentum: float. That BatchNormalization's moving-average momentum.
+            Defaults to 0.99 (Keras').
         **kwargs: base layer arguments.
 
     Call arguments:
@@ -52,13 +61,15 @@ class DomainFrequencyAttention(keras.layers.Layer):
     """
 
     def __init__(self, units=4, excite_initializer="glorot_uniform", train_domain_maps=True,
-                 **kwargs):
+                 standardize_profile=False, momentum=0.99, **kwargs):
         super().__init__(**kwargs)
         if int(units) <= 0:
             raise ValueError(f"units must be positive; got {units!r}")
         self.units = int(units)
         self.excite_initializer = keras.initializers.get(excite_initializer)
         self.train_domain_maps = bool(train_domain_maps)
+        self.standardize_profile = bool(standardize_profile)
+        self.momentum = float(momentum)
 
     def build(self, input_shape):
         domain_shape, emotion_shape = input_shape
@@ -71,14 +82,21 @@ class DomainFrequencyAttention(keras.layers.Layer):
         self.excite = keras.layers.Dense(
             freq, activation="sigmoid", kernel_initializer=self.excite_initializer,
             dtype=self.dtype_policy, name="excite")
+        self.profile_norm = None
+        if self.standardize_profile:
+            self.profile_norm = keras.layers.BatchNormalization(
+                momentum=self.momentum, dtype=self.dtype_policy, name="profile_norm")
+            self.profile_norm.build((None, freq))
         self.squeeze.build((None, freq))
         self.excite.build((None, self.units))
 
-    def call(self, inputs):
+    def call(self, inputs, training=None):
         domain_maps, emotion_maps = inputs
         if not self.train_domain_maps:
             domain_maps = ops.stop_gradient(domain_maps)
         profile = ops.mean(domain_maps, axis=(2, 3))  # Time, then channel pooling.
+        if self.profile_norm is not None:
+            profile = self.profile_norm(profile, training=training)
         attention = self.excite(self.squeeze(profile))
         return [emotion_maps * attention[:, :, None, None], attention]
 
@@ -91,4 +109,6 @@ class DomainFrequencyAttention(keras.layers.Layer):
         config["units"] = self.units
         config["excite_initializer"] = keras.initializers.serialize(self.excite_initializer)
         config["train_domain_maps"] = self.train_domain_maps
+        config["standardize_profile"] = self.standardize_profile
+        config["momentum"] = self.momentum
         return config

@@ -47,3 +47,25 @@ def test_zero_excite_starts_uniform_and_still_learns():
     assert bottleneck.any()
     restored = DomainFrequencyAttention.from_config(layer.get_config())
     assert restored.get_config()["excite_initializer"]["class_name"] == "Zeros"
+
+
+def test_standardized_profile_matches_batch_norm_in_training():
+    layer = DomainFrequencyAttention(units=4, standardize_profile=True)
+    domain, emotion = _maps(6, (5, 8, 6, 5)), _maps(7, (5, 8, 6, 5))
+    _, attention = [np.asarray(t) for t in layer([domain, emotion], training=True)]
+    profile = domain.mean(axis=(2, 3))
+    z = (profile - profile.mean(0)) / np.sqrt(profile.var(0) + 1e-3)  # Keras' epsilon.
+    w1, b1 = [np.asarray(v) for v in layer.squeeze.weights]
+    w2, b2 = [np.asarray(v) for v in layer.excite.weights]
+    expected = 1 / (1 + np.exp(-(np.maximum(z @ w1 + b1, 0) @ w2 + b2)))
+    np.testing.assert_allclose(attention, expected, rtol=1e-4, atol=1e-5)
+    # Inference reads the moving statistics, which one step moved towards the batch's.
+    moving_mean = np.asarray(layer.profile_norm.moving_mean)
+    np.testing.assert_allclose(moving_mean, 0.01 * profile.mean(0), rtol=1e-4, atol=1e-6)
+
+
+def test_standard_checks_with_every_option(tmp_path):
+    run_layer_checks(tmp_path, DomainFrequencyAttention,
+                     {"units": 3, "excite_initializer": "zeros", "train_domain_maps": False,
+                      "standardize_profile": True, "momentum": 0.9},
+                     [_maps(0), _maps(1)], [(2, 8, 6, 5), (2, 8)])
