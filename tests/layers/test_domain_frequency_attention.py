@@ -34,17 +34,13 @@ def test_rejects_mismatched_frequency_rows():
         DomainFrequencyAttention()([_maps(0), _maps(1, (2, 7, 6, 5))])
 
 
-def test_zero_excite_starts_uniform_and_still_learns():
+def test_zero_excite_starts_uniform():
     # "uniform" start (ModelConfig.attention_init): 0.5 for every row and input.
     layer = DomainFrequencyAttention(units=4, excite_initializer="zeros")
     domain, emotion = _maps(4), _maps(5)
     rescaled, attention = [np.asarray(t) for t in layer([domain, emotion])]
     np.testing.assert_allclose(attention, 0.5)
     np.testing.assert_allclose(rescaled, 0.5 * emotion, rtol=1e-6)
-    # The excite kernel's gradient is the bottleneck's output times the row's error: not 0.
-    bottleneck = np.maximum(domain.mean(axis=(2, 3)) @ np.asarray(layer.squeeze.kernel)
-                            + np.asarray(layer.squeeze.bias), 0)
-    assert bottleneck.any()
     restored = DomainFrequencyAttention.from_config(layer.get_config())
     assert restored.get_config()["excite_initializer"]["class_name"] == "Zeros"
 
