@@ -46,9 +46,13 @@ def run_spread(run_dir):
     rows = []
     for path in sorted(pathlib.Path(run_dir).glob("fold_*/" + fold_files.FEATURES)):
         try:
-            arrays = fold_files.read_features(path, keys=("attention", "genders"))
+            arrays = fold_files.read_features(path, keys=("genders",))
         except fold_files.RunFileError as e:
             raise app.UsageError(str(e)) from None
+        if "attention" not in arrays:  # Not damaged: a variant without the attention.
+            raise app.UsageError(f"{path}: no attention weights; only --variant=adarl has "
+                                 "them (a backbone or domain_invariant run has none): give "
+                                 "an ADARL run folder")
         rows.append((int(path.parent.name.split("_")[-1]),
                      spread(arrays["attention"], arrays["genders"])))
     if not rows:

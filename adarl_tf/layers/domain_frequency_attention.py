@@ -21,8 +21,8 @@ class DomainFrequencyAttention(keras.layers.Layer):
             every row's weight sigmoid(0) = 0.5 for every input at the start,
             so the network starts as its backbone (up to a constant scale) and
             the domain-dependent rescaling grows only as far as training
-            pushes it. The bottleneck still learns: its gradient is nonzero
-            from the second step on.
+            pushes it. The bottleneck still learns from the second step on,
+            through those of its ReLUs that are on.
         train_domain_maps: bool. Whether the gradient reaching the attention
             flows on into the domain maps (the paper: the emotion loss also
             trains the domain pathway). False stops it there: the domain

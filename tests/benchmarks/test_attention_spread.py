@@ -52,3 +52,14 @@ def test_command_prints_a_row_per_fold_and_refuses_a_folder_without_folds(tmp_pa
                           capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert done.returncode != 0
     assert "no fold_NN/test_features.npz" in done.stderr
+
+
+def test_command_names_a_run_without_attention(tmp_path):
+    fold_dir = tmp_path / "backbone" / "fold_00"
+    fold_dir.mkdir(parents=True)
+    np.savez(fold_dir / "test_features.npz", genders=np.array(["F", "M"]))
+    done = subprocess.run([sys.executable, SCRIPT, f"--runs={tmp_path / 'backbone'}"],
+                          capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert done.returncode != 0
+    assert f"{fold_dir / 'test_features.npz'}: no attention weights" in done.stderr
+    assert "Traceback" not in done.stderr
