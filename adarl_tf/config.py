@@ -24,6 +24,7 @@ TAILS = ("pad", "overlap")
 IEMOCAP_SUBSETS = ("improvised", "scripted", "all")
 DOMAIN_INPUTS = ("segment", "shared")
 ATTENTION_INITS = ("glorot", "uniform")
+ATTENTION_INPUTS = ("maps", "embedding")
 VARIANTS = ("adarl", "backbone", "domain_invariant")
 OPTIMIZERS = ("sgd", "adamw")
 SCHEDULES = ("epoch_decay", "cosine")
@@ -174,6 +175,13 @@ class ModelConfig:
     # move the paper's attention: its weights come out nearly the same for every
     # input and gender (RESULTS.md, eighth session).
     attention_standardize: bool = False
+    # What the attention reads: "maps", the paper's time-and-channel average of
+    # the domain maps (8 values), or "embedding", the domain head's hidden
+    # feature after its BN (hidden_units values), which the gender loss shapes
+    # directly and which is standardised over the batch, so its bottleneck
+    # units are not all off (the paper's pooled profile leaves the weights
+    # nearly constant: RESULTS.md, eighth session).
+    attention_input: str = "maps"
     # Moving-average momentum of every BatchNormalization. 0.9 is PyTorch's
     # default (its "0.1"); Keras' 0.99 leaves the inference statistics near
     # their initial values after the few hundred steps of a small corpus.
@@ -212,6 +220,9 @@ class ModelConfig:
         if self.attention_init not in ATTENTION_INITS:
             raise ValueError(f"attention_init={self.attention_init!r}; expected one of "
                              f"{ATTENTION_INITS}")
+        if self.attention_input not in ATTENTION_INPUTS:
+            raise ValueError(f"attention_input={self.attention_input!r}; expected one of "
+                             f"{ATTENTION_INPUTS}")
         if len(self.trunk_filters) != len(self.trunk_pools):
             raise ValueError("trunk_filters and trunk_pools must have one entry "
                              f"per unit; got {self.trunk_filters} and {self.trunk_pools}")

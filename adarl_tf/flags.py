@@ -28,6 +28,7 @@ SECTIONS = {"frontend": config_lib.FrontendConfig, "model": config_lib.ModelConf
 CHOICES = {"iemocap_subset": config_lib.IEMOCAP_SUBSETS, "protocol": PROTOCOLS,
            "tail": config_lib.TAILS, "normalization": config_lib.NORMALIZATIONS,
            "domain_input": config_lib.DOMAIN_INPUTS, "attention_init": config_lib.ATTENTION_INITS,
+           "attention_input": config_lib.ATTENTION_INPUTS,
            "scale": config_lib.SCALES,
            "variant": config_lib.VARIANTS, "channel_mode": config_lib.CHANNEL_MODES,
            "optimizer": config_lib.OPTIMIZERS, "schedule": config_lib.SCHEDULES,
@@ -92,6 +93,9 @@ CONFIG_FLAGS = {
     "attention_standardize": ("model", "adarl: standardise the attention's pooled frequency "
                               "profile (BatchNorm per row) before its bottleneck, so that its "
                               "weights can differ between inputs (off in the paper)."),
+    "attention_input": ("model", "adarl: what the attention reads, maps (the paper: the domain "
+                        "maps' time-and-channel average) or embedding (the domain head's "
+                        "hidden feature after its BN)."),
     "trunk_filters": ("model", "Filters per branch of the four multi-scale units of each "
                       "trunk."),
     "trunk_pools": ("model", "Pool (frequency x time) of each multi-scale unit (paper: "

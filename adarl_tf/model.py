@@ -6,6 +6,7 @@ Graph (paper Fig. 2, Table 1), tensors (batch, freq, time, channels):
       domain trunk:  4 x MultiScaleConv -> F^D (8, 6, 64) -> flatten -> FC 64 -> ReLU -> BN -> FC 2
       emotion trunk: 4 x MultiScaleConv -> F^E (8, 6, 64)
       DomainFrequencyAttention(F^D, F^E) -> F^E' = I^D[f] * F^E
+        (or, with attention_input="embedding", from the domain head's BN output)
       F^E' -> time pooling (8, 64) -> ChannelwiseFC (64) -> FC 64 -> ReLU -> BN = deep feature
            -> FC 4 (emotion);  deep feature -> CenterLoss (distances to the class centres)
 
@@ -52,12 +53,16 @@ def _trunk(x, config, prefix):
 
 
 def _domain_head(maps, config, prefix):
-    """Eq. 1: flatten -> FC(3072, 64) -> ReLU -> BN -> FC(64, n_domains)."""
+    """Eq. 1: flatten -> FC(3072, 64) -> ReLU -> BN -> FC(64, n_domains).
+
+    Returns (domain probabilities, the hidden embedding after the BN).
+    """
     x = keras.layers.Flatten(name=f"{prefix}_flatten")(maps)
     x = keras.layers.Dense(config.hidden_units, activation="relu", name=f"{prefix}_fc1")(x)
     x = keras.layers.BatchNormalization(momentum=config.bn_momentum, name=f"{prefix}_bn")(x)
-    return keras.layers.Dense(config.n_domains, activation="softmax", dtype="float32",
-                              name=DOMAIN_PROBS)(x)
+    probs = keras.layers.Dense(config.n_domains, activation="softmax", dtype="float32",
+                               name=DOMAIN_PROBS)(x)
+    return probs, x
 
 
 def build_network(config: ModelConfig):
@@ -88,16 +93,17 @@ def build_network(config: ModelConfig):
             domain_spec = Spectrogram(dataclasses.replace(frontend, normalization="segment"),
                                       name="domain_spectrogram")(waveform)
         domain_maps = _trunk(domain_spec, config, "domain")
-        outputs[DOMAIN_PROBS] = _domain_head(domain_maps, config, "domain")
+        outputs[DOMAIN_PROBS], domain_embedding = _domain_head(domain_maps, config, "domain")
+        domain = domain_maps if config.attention_input == "maps" else domain_embedding
         excite_init = {"glorot": "glorot_uniform", "uniform": "zeros"}[config.attention_init]
         emotion_maps, outputs[ATTENTION] = DomainFrequencyAttention(
             config.attention_units, excite_init, config.attention_trains_domain,
             config.attention_standardize, config.bn_momentum, name="domain_attention")(
-                [domain_maps, emotion_maps])
+                [domain, emotion_maps])
     elif config.variant == "domain_invariant":
         reversed_maps = GradientReversal(config.grl_scale, name="gradient_reversal")(
             emotion_maps)
-        outputs[DOMAIN_PROBS] = _domain_head(reversed_maps, config, "adversary")
+        outputs[DOMAIN_PROBS], _ = _domain_head(reversed_maps, config, "adversary")
 
     freq, time, channels = config.feature_shape
     x = keras.layers.AveragePooling2D((1, time), name="time_pool")(emotion_maps)

@@ -122,6 +122,7 @@ def hparams_of(config, fold, test_speaker):
         "domain_input": m.domain_input, "attention_init": m.attention_init,
         "attention_trains_domain": m.attention_trains_domain,
         "attention_standardize": m.attention_standardize,
+        "attention_input": m.attention_input,
     }
 
 

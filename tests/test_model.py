@@ -262,3 +262,24 @@ def test_spec_augment_is_in_the_graph_only_when_asked_and_off_in_predict():
         return keras.ops.convert_to_numpy(m(x, training=True)["deep_features"])
 
     assert not np.allclose(features(model), features(plain))
+
+
+def test_attention_reading_the_domain_embedding_trains_and_round_trips(tmp_path):
+    # No domain loss: the domain head's first layer then learns only through the
+    # attention, which shows that the attention reads its embedding.
+    config = dataclasses.replace(TINY, attention_input="embedding", domain_loss_weight=0.0)
+    model = build_model(config)
+    layers = _shapes(model)
+    assert layers["domain_attention"].squeeze.kernel.shape == (config.hidden_units,
+                                                              config.attention_units)
+    fc1 = layers["domain_fc1"].kernel
+    before = keras.ops.convert_to_numpy(fc1).copy()
+    model.compile(optimizer=keras.optimizers.SGD(0.05))
+    x, y = _batch(config)
+    model.fit(x, y, batch_size=4, epochs=1, verbose=0)
+    assert np.abs(keras.ops.convert_to_numpy(fc1) - before).max() > 0
+    model.save(tmp_path / "m.keras")
+    reloaded = keras.saving.load_model(tmp_path / "m.keras")
+    assert reloaded.model_config.attention_input == "embedding"
+    np.testing.assert_allclose(model.predict(x, verbose=0)["attention"],
+                               reloaded.predict(x, verbose=0)["attention"], rtol=1e-5)

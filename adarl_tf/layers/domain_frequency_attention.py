@@ -13,6 +13,10 @@ class DomainFrequencyAttention(keras.layers.Layer):
     `F^E'[f, t, k] = I^D[f] * F^E[f, t, k]` (the paper's `diag(I^D) x f_k`).
     Only frequency is kept because domains such as gender show in frequency.
 
+    The domain input may instead be a vector per example, `(batch, dims)`, such
+    as the domain head's hidden embedding; it then replaces the pooled profile
+    `CP(TP(F^D))` (not in the paper: `ModelConfig.attention_input`).
+
     Args:
         units: int. Bottleneck width of the first dense layer (paper: 4).
             Defaults to 4.
@@ -24,7 +28,7 @@ class DomainFrequencyAttention(keras.layers.Layer):
             pushes it. The bottleneck still learns from the second step on,
             through those of its ReLUs that are on.
         train_domain_maps: bool. Whether the gradient reaching the attention
-            flows on into the domain maps (the paper: the emotion loss also
+            flows on into the domain maps or embedding (the paper: the emotion loss also
             trains the domain pathway). False stops it there: the domain
             trunk then learns from the domain loss alone, and the attention
             reads a gender representation that the emotion loss cannot
@@ -41,10 +45,11 @@ class DomainFrequencyAttention(keras.layers.Layer):
         **kwargs: base layer arguments.
 
     Call arguments:
-        inputs: list `[domain_maps, emotion_maps]`.
+        inputs: list `[domain, emotion_maps]`.
 
     Input shape:
-        Both `(batch, freq, time, channels)`, e.g. `(batch, 8, 6, 64)`.
+        emotion maps `(batch, freq, time, channels)`, e.g. `(batch, 8, 6, 64)`;
+        domain maps of the same shape, or a domain embedding `(batch, dims)`.
 
     Output shape:
         List `[rescaled_emotion_maps, attention]`: the emotion maps' shape, and
@@ -73,10 +78,15 @@ class DomainFrequencyAttention(keras.layers.Layer):
 
     def build(self, input_shape):
         domain_shape, emotion_shape = input_shape
-        freq = domain_shape[1]
-        if emotion_shape[1] != freq:
+        freq = emotion_shape[1]
+        if len(domain_shape) == 4 and domain_shape[1] != freq:
             raise ValueError("domain and emotion maps need the same number of "
                              f"frequency rows; got {domain_shape} and {emotion_shape}")
+        if len(domain_shape) not in (2, 4):
+            raise ValueError("the domain input must be maps (batch, freq, time, channels) "
+                             f"or an embedding (batch, dims); got {domain_shape}")
+        # The bottleneck reads the pooled profile (one value per row) or the embedding.
+        profile_dims = freq if len(domain_shape) == 4 else domain_shape[1]
         self.squeeze = keras.layers.Dense(
             self.units, activation="relu", dtype=self.dtype_policy, name="squeeze")
         self.excite = keras.layers.Dense(
@@ -86,15 +96,17 @@ class DomainFrequencyAttention(keras.layers.Layer):
         if self.standardize_profile:
             self.profile_norm = keras.layers.BatchNormalization(
                 momentum=self.momentum, dtype=self.dtype_policy, name="profile_norm")
-            self.profile_norm.build((None, freq))
-        self.squeeze.build((None, freq))
+            self.profile_norm.build((None, profile_dims))
+        self.squeeze.build((None, profile_dims))
         self.excite.build((None, self.units))
 
     def call(self, inputs, training=None):
-        domain_maps, emotion_maps = inputs
+        domain, emotion_maps = inputs
         if not self.train_domain_maps:
-            domain_maps = ops.stop_gradient(domain_maps)
-        profile = ops.mean(domain_maps, axis=(2, 3))  # Time, then channel pooling.
+            domain = ops.stop_gradient(domain)
+        profile = domain
+        if len(domain.shape) == 4:
+            profile = ops.mean(domain, axis=(2, 3))  # Time, then channel pooling.
         if self.profile_norm is not None:
             profile = self.profile_norm(profile, training=training)
         attention = self.excite(self.squeeze(profile))
@@ -102,7 +114,7 @@ class DomainFrequencyAttention(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         domain_shape, emotion_shape = input_shape
-        return [tuple(emotion_shape), (domain_shape[0], domain_shape[1])]
+        return [tuple(emotion_shape), (emotion_shape[0], emotion_shape[1])]
 
     def get_config(self):
         config = super().get_config()

@@ -65,3 +65,27 @@ def test_standard_checks_with_every_option(tmp_path):
                      {"units": 3, "excite_initializer": "zeros", "train_domain_maps": False,
                       "standardize_profile": True, "momentum": 0.9},
                      [_maps(0), _maps(1)], [(2, 8, 6, 5), (2, 8)])
+
+
+def test_reads_an_embedding_in_place_of_the_pooled_profile():
+    # ModelConfig.attention_input="embedding": a (batch, dims) domain input is the profile.
+    embedding, emotion = _maps(8, (3, 10)), _maps(9, (3, 8, 6, 5))
+    layer = DomainFrequencyAttention(units=4)
+    rescaled, attention = [np.asarray(t) for t in layer([embedding, emotion])]
+    w1, b1 = [np.asarray(v) for v in layer.squeeze.weights]
+    w2, b2 = [np.asarray(v) for v in layer.excite.weights]
+    assert w1.shape == (10, 4) and w2.shape == (4, 8)
+    expected = 1 / (1 + np.exp(-(np.maximum(embedding @ w1 + b1, 0) @ w2 + b2)))
+    np.testing.assert_allclose(attention, expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(rescaled, emotion * expected[:, :, None, None],
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_standard_checks_with_an_embedding(tmp_path):
+    run_layer_checks(tmp_path, DomainFrequencyAttention, {"units": 3, "standardize_profile": True},
+                     [_maps(0, (2, 10)), _maps(1)], [(2, 8, 6, 5), (2, 8)])
+
+
+def test_rejects_a_domain_input_of_another_rank():
+    with pytest.raises(ValueError, match="embedding"):
+        DomainFrequencyAttention()([_maps(0, (2, 8, 6)), _maps(1)])
