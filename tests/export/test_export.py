@@ -407,3 +407,23 @@ def test_a_model_with_spec_augment_exports_without_random_ops(tmp_path):
     assert not [op for op in tflite.op_names(content) if "RANDOM" in op.upper()]
     got = runners.TFLiteRunner(content)(segment)["emotion_probs"]
     np.testing.assert_allclose(got, expected, atol=1e-4)
+
+
+@pytest.mark.parametrize("options", [{"attention_input": "embedding"},
+                                     {"attention_standardize": True}])
+def test_the_attention_options_export_to_tflite_with_keras_probabilities(tmp_path, options):
+    # The attention reading the domain head's embedding, or a standardised
+    # profile, rewires the graph: SavedModel and TFLite (builtin ops only) must
+    # still give Keras' probabilities.
+    import dataclasses
+
+    from adarl_tf.export import serving
+    model = model_lib.build_model(dataclasses.replace(TINY_MODEL, **options))
+    segment = (0.1 * np.random.default_rng(2).standard_normal((1, 16000))).astype("float32")
+    expected = model.predict(segment, verbose=0)
+    serving.write_saved_model(model, tmp_path / "sm", min_tail_samples=8000)
+    content = tflite.convert(tmp_path / "sm", "float32")
+    tflite.check_builtin_only(content)
+    got = runners.TFLiteRunner(content)(segment)
+    for key in ("emotion_probs", "domain_probs"):
+        np.testing.assert_allclose(got[key], expected[key], atol=1e-4)
