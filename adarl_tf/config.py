@@ -180,7 +180,9 @@ class ModelConfig:
     # feature after its BN (hidden_units values), which the gender loss shapes
     # directly and which is standardised over the batch, so its bottleneck
     # units are not all off (the paper's pooled profile leaves the weights
-    # nearly constant: RESULTS.md, eighth session).
+    # nearly constant: RESULTS.md, eighth session). Measured best with
+    # attention_trains_domain=False, and then within noise of the paper's
+    # (RESULTS.md, ninth session).
     attention_input: str = "maps"
     # Moving-average momentum of every BatchNormalization. 0.9 is PyTorch's
     # default (its "0.1"); Keras' 0.99 leaves the inference statistics near
