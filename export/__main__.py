@@ -11,21 +11,31 @@ Writes into `--out` (default `<run_dir>/export/`): `saved_model/`,
 Exits with 1 if float32, float16 or ONNX disagree with the Keras model on the
 class of more than 1 % of the test speaker's utterances, with 2 if the export
 cannot be made (a missing or damaged input: one `error:` line names it and the fix).
+
+Several fold folders (the same fold of runs trained alike) export their
+ensemble, the mean of their probabilities in one graph (`ensemble.py`), into
+`<first run_dir>/export_ensemble/` by default:
+
+  python -m adarl_tf.export --run_dir=runs/a/adarl_compact_adarl/fold_03,\
+runs/b/adarl_compact_adarl/fold_03,runs/c/adarl_compact_adarl/fold_03
 """
 
 import sys
 
 from absl import app, flags
 
-from adarl_tf.export import exporter, tflite
+from adarl_tf.export import ensemble, exporter, tflite
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("run_dir", None, "Fold folder of a training run: <out_dir>/fold_NN, "
-                    "holding results.json and model.keras.")
+flags.DEFINE_list("run_dir", None, "Fold folder of a training run: <out_dir>/fold_NN, "
+                  "holding results.json and model.keras; or several, comma-separated (the "
+                  "same fold of runs trained alike), to export their ensemble.")
 flags.DEFINE_list("formats", list(exporter.DEFAULT_FORMATS),
                   f"Formats to write, from {', '.join(exporter.FORMATS)} (onnx: when asked "
-                  "for; it needs tf2onnx and onnxruntime).")
-flags.DEFINE_string("out", None, "Output folder. Defaults to <run_dir>/export.")
+                  "for; it needs tf2onnx and onnxruntime). An ensemble: from "
+                  f"{', '.join(ensemble.FORMATS)}, all by default.")
+flags.DEFINE_string("out", None, "Output folder. Defaults to <run_dir>/export "
+                    "(an ensemble: <first run_dir>/export_ensemble).")
 flags.DEFINE_string("data_dir", None, "Corpus folder, overriding the one recorded in "
                     "results.json (for a fold trained on another machine).")
 flags.DEFINE_integer("representative_segments", 200, "Training segments used to "
@@ -40,12 +50,21 @@ flags.mark_flag_as_required("run_dir")
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+    if not FLAGS.run_dir:
+        raise app.UsageError("--run_dir is empty: give a fold folder (<out_dir>/fold_NN)")
     try:
-        card = exporter.export_fold(FLAGS.run_dir, FLAGS.formats, FLAGS.out,
-                                    data_dir=FLAGS.data_dir,
-                                    n_representative=FLAGS.representative_segments,
-                                    seed=FLAGS.seed,
-                                    int8_float_scopes=FLAGS.int8_float_scopes)
+        if len(FLAGS.run_dir) > 1:
+            # A single fold's default list asks for every format: an ensemble's every format.
+            formats = (ensemble.DEFAULT_FORMATS if FLAGS.formats == list(exporter.DEFAULT_FORMATS)
+                       else FLAGS.formats)
+            card = ensemble.export_ensemble(FLAGS.run_dir, formats, FLAGS.out,
+                                            data_dir=FLAGS.data_dir)
+        else:
+            card = exporter.export_fold(FLAGS.run_dir[0], FLAGS.formats, FLAGS.out,
+                                        data_dir=FLAGS.data_dir,
+                                        n_representative=FLAGS.representative_segments,
+                                        seed=FLAGS.seed,
+                                        int8_float_scopes=FLAGS.int8_float_scopes)
     except exporter.ExportError as e:  # One line: the file, why and the fix.
         print(f"error: {e}", file=sys.stderr)
         return 1 if isinstance(e, exporter.ParityError) else 2

@@ -335,8 +335,12 @@ def _write_onnx(model, out_dir):
 
 
 def _check_parity(model, config, result, test_utts, out_dir, written, saved_model_dir,
-                  scratch):
+                  scratch, reference=None):
     """Parity on the test speaker's utterances: writes `parity.json`, gates the float formats.
+
+    `model` (with `config`) gives the speaker statistics; `reference`, the
+    runner every format is compared with, defaults to the Keras `model`
+    (an ensemble passes the mean of its members, `ensemble.MeanRunner`).
 
     Returns:
         (figures, figures with the pooled statistics or None, the pooled
@@ -350,7 +354,7 @@ def _check_parity(model, config, result, test_utts, out_dir, written, saved_mode
     waveforms = [load_audio(u.path, frontend.sample_rate_hz) for u in test_utts]
     class_names = list(result.labels)
     labels = np.array([class_names.index(u.label) for u in test_utts])
-    to_run = {"keras": runners.KerasRunner(model)}
+    to_run = {"keras": reference or runners.KerasRunner(model)}
     for fmt, name in written.items():
         to_run[fmt] = runners.load_runner(out_dir / name)
     if scratch:

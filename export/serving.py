@@ -74,14 +74,28 @@ def write_saved_model(model, path, min_tail_samples, layout="float", tail="pad")
     Returns:
         The (fused) serving `keras.Model` that was exported.
     """
+    # BN folded into the trunk convolutions (export/inference_graph.py): same outputs,
+    # fewer full-size passes; parity compares it with the unfused model.
+    serving = inference_graph.fuse(serving_model(model), layout)
+    write_graph(serving, path, min_tail_samples, tail)
+    return serving
+
+
+def write_graph(serving, path, min_tail_samples, tail="pad"):
+    """Exports a serving graph (`write_saved_model`'s, or an ensemble's) as a SavedModel.
+
+    Args:
+        serving: functional `keras.Model`: `waveform` (and `speaker_stats`, if
+            it takes them) -> a dict holding `emotion_probs`.
+        path: str or path-like. The SavedModel folder (replaced if present).
+        min_tail_samples: int. The tail policy, baked into `utterance`.
+        tail: str. `DataConfig.tail`, baked into `utterance`.
+    """
     import keras
     import tensorflow as tf
 
     from adarl_tf.pipelines.plan import Cut
 
-    # BN folded into the trunk convolutions (export/inference_graph.py): same outputs,
-    # fewer full-size passes; parity compares it with the unfused model.
-    serving = inference_graph.fuse(serving_model(model), layout)
     segment_samples, stats_shape = input_shapes(serving)
 
     def segments_fn(waveform, speaker_stats=None):
@@ -109,4 +123,3 @@ def write_saved_model(model, path, min_tail_samples, layout="float", tail="pad")
 
     with files.atomic_dir(path) as tmp:
         archive.write_out(str(tmp), verbose=False)
-    return serving

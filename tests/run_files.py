@@ -1,15 +1,30 @@
-"""Fold folders as `adarl_tf.main` leaves them, written without training (for the tests
-of the tools that read runs: `--summarize`, `report`, `export`).
+"""Fold folders as `adarl_tf.main` leaves them (for the tests of the tools that read
+runs: `--summarize`, `report`, `export`).
 
-`fake_fold` writes `results.json`, `predictions.csv` and `test_features.npz`
-with the keys their readers check (`adarl_tf/fold_files.py`); the figures
-follow from `labels` and `predictions` (class indices of `EMOTIONS`).
+`trained_fold` trains one for real, one epoch of a tiny model on the small demo
+corpus. `fake_fold` writes one without training: `results.json`,
+`predictions.csv` and `test_features.npz` with the keys their readers check
+(`adarl_tf/fold_files.py`); the figures follow from `labels` and `predictions`
+(class indices of `EMOTIONS`).
 """
 
 import numpy as np
 
 from adarl_tf import checkpoints, files
 from adarl_tf.corpora.corpus import EMOTIONS
+
+
+def trained_fold(model_config, corpus_dir, out_dir, tail="pad"):
+    """One epoch of `model_config` on the demo corpus at `corpus_dir`; its fold 1 folder."""
+    from adarl_tf import training
+    from adarl_tf.config import DataConfig, ExperimentConfig, TrainConfig
+    from adarl_tf.corpora import demo, iemocap
+    config = ExperimentConfig(
+        model=model_config, train=TrainConfig(epochs=1, batch_size=8, monitor_test=False),
+        data=DataConfig(min_tail_s=0.5, tail=tail, data_dir=str(corpus_dir)))
+    corpus = iemocap.load_iemocap(corpus_dir, name=demo.DEMO_CORPUS_NAME)
+    training.train_and_evaluate(config, corpus, 1, out_dir, verbose=0)
+    return checkpoints.fold_dir_of(out_dir, 1)
 
 
 def fake_fold(out_dir, fold, labels, predictions, config=None, probs=None, names=None,

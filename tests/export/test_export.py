@@ -14,23 +14,18 @@ if keras.backend.backend() != "tensorflow":
     pytest.skip("export needs the TensorFlow backend", allow_module_level=True)
 
 from adarl_tf import model as model_lib
-from adarl_tf import speaker_norm, training
-from adarl_tf.config import DataConfig, ExperimentConfig, FrontendConfig, ModelConfig, TrainConfig
-from adarl_tf.corpora import demo, iemocap
+from adarl_tf import speaker_norm
+from adarl_tf.config import DataConfig, ModelConfig
 from adarl_tf.export import exporter, inference_graph, runners, tflite, weights
+from tests.model_files import SPEAKER
 from tests.model_files import TINY as TINY_MODEL
+from tests.run_files import trained_fold
 
 
 @pytest.fixture(scope="module")
 def fold_dir(small_demo_corpus, tmp_path_factory):
     """A real fold folder: one epoch of the tiny model on the small demo corpus."""
-    config = ExperimentConfig(
-        model=TINY_MODEL, train=TrainConfig(epochs=1, batch_size=8, monitor_test=False),
-        data=DataConfig(min_tail_s=0.5, data_dir=str(small_demo_corpus)))
-    corpus = iemocap.load_iemocap(small_demo_corpus, name=demo.DEMO_CORPUS_NAME)
-    out = tmp_path_factory.mktemp("run")
-    training.train_and_evaluate(config, corpus, 1, out, verbose=0)
-    return out / "fold_01"
+    return trained_fold(TINY_MODEL, small_demo_corpus, tmp_path_factory.mktemp("run"))
 
 
 def test_export_writes_every_format_parity_and_model_card(fold_dir):
@@ -123,26 +118,6 @@ def test_export_writes_every_format_parity_and_model_card(fold_dir):
                                    "emotion_probs"].mean(0), atol=1e-5)
 
 
-# The compact preset's kind of model, tiny: mel bands from one 25 ms window (not a
-# whole number of hops), speaker normalisation, tails overlapping.
-SPEAKER_MODEL = ModelConfig(
-    frontend=FrontendConfig(segment_s=1.0, max_freq_hz=4000.0, bin_spacing_hz=31.25,
-                            scale="mel", n_mels=16, channel_mode="mono", single_window_ms=25.0,
-                            normalization="speaker"),
-    trunk_filters=(4, 4, 4, 8), trunk_pools=((2, 2), (2, 2), (2, 2), (1, 6)))
-
-
-@pytest.fixture(scope="module")
-def speaker_fold_dir(small_demo_corpus, tmp_path_factory):
-    config = ExperimentConfig(
-        model=SPEAKER_MODEL, train=TrainConfig(epochs=1, batch_size=8, monitor_test=False),
-        data=DataConfig(min_tail_s=0.5, tail="overlap", data_dir=str(small_demo_corpus)))
-    corpus = iemocap.load_iemocap(small_demo_corpus, name=demo.DEMO_CORPUS_NAME)
-    out = tmp_path_factory.mktemp("speaker_run")
-    training.train_and_evaluate(config, corpus, 1, out, verbose=0)
-    return out / "fold_01"
-
-
 def test_a_speaker_normalised_mel_model_takes_its_statistics_in_every_format(speaker_fold_dir):
     pytest.importorskip("tf2onnx")
     pytest.importorskip("onnxruntime")
@@ -160,7 +135,7 @@ def test_a_speaker_normalised_mel_model_takes_its_statistics_in_every_format(spe
     assert "never from labels" in entry["what"]
     assert set(card["parity_with_pooled_stats"]) == set(card["parity"])
     # pooled_profile.json: a profile of this frontend, the statistics training set.
-    pooled = speaker_norm.load_profile(out / "pooled_profile.json", SPEAKER_MODEL.frontend)
+    pooled = speaker_norm.load_profile(out / "pooled_profile.json", SPEAKER.frontend)
     np.testing.assert_array_equal(pooled, model.get_layer("spectrogram").pooled_stats)
     assert not np.allclose(pooled[1], 1.0)  # Not the layer's initial identity.
 
