@@ -14,6 +14,7 @@ Modules:
   weights   weight-only float16 / int8 storage of chosen constants in a .tflite file;
             int8 weights for chosen FULLY_CONNECTED ops (hybrid)
   exporter  one fold: every format, `parity.json`, `model_card.json`, `labels.txt`
+  ensemble  the same fold of several runs as one graph averaging their probabilities
 
 Importing `adarl_tf.export` itself loads nothing; the submodules import Keras,
 and TensorFlow or LiteRT inside the functions that need them.
