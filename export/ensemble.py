@@ -3,9 +3,9 @@
   python -m adarl_tf.export \
       --run_dir=runs/a/adarl_compact_adarl/fold_03,runs/b/adarl_compact_adarl/fold_03
 
-The package's most accurate recipe is an ensemble of runs (README, "Highest
-accuracy"; `benchmarks/ensemble.py` scores it from the runs' saved
-predictions). This writes it as one model a phone can run: the members'
+The package's most accurate recipe is an ensemble of runs (README, "The
+highest UA: three runs, averaged"; `benchmarks/ensemble.py` scores it from the
+runs' saved predictions). This writes it as one model a phone can run: the members'
 serving graphs (each with its batch norms folded, `inference_graph.py`) side
 by side behind one `waveform` input, and the mean of their `emotion_probs`
 (and of the `domain_probs` of the members that have a domain head). The
@@ -79,9 +79,9 @@ def ensemble_serving(models):
     """
     import keras
     members = [inference_graph.fuse(runners.serving_model(m), "float") for m in models]
-    segment_samples = runners.input_shapes(members[0])[0]
-    stats_shape = next((runners.input_shapes(m)[1] for m in members
-                        if runners.input_shapes(m)[1] is not None), None)
+    shapes = [runners.input_shapes(m) for m in members]  # (segment_samples, stats_shape).
+    segment_samples = shapes[0][0]
+    stats_shape = next((stats for _, stats in shapes if stats is not None), None)
     waveform = keras.Input((segment_samples,), name=WAVEFORM)
     inputs = {WAVEFORM: waveform}
     if stats_shape is not None:
