@@ -23,6 +23,12 @@ the class set (audio only, no labels), the test speakers' included. That is
 transductive: the test speakers' unlabelled audio is used before scoring them,
 which the networks never see (`uses_test_speaker_audio` in the output).
 
+`--train_gain_db=G` asks what training's `--gain_db` costs the same
+classifier: each training utterance is also seen as if scaled by gains drawn
+uniformly in +-G dB (`GAIN_COPIES` draws each), its speaker statistics still
+those of the unscaled audio, as the networks' speaker profiles are; the test
+utterances are scored as recorded (and the gender floor is fitted without the gains).
+
 Prints one JSON line per fold, then UA/WA mean +- std and pooled.
 `evaluate()` is the fold loop, for `benchmarks/accuracy.py` (flags are
 defined only when this file runs as a script). Measured figures: RESULTS.md.
@@ -55,6 +61,9 @@ FLAGS = flags.FLAGS
 SAMPLE_RATE = 16000
 N_MELS = 64
 KEEP_FRAMES = 0.7  # Share of the most energetic frames kept (drops leading/trailing silence).
+# The columns of `utterance_features` that a gain moves: the band means and 90th percentiles.
+LEVEL_COLUMNS = np.r_[0:N_MELS, 2 * N_MELS:3 * N_MELS]
+GAIN_COPIES = 5  # --train_gain_db: gain draws per training utterance.
 # --normalization: what each value means, as the printed summary says it.
 NORMALIZATIONS = {"global": "global normalisation",
                   "speaker": "per-speaker normalisation, uses the test speakers' unlabelled audio"}
@@ -80,22 +89,39 @@ def utterance_features(waveform, filterbank):
                            delta.std(1)])
 
 
-def speaker_normalise(features, speakers):
+def speaker_normalise(features, speakers, reference=None):
     """Each speaker's rows z-scored with that speaker's own mean and std per column.
 
     The statistics come from every row of the speaker (audio only, no label):
     a test speaker is normalised with its own unlabelled utterances, which makes
     the evaluation transductive. A column constant within a speaker is only centred.
+    `reference` (rows aligned with `features`, e.g. the unscaled features of
+    scaled ones) supplies the statistics instead, where given.
     """
+    reference = features if reference is None else reference
     out = np.empty_like(features)
     for speaker in np.unique(speakers):
         rows = speakers == speaker
-        mean, std = features[rows].mean(0), features[rows].std(0)
+        mean, std = reference[rows].mean(0), reference[rows].std(0)
         out[rows] = (features[rows] - mean) / np.where(std > 0, std, 1.0)
     return out
 
 
-def evaluate(corpus, normalizations=("global",), folds=None, c=0.1):
+def random_gain(features, gain_db, rng):
+    """`utterance_features` rows as if each utterance were scaled by a gain drawn
+    uniformly in +-`gain_db` dB (training's `--gain_db`).
+
+    A gain of g dB adds g ln(10) / 10 to every log-mel value: each band's mean
+    and 90th percentile move by that much, its spreads not at all, and the
+    energy cut keeps the same frames.
+    """
+    out = features.copy()
+    shift = rng.uniform(-gain_db, gain_db, size=(len(features), 1)) * np.log(10.0) / 10.0
+    out[:, LEVEL_COLUMNS] += shift
+    return out
+
+
+def evaluate(corpus, normalizations=("global",), folds=None, c=0.1, train_gain_db=0.0):
     """The linear baseline on `corpus`'s folds, once per normalisation.
 
     Features are computed once for every labelled utterance; then per fold
@@ -109,6 +135,9 @@ def evaluate(corpus, normalizations=("global",), folds=None, c=0.1):
             Defaults to ("global",).
         folds: list of int. Fold indices to score; None: every fold. Defaults to None.
         c: float. Inverse L2 strength of the logistic regression. Defaults to 0.1.
+        train_gain_db: float. Also fit on `GAIN_COPIES` copies of the training
+            utterances under random gains of up to this many dB (`random_gain`,
+            drawn with seed 0 per fold); 0: off. Defaults to 0.
 
     Returns:
         {normalization: one dict per scored fold, with the keys
@@ -118,13 +147,16 @@ def evaluate(corpus, normalizations=("global",), folds=None, c=0.1):
         A fold without test or training utterances is logged and left out.
 
     Raises:
-        ValueError: an unknown normalization or fold index, or no fold to score.
+        ValueError: an unknown normalization or fold index, a negative
+            `train_gain_db`, or no fold to score.
     """
     fold_list = corpus.fold_list()
     folds = range(len(fold_list)) if folds is None else folds
     if set(normalizations) - set(NORMALIZATIONS):
         raise ValueError(f"normalizations={list(normalizations)}; expected some of "
                          f"{list(NORMALIZATIONS)}")
+    if train_gain_db < 0:
+        raise ValueError(f"train_gain_db={train_gain_db}; expected a gain range >= 0 dB")
     if any(not 0 <= f < len(fold_list) for f in folds):
         raise ValueError(f"folds={list(folds)}: {corpus.name} has folds 0..{len(fold_list) - 1}")
     labelled = [u for u in corpus.utterances if u.label is not None]
@@ -145,7 +177,11 @@ def evaluate(corpus, normalizations=("global",), folds=None, c=0.1):
                 logging.warning("fold %d: no test or no training utterances; skipped", fold)
                 continue
             start = time.time()
-            predicted = _fit_predict(x[~test], labels[~test], x[test], c)
+            x_train, y_train = x[~test], labels[~test]
+            if train_gain_db:
+                x_train, y_train = _gained_training_rows(
+                    features[~test], speakers[~test], y_train, normalization, train_gain_db)
+            predicted = _fit_predict(x_train, y_train, x[test], c)
             results[normalization].append({
                 "fold": fold, "test_speaker": protocol.fold_name(test_speakers),
                 "ua": balanced_accuracy_score(labels[test], predicted),
@@ -157,11 +193,22 @@ def evaluate(corpus, normalizations=("global",), folds=None, c=0.1):
                                     if normalization == "global" else None),
                 "train_seconds": time.time() - start,
                 "selected_epoch": None, "normalization": normalization,
-                "uses_test_speaker_audio": normalization == "speaker"})
+                "uses_test_speaker_audio": normalization == "speaker",
+                "train_gain_db": train_gain_db})
         if not results[normalization]:
             raise ValueError(f"no fold of {corpus.name} has both test and training "
                              "utterances; check --protocol/--n_folds and --emotions")
     return results
+
+
+def _gained_training_rows(features, speakers, labels, normalization, gain_db):
+    """`GAIN_COPIES` randomly scaled copies of the training rows, normalised with
+    the statistics of the unscaled rows, and their labels."""
+    rng = np.random.default_rng(0)
+    copies = [random_gain(features, gain_db, rng) for _ in range(GAIN_COPIES)]
+    if normalization == "speaker":
+        copies = [speaker_normalise(x, speakers, reference=features) for x in copies]
+    return np.concatenate(copies), np.tile(labels, GAIN_COPIES)
 
 
 def _fit_predict(x_train, y_train, x_test, c):
@@ -190,6 +237,9 @@ def define_flags():
                       "z-score each speaker with its own statistics over all of its utterances "
                       "(the test speakers' unlabelled audio included: transductive).")
     flags.DEFINE_float("c", 0.1, "Inverse L2 strength of the logistic regression.")
+    flags.DEFINE_float("train_gain_db", 0.0, "Also fit on 5 copies of the training utterances "
+                       "scaled by random gains of up to this many dB (what training's --gain_db "
+                       "costs the floor); 0: off.")
     flags.DEFINE_string("cache_dir", None, "Demo corpus cache (default $ADARL_TF_CACHE).")
 
 
@@ -200,7 +250,8 @@ def main(argv):
                                n_folds=FLAGS.n_folds)
     corpus = load_corpus(data, cache_dir=FLAGS.cache_dir)
     try:
-        folds = evaluate(corpus, [FLAGS.normalization], c=FLAGS.c)[FLAGS.normalization]
+        folds = evaluate(corpus, [FLAGS.normalization], c=FLAGS.c,
+                         train_gain_db=FLAGS.train_gain_db)[FLAGS.normalization]
     except ValueError as e:
         raise app.UsageError(str(e))
     for f in folds:
@@ -208,10 +259,13 @@ def main(argv):
                           "n_test": len(f["y_true"]), "ua": round(f["ua"], 4),
                           "wa": round(f["wa"], 4), "gender_accuracy": f["domain_accuracy"],
                           "normalization": f["normalization"],
-                          "uses_test_speaker_audio": f["uses_test_speaker_audio"]}))
+                          "uses_test_speaker_audio": f["uses_test_speaker_audio"],
+                          "train_gain_db": f["train_gain_db"]}))
     s = summarise(folds)
     print(f"linear baseline ({NORMALIZATIONS[FLAGS.normalization]}), {corpus.name}, "
-          f"{s['n_folds']} folds ({corpus.protocol}), {len(corpus.emotions)} classes: "
+          f"{s['n_folds']} folds ({corpus.protocol}), {len(corpus.emotions)} classes"
+          + (f", training gains up to {FLAGS.train_gain_db:g} dB" if FLAGS.train_gain_db else "")
+          + ": "
           f"UA {s['ua_mean']:.3f} +- {s['ua_std']:.3f} (pooled {s['ua_pooled']:.3f}), "
           f"WA {s['wa_mean']:.3f} +- {s['wa_std']:.3f}" + (
               "" if s["domain_accuracy_mean"] is None else

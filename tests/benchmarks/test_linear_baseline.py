@@ -57,6 +57,49 @@ def test_speaker_normalisation_uses_each_speakers_own_statistics():
                                   out[speakers == "test"])
 
 
+def test_random_gain_moves_the_features_as_scaling_the_audio_does():
+    rng = np.random.default_rng(0)
+    speech = rng.normal(scale=0.1, size=16000).astype("float32")
+    fb = baseline.mel_filterbank()
+    plain = baseline.utterance_features(speech, fb)
+    gained = baseline.random_gain(plain[None], 6.0, np.random.default_rng(1))[0]
+    shift = (gained - plain)[baseline.LEVEL_COLUMNS]
+    # One shift for every level column, within +-6 dB, and nothing else moved.
+    np.testing.assert_allclose(shift, shift[0], atol=1e-12)
+    assert 0 < abs(shift[0]) <= 6.0 * np.log(10) / 10
+    others = np.setdiff1d(np.arange(plain.size), baseline.LEVEL_COLUMNS)
+    np.testing.assert_array_equal(gained[others], plain[others])
+    # The reference: the features of the waveform scaled by the same gain.
+    gain_db = shift[0] * 10 / np.log(10)
+    scaled = baseline.utterance_features(speech * 10 ** (gain_db / 20), fb)
+    np.testing.assert_allclose(gained, scaled, atol=1e-3)
+
+
+def test_gained_training_rows_keep_the_unscaled_speaker_statistics():
+    rng = np.random.default_rng(0)
+    speakers = np.repeat(["a", "b"], [6, 4])
+    features = rng.normal(size=(10, 4 * baseline.N_MELS)) + (speakers == "b")[:, None] * 3.0
+    labels = np.arange(10) % 3
+    x, y = baseline._gained_training_rows(features, speakers, labels, "speaker", 6.0)
+    assert x.shape == (baseline.GAIN_COPIES * 10, features.shape[1])
+    np.testing.assert_array_equal(y, np.tile(labels, baseline.GAIN_COPIES))
+    clean = baseline.speaker_normalise(features, speakers)
+    std = {s: features[speakers == s].std(0) for s in ("a", "b")}
+    for copy in np.split(x, baseline.GAIN_COPIES):
+        moved = (copy - clean) * np.stack([std[s] for s in speakers])
+        # The level columns move by the row's gain over its speaker's own spread; a
+        # gain is not divided out by statistics of the gained rows themselves.
+        level = moved[:, baseline.LEVEL_COLUMNS]
+        np.testing.assert_allclose(level, level[:, :1].repeat(level.shape[1], 1), atol=1e-9)
+        assert np.all(np.abs(level[:, 0]) <= 6.0 * np.log(10) / 10) and np.any(level[:, 0] != 0)
+        others = np.setdiff1d(np.arange(features.shape[1]), baseline.LEVEL_COLUMNS)
+        np.testing.assert_allclose(moved[:, others], 0, atol=1e-9)
+    # Globally normalised rows are the gained features themselves (the scaler follows).
+    x, _ = baseline._gained_training_rows(features, speakers, labels, "global", 6.0)
+    np.testing.assert_allclose(np.split(x, baseline.GAIN_COPIES)[0][:, others],
+                               features[:, others])
+
+
 def test_evaluate_scores_the_folds_asked_for(small_demo_corpus):
     data = DataConfig(dataset="demo", data_dir=str(small_demo_corpus),
                       protocol="speaker_kfold", n_folds=3)
@@ -71,8 +114,14 @@ def test_evaluate_scores_the_folds_asked_for(small_demo_corpus):
     # (chance 0.5).
     assert results["global"][0]["domain_accuracy"] > 0.75
     assert results["speaker"][0]["domain_accuracy"] is None
+    assert all(f[0]["train_gain_db"] == 0.0 for f in results.values())
     with pytest.raises(ValueError, match="folds 0..2"):
         baseline.evaluate(corpus, folds=[3])
+    with pytest.raises(ValueError, match="train_gain_db=-1"):
+        baseline.evaluate(corpus, train_gain_db=-1)
+    gained = baseline.evaluate(corpus, ("speaker",), folds=[1], train_gain_db=6.0)["speaker"][0]
+    assert gained["train_gain_db"] == 6.0
+    assert gained["y_true"] == results["speaker"][0]["y_true"]
 
 
 def test_gender_floor_needs_both_genders_and_known_labels():
@@ -94,7 +143,7 @@ def test_runs_every_fold_of_a_corpus(small_demo_corpus, normalization):
     out = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "linear_baseline.py"), "--dataset=demo",
          f"--data_dir={small_demo_corpus}", "--protocol=speaker_kfold", "--n_folds=2",
-         f"--normalization={normalization}"],
+         f"--normalization={normalization}", "--train_gain_db=3"],
         capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     rows = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
@@ -108,5 +157,7 @@ def test_runs_every_fold_of_a_corpus(small_demo_corpus, normalization):
         assert "; gender" not in out.stdout
     assert all(r["uses_test_speaker_audio"] == (normalization == "speaker") for r in rows)
     assert "linear baseline" in out.stdout and "2 folds (speaker_kfold)" in out.stdout
+    assert "training gains up to 3 dB" in out.stdout
+    assert all(r["train_gain_db"] == 3.0 for r in rows)
     assert ("uses the test speakers' unlabelled audio" in out.stdout) == (
         normalization == "speaker")
