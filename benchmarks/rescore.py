@@ -1,0 +1,112 @@
+r"""Finished folds scored again under another scoring cut: does a figure hang on the cut?
+
+  python benchmarks/rescore.py --run_dir=runs/r19/adarl_compact_backbone --min_tail_s=0
+
+The scoring cut (`DataConfig.min_tail_s` and `tail`) decides which windows of a
+test utterance are scored. With the compact preset's 3 s windows and 1 s
+shortest tail, a RAVDESS utterance of 3.5 s is scored on its first 3 s only;
+`--min_tail_s=0` adds a window ending at its last sample (`tail=overlap`), so
+every utterance is scored whole. Training's windows do not change: this reads
+finished folds only.
+
+Every finished fold's `model.keras` (the reported model: the chosen epoch's
+where validation chose one) scores its test speakers twice, with the run's own
+cut, which must give the UA that `results.json` recorded (`reproduced`), and
+with the cut the flags give; the two are paired fold by fold. Nothing is
+chosen with it and nothing is written. Prints one JSON line per fold and a
+summary line. Measured figures: RESULTS.md.
+"""
+
+import dataclasses
+import json
+import pathlib
+import sys
+
+import numpy as np
+from absl import app, flags
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from train_fit import finished_folds, score  # noqa: E402
+
+FLAGS = flags.FLAGS
+
+
+def rescore_fold(run_dir, config, other, corpus, fold):
+    """One fold's test UA under the run's cut (`config`) and under `other`'s, as a dict."""
+    import keras
+
+    from adarl_tf import checkpoints, protocol, training
+    from adarl_tf.pipelines import plan
+    fold_dir = checkpoints.fold_dir_of(run_dir, fold)
+    recorded = json.loads((fold_dir / "results.json").read_text())
+    split = protocol.split_fold(corpus, fold, config.train.validation_speakers)
+    test = [u for u in split.test if u.label is not None]
+    stats_table, _ = training.fold_speaker_stats(config, split.train, split.validation,
+                                                 split.test)
+    model = keras.models.load_model(fold_dir / "model.keras")
+    ua, _, _ = score(model, test, config, corpus, stats_table)
+    other_ua, other_wa, _ = score(model, test, other, corpus, stats_table)
+    return {"fold": fold, "test_speakers": sorted({u.speaker for u in test}),
+            "recorded_ua": recorded["ua"], "ua": ua, "reproduced": abs(ua - recorded["ua"]) < 1e-6,
+            "rescored_ua": other_ua, "rescored_wa": other_wa,
+            "segments": int(plan.counts(test, training.scoring_cut(config)).sum()),
+            "rescored_segments": int(plan.counts(test, training.scoring_cut(other)).sum())}
+
+
+def summary(rows, what):
+    """One line: the mean UA under both cuts and their paired difference."""
+    ua = np.array([r["ua"] for r in rows])
+    other = np.array([r["rescored_ua"] for r in rows])
+    diff = other - ua
+    se = diff.std(ddof=1) / np.sqrt(len(diff)) if len(diff) > 1 else float("nan")
+    reproduced = sum(r["reproduced"] for r in rows)
+    return (f"{len(rows)} folds: UA {ua.mean():.3f} with the run's cut -> {other.mean():.3f} "
+            f"with {what}, paired {diff.mean():+.3f} +- {se:.3f} (standard error); the run's "
+            f"cut reproduces results.json on {reproduced} of {len(rows)} folds")
+
+
+def main(argv):
+    del argv
+    from adarl_tf import experiment
+    from adarl_tf.config import ExperimentConfig
+    run_dir = pathlib.Path(FLAGS.run_dir)
+    if not (run_dir / "config.json").exists():
+        raise app.UsageError(f"{run_dir / 'config.json'} not found; --run_dir is the folder "
+                             "python -m adarl_tf.main --out_dir wrote")
+    config = ExperimentConfig.from_dict(json.loads((run_dir / "config.json").read_text()))
+    if FLAGS.data_dir:
+        config = dataclasses.replace(
+            config, data=dataclasses.replace(config.data, data_dir=FLAGS.data_dir))
+    changes = {name: value for name, value in (("min_tail_s", FLAGS.min_tail_s),
+                                               ("tail", FLAGS.tail))
+               if value is not None and value != getattr(config.data, name)}
+    if not changes:
+        raise app.UsageError(f"--min_tail_s and --tail give {run_dir}'s own cut (min_tail_s="
+                             f"{config.data.min_tail_s}, tail={config.data.tail}); set one to "
+                             "another value")
+    try:
+        dataclasses.replace(config.data, **changes)
+    except ValueError as e:
+        raise app.UsageError(str(e))
+    done = finished_folds(run_dir)
+    if not done:
+        raise app.UsageError(f"{run_dir}: no fold is finished (a fold needs results.json and "
+                             "model.keras); train it first")
+    corpus, config, _ = experiment.load(config, run_dir)  # Logs the corpus; writes nothing.
+    other = dataclasses.replace(config, data=dataclasses.replace(config.data, **changes))
+    rows = []
+    for fold in done:
+        rows.append(rescore_fold(run_dir, config, other, corpus, fold))
+        print(json.dumps(rows[-1]), flush=True)
+    print(summary(rows, ", ".join(f"{k}={v}" for k, v in changes.items())))
+
+
+if __name__ == "__main__":
+    flags.DEFINE_string("run_dir", None, "A python -m adarl_tf.main --out_dir folder.")
+    flags.DEFINE_float("min_tail_s", None, "Shortest scored tail, in seconds (the run's own "
+                       "if unset); 0 with tail=overlap scores every utterance whole.")
+    flags.DEFINE_enum("tail", None, ["pad", "overlap"], "What a scored tail holds (the run's "
+                      "own if unset).")
+    flags.DEFINE_string("data_dir", None, "Where the corpus lies, if not config.json's.")
+    flags.mark_flag_as_required("run_dir")
+    app.run(main)

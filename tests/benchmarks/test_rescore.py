@@ -1,0 +1,63 @@
+"""benchmarks/rescore.py: finished folds scored again under another scoring cut."""
+
+import json
+import pathlib
+import subprocess
+import sys
+
+import numpy as np
+
+from adarl_tf import protocol
+from adarl_tf.config import DataConfig
+from adarl_tf.corpora.load import load_corpus
+from adarl_tf.pipelines import plan
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+SCRIPT = str(ROOT / "benchmarks" / "rescore.py")
+
+
+def _run(*args):
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=600,
+                          cwd=ROOT)
+
+
+def test_a_finished_fold_scored_with_every_tail(small_demo_corpus, tmp_path):
+    out = tmp_path / "run"
+    done = _run("-m", "adarl_tf.main", "--dataset=demo", f"--data_dir={small_demo_corpus}",
+                "--fold=1", "--epochs=1", "--segment_s=1.0", "--max_freq_hz=2000",
+                "--trunk_filters=4,4,4,8", "--batch_size=8", "--min_tail_s=0.9",
+                "--tail=overlap", "--nomonitor_test", f"--out_dir={out}")
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    results = json.loads((out / "fold_01" / "results.json").read_text())
+
+    done = _run(SCRIPT, f"--run_dir={out}", "--min_tail_s=0")
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    rows = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    assert [r["fold"] for r in rows] == [1]
+    row = rows[0]
+    # The run's own cut gives what training recorded.
+    assert row["reproduced"] and abs(row["ua"] - results["ua"]) < 1e-6
+    assert row["segments"] == results["n_test_segments"]
+    # The other cut's windows: one more for every test utterance whose tail the
+    # run's 0.9 s shortest tail dropped.
+    corpus = load_corpus(DataConfig(dataset="demo", data_dir=str(small_demo_corpus)))
+    test = [u for u in corpus.utterances if u.speaker in protocol.fold_speakers(corpus, 1)]
+    cut = plan.Cut(16000, 0, "overlap")
+    assert row["rescored_segments"] == int(plan.counts(test, cut).sum())
+    dropped = [u for u in test if u.samples_16k > 16000 and 0 < u.samples_16k % 16000 < 14400]
+    assert dropped and row["rescored_segments"] == row["segments"] + len(dropped)
+    assert 0.0 <= row["rescored_ua"] <= 1.0
+    assert "1 folds: UA" in done.stdout and "with min_tail_s=0.0, paired" in done.stdout
+    assert "reproduces results.json on 1 of 1 folds" in done.stdout
+    assert np.isclose(float(done.stdout.split("-> ")[1].split()[0]), row["rescored_ua"],
+                      atol=5e-4)
+
+    # Asking for the run's own cut compares nothing.
+    done = _run(SCRIPT, f"--run_dir={out}", "--min_tail_s=0.9", "--tail=overlap")
+    assert done.returncode != 0 and "own cut (min_tail_s=0.9, tail=overlap)" in done.stderr
+
+
+def test_a_folder_without_a_run_is_refused(tmp_path):
+    done = _run(SCRIPT, f"--run_dir={tmp_path}", "--min_tail_s=0")
+    assert done.returncode != 0
+    assert f"{tmp_path / 'config.json'} not found" in done.stderr
