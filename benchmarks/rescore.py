@@ -26,7 +26,7 @@ import numpy as np
 from absl import app, flags
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from train_fit import finished_folds, score  # noqa: E402
+from train_fit import finished_folds, run_config, score  # noqa: E402
 
 FLAGS = flags.FLAGS
 
@@ -68,15 +68,8 @@ def summary(rows, what):
 def main(argv):
     del argv
     from adarl_tf import experiment
-    from adarl_tf.config import ExperimentConfig
     run_dir = pathlib.Path(FLAGS.run_dir)
-    if not (run_dir / "config.json").exists():
-        raise app.UsageError(f"{run_dir / 'config.json'} not found; --run_dir is the folder "
-                             "python -m adarl_tf.main --out_dir wrote")
-    config = ExperimentConfig.from_dict(json.loads((run_dir / "config.json").read_text()))
-    if FLAGS.data_dir:
-        config = dataclasses.replace(
-            config, data=dataclasses.replace(config.data, data_dir=FLAGS.data_dir))
+    config = run_config(run_dir, FLAGS.data_dir)
     changes = {name: value for name, value in (("min_tail_s", FLAGS.min_tail_s),
                                                ("tail", FLAGS.tail))
                if value is not None and value != getattr(config.data, name)}

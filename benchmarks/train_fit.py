@@ -77,18 +77,25 @@ def table(rows):
     return "\n".join(lines)
 
 
-def main(argv):
-    del argv
-    from adarl_tf import experiment
+def run_config(run_dir, data_dir=None):
+    """The `ExperimentConfig` a run folder's `config.json` holds, its corpus at `data_dir`
+    where given; a clear `app.UsageError` where the folder holds no run."""
     from adarl_tf.config import ExperimentConfig
-    run_dir = pathlib.Path(FLAGS.run_dir)
     if not (run_dir / "config.json").exists():
         raise app.UsageError(f"{run_dir / 'config.json'} not found; --run_dir is the folder "
                              "python -m adarl_tf.main --out_dir wrote")
     config = ExperimentConfig.from_dict(json.loads((run_dir / "config.json").read_text()))
-    if FLAGS.data_dir:
+    if data_dir:
         config = dataclasses.replace(
-            config, data=dataclasses.replace(config.data, data_dir=FLAGS.data_dir))
+            config, data=dataclasses.replace(config.data, data_dir=data_dir))
+    return config
+
+
+def main(argv):
+    del argv
+    from adarl_tf import experiment
+    run_dir = pathlib.Path(FLAGS.run_dir)
+    config = run_config(run_dir, FLAGS.data_dir)
     done = finished_folds(run_dir)
     folds = [int(f) for f in FLAGS.folds] if FLAGS.folds else done
     missing = sorted(set(folds) - set(done))
