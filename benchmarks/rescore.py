@@ -26,24 +26,17 @@ import numpy as np
 from absl import app, flags
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from train_fit import finished_folds, run_config, score  # noqa: E402
+from train_fit import finished_fold, finished_folds, run_config, score  # noqa: E402
 
 FLAGS = flags.FLAGS
 
 
 def rescore_fold(run_dir, config, other, corpus, fold):
     """One fold's test UA under the run's cut (`config`) and under `other`'s, as a dict."""
-    import keras
-
-    from adarl_tf import checkpoints, protocol, training
+    from adarl_tf import checkpoints, training
     from adarl_tf.pipelines import plan
-    fold_dir = checkpoints.fold_dir_of(run_dir, fold)
-    recorded = json.loads((fold_dir / "results.json").read_text())
-    split = protocol.split_fold(corpus, fold, config.train.validation_speakers)
-    test = [u for u in split.test if u.label is not None]
-    stats_table, _ = training.fold_speaker_stats(config, split.train, split.validation,
-                                                 split.test)
-    model = keras.models.load_model(fold_dir / "model.keras")
+    recorded = json.loads((checkpoints.fold_dir_of(run_dir, fold) / "results.json").read_text())
+    _, test, stats_table, model = finished_fold(run_dir, config, corpus, fold)
     ua, _, _ = score(model, test, config, corpus, stats_table)
     other_ua, other_wa, _ = score(model, test, other, corpus, stats_table)
     return {"fold": fold, "test_speakers": sorted({u.speaker for u in test}),
@@ -77,7 +70,7 @@ def main(argv):
         raise app.UsageError(f"--min_tail_s and --tail give {run_dir}'s own cut (min_tail_s="
                              f"{config.data.min_tail_s}, tail={config.data.tail}); set one to "
                              "another value")
-    try:
+    try:  # A bad value is refused before the corpus loads; `other` is made after it.
         dataclasses.replace(config.data, **changes)
     except ValueError as e:
         raise app.UsageError(str(e))

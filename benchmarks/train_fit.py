@@ -41,18 +41,25 @@ def score(model, utterances, config, corpus, stats_table):
     return scores["ua"], scores["wa"], per_speaker
 
 
-def fold_fit(run_dir, config, corpus, fold):
-    """One fold's training and test fit, as a dict."""
+def finished_fold(run_dir, config, corpus, fold):
+    """(split, labelled test utterances, speaker statistics, saved model) of a finished fold:
+    what scoring it again needs, from its `model.keras` and the protocol's split."""
     import keras
 
     from adarl_tf import checkpoints, protocol, training
     split = protocol.split_fold(corpus, fold, config.train.validation_speakers)
-    # Validation speakers (if any) choose the epoch and are not trained on: left out.
-    train = [u for u in split.train if u.label is not None]
     test = [u for u in split.test if u.label is not None]
     stats_table, _ = training.fold_speaker_stats(config, split.train, split.validation,
                                                  split.test)
     model = keras.models.load_model(checkpoints.fold_dir_of(run_dir, fold) / "model.keras")
+    return split, test, stats_table, model
+
+
+def fold_fit(run_dir, config, corpus, fold):
+    """One fold's training and test fit, as a dict."""
+    split, test, stats_table, model = finished_fold(run_dir, config, corpus, fold)
+    # Validation speakers (if any) choose the epoch and are not trained on: left out.
+    train = [u for u in split.train if u.label is not None]
     result = {"fold": fold, "test_speakers": sorted({u.speaker for u in test})}
     for name, utterances in (("train", train), ("test", test)):
         ua, wa, per_speaker = score(model, utterances, config, corpus, stats_table)

@@ -2,11 +2,14 @@
 runs: `--summarize`, `report`, `export`).
 
 `trained_fold` trains one for real, one epoch of a tiny model on the small demo
-corpus. `fake_fold` writes one without training: `results.json`,
+corpus; `trained_fold_cli` does the same through `python -m adarl_tf.main`.
+`fake_fold` writes one without training: `results.json`,
 `predictions.csv` and `test_features.npz` with the keys their readers check
 (`adarl_tf/fold_files.py`); the figures follow from `labels` and `predictions`
 (class indices of `EMOTIONS`).
 """
+
+import json
 
 import numpy as np
 
@@ -25,6 +28,21 @@ def trained_fold(model_config, corpus_dir, out_dir, tail="pad"):
     corpus = iemocap.load_iemocap(corpus_dir, name=demo.DEMO_CORPUS_NAME)
     training.train_and_evaluate(config, corpus, 1, out_dir, verbose=0)
     return checkpoints.fold_dir_of(out_dir, 1)
+
+
+# One epoch of a tiny model on the demo corpus, as `trained_fold_cli` passes it to main.
+TINY_FOLD_FLAGS = ("--dataset=demo", "--epochs=1", "--segment_s=1.0", "--max_freq_hz=2000",
+                   "--trunk_filters=4,4,4,8", "--batch_size=8", "--nomonitor_test")
+
+
+def trained_fold_cli(corpus_dir, out_dir, fold, *flags):
+    """Fold `fold` of the demo corpus at `corpus_dir` trained by `python -m adarl_tf.main`
+    (`TINY_FOLD_FLAGS` and `flags`) into `out_dir`; its results.json as a dict."""
+    from tests.cli_checks import run_python
+    done = run_python("-m", "adarl_tf.main", *TINY_FOLD_FLAGS, f"--data_dir={corpus_dir}",
+                      f"--fold={fold}", *flags, f"--out_dir={out_dir}")
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    return json.loads((checkpoints.fold_dir_of(out_dir, fold) / "results.json").read_text())
 
 
 def fake_fold(out_dir, fold, labels, predictions, config=None, probs=None, names=None,

@@ -1,9 +1,6 @@
 """benchmarks/rescore.py: finished folds scored again under another scoring cut."""
 
 import json
-import pathlib
-import subprocess
-import sys
 
 import numpy as np
 
@@ -11,26 +8,17 @@ from adarl_tf import protocol
 from adarl_tf.config import DataConfig
 from adarl_tf.corpora.load import load_corpus
 from adarl_tf.pipelines import plan
+from tests.cli_checks import ROOT, run_python
+from tests.run_files import trained_fold_cli
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
 SCRIPT = str(ROOT / "benchmarks" / "rescore.py")
-
-
-def _run(*args):
-    return subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=600,
-                          cwd=ROOT)
 
 
 def test_a_finished_fold_scored_with_every_tail(small_demo_corpus, tmp_path):
     out = tmp_path / "run"
-    done = _run("-m", "adarl_tf.main", "--dataset=demo", f"--data_dir={small_demo_corpus}",
-                "--fold=1", "--epochs=1", "--segment_s=1.0", "--max_freq_hz=2000",
-                "--trunk_filters=4,4,4,8", "--batch_size=8", "--min_tail_s=0.9",
-                "--tail=overlap", "--nomonitor_test", f"--out_dir={out}")
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    results = json.loads((out / "fold_01" / "results.json").read_text())
+    results = trained_fold_cli(small_demo_corpus, out, 1, "--min_tail_s=0.9", "--tail=overlap")
 
-    done = _run(SCRIPT, f"--run_dir={out}", "--min_tail_s=0")
+    done = run_python(SCRIPT, f"--run_dir={out}", "--min_tail_s=0")
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     rows = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
     assert [r["fold"] for r in rows] == [1]
@@ -53,11 +41,11 @@ def test_a_finished_fold_scored_with_every_tail(small_demo_corpus, tmp_path):
                       atol=5e-4)
 
     # Asking for the run's own cut compares nothing.
-    done = _run(SCRIPT, f"--run_dir={out}", "--min_tail_s=0.9", "--tail=overlap")
+    done = run_python(SCRIPT, f"--run_dir={out}", "--min_tail_s=0.9", "--tail=overlap")
     assert done.returncode != 0 and "own cut (min_tail_s=0.9, tail=overlap)" in done.stderr
 
 
 def test_a_folder_without_a_run_is_refused(tmp_path):
-    done = _run(SCRIPT, f"--run_dir={tmp_path}", "--min_tail_s=0")
+    done = run_python(SCRIPT, f"--run_dir={tmp_path}", "--min_tail_s=0")
     assert done.returncode != 0
     assert f"{tmp_path / 'config.json'} not found" in done.stderr

@@ -1,30 +1,19 @@
 """benchmarks/train_fit.py: a finished fold scored on its training speakers, as the test set is."""
 
 import json
-import pathlib
-import subprocess
-import sys
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+from tests.cli_checks import ROOT, run_python
+from tests.run_files import trained_fold_cli
+
 SCRIPT = str(ROOT / "benchmarks" / "train_fit.py")
-
-
-def _run(*args):
-    return subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=600,
-                          cwd=ROOT)
 
 
 def test_scores_training_and_test_speakers_of_a_finished_fold(small_demo_corpus, tmp_path):
     out = tmp_path / "run"
-    done = _run("-m", "adarl_tf.main", "--dataset=demo", f"--data_dir={small_demo_corpus}",
-                "--fold=2", "--epochs=1", "--segment_s=1.0", "--max_freq_hz=2000",
-                "--trunk_filters=4,4,4,8", "--batch_size=8", "--min_tail_s=0.5",
-                "--normalization=speaker", "--validation_speakers=1", "--nomonitor_test",
-                f"--out_dir={out}")
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    results = json.loads((out / "fold_02" / "results.json").read_text())
+    results = trained_fold_cli(small_demo_corpus, out, 2, "--min_tail_s=0.5",
+                               "--normalization=speaker", "--validation_speakers=1")
 
-    done = _run(SCRIPT, f"--run_dir={out}")
+    done = run_python(SCRIPT, f"--run_dir={out}")
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     rows = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
     assert [r["fold"] for r in rows] == [2]
@@ -42,6 +31,6 @@ def test_scores_training_and_test_speakers_of_a_finished_fold(small_demo_corpus,
 
 
 def test_a_folder_without_a_finished_fold_is_refused(tmp_path):
-    done = _run(SCRIPT, f"--run_dir={tmp_path}")
+    done = run_python(SCRIPT, f"--run_dir={tmp_path}")
     assert done.returncode != 0
     assert f"{tmp_path / 'config.json'} not found" in done.stderr
