@@ -85,6 +85,19 @@ def test_against_pairs_two_ensembles_and_plus_joins_folders(tmp_path):
         done.stdout
 
 
+def test_against_also_pairs_the_members_own_ua_averaged(tmp_path):
+    # Members right on 2 and on 4 of 4 utterances (UA 0.5 and 1.0, averaged 0.75), against
+    # one run at 0.5: +0.25 per fold, whatever the ensembles' own UA.
+    a = _member(tmp_path / "a", PROBS_A, folds=(0, 1))
+    right = _member(tmp_path / "right", np.eye(4), folds=(0, 1))
+    b = _member(tmp_path / "b", PROBS_B, folds=(0, 1))
+    done, rows = _run(f"--members={a},{right}", f"--against={b}")
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert [r["members_ua"] for r in rows if r["ensemble"] == "members"] == [[0.5, 1.0]] * 2
+    assert ("members' own UA averaged, members - against: UA +0.250 +- 0.000 (standard error "
+            "over 2 paired folds; per fold +0.250, +0.250)") in done.stdout
+
+
 @pytest.mark.parametrize("change, message", [
     ({"names": ["x0", "u1", "u2", "u3"]}, "scored different test utterances"),
     ({"folds": (0,), "joined": True}, "fold 0 is in both"),
