@@ -540,14 +540,20 @@ def _score_test(model, run, choice, monitor):
     if outputs is None:
         outputs = predict_utterances(model, test, config, config.train.batch_size,
                                      run.stats_table)
-    y_true, y_domain = plan_lib.labels_of(test, run.corpus)
+    return score_outputs(outputs, test, run.corpus,
+                         monitor.last_probe if monitor is not None else None)
+
+
+def score_outputs(outputs, utterances, corpus, probe_outputs=None):
+    """`predict_utterances`' outputs for labelled `utterances`, scored (a `_Scored`):
+    WA, UA and confusion matrix, and the domain accuracy where the variant has a head."""
+    y_true, y_domain = plan_lib.labels_of(utterances, corpus)
     probs = outputs["emotion_probs"]
     domain_accuracy = None
     if "domain_probs" in outputs:
         domain_accuracy = float(np.mean(outputs["domain_probs"].argmax(-1) == y_domain))
-    return _Scored(outputs, monitor.last_probe if monitor is not None else None, y_true,
-                   probs.argmax(-1),
-                   evaluation.classification_scores(y_true, probs, len(_emotions_of(run.corpus))),
+    return _Scored(outputs, probe_outputs, y_true, probs.argmax(-1),
+                   evaluation.classification_scores(y_true, probs, len(_emotions_of(corpus))),
                    domain_accuracy, y_domain)
 
 
@@ -589,15 +595,10 @@ def _write_fold(model, run, result, scored):
     before it. model.keras holds the final state; the checkpoint then goes.
     """
     config, test, fold_dir = run.config, run.split.test, run.fold_dir
-    emotions, probs = _emotions_of(run.corpus), scored.outputs["emotion_probs"]
+    emotions = _emotions_of(run.corpus)
     with files.atomic_path(fold_dir / "model.keras") as tmp:
         model.save(tmp)
-    files.write_csv(
-        fold_dir / "predictions.csv",
-        ["name", "speaker", "gender", "label", "prediction"] + [f"p_{e}" for e in emotions],
-        [[u.name, u.speaker, u.gender, u.label, emotions[p]] + [f"{v:.6f}" for v in row]
-         for u, p, row in zip(test, scored.y_pred, probs)])
-    _write_test_features(fold_dir / "test_features.npz", test, scored, emotions)
+    write_test_outputs(fold_dir, test, scored, run.corpus)
     if monitoring is not None:
         probe_scored = scored.probe_outputs if scored.probe_outputs is not None else \
             predict_utterances(model, run.probe, config, config.train.batch_size,
@@ -608,6 +609,18 @@ def _write_fold(model, run, result, scored):
                                                 probe_scored, emotions))
     result.write(fold_dir)
     shutil.rmtree(run.ckpt_dir, ignore_errors=True)
+
+
+def write_test_outputs(fold_dir, utterances, scored, corpus):
+    """`predictions.csv` (class and probabilities per test utterance) and
+    `test_features.npz` of a scored fold, each written atomically."""
+    emotions = _emotions_of(corpus)
+    files.write_csv(
+        fold_dir / "predictions.csv",
+        ["name", "speaker", "gender", "label", "prediction"] + [f"p_{e}" for e in emotions],
+        [[u.name, u.speaker, u.gender, u.label, emotions[p]] + [f"{v:.6f}" for v in row]
+         for u, p, row in zip(utterances, scored.y_pred, scored.outputs["emotion_probs"])])
+    _write_test_features(fold_dir / "test_features.npz", utterances, scored, emotions)
 
 
 def _write_test_features(path, utterances, scored, emotions):

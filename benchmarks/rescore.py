@@ -13,8 +13,14 @@ Every finished fold's `model.keras` (the reported model: the chosen epoch's
 where validation chose one) scores its test speakers twice, with the run's own
 cut, which must give the UA that `results.json` recorded (`reproduced`), and
 with the cut the flags give; the two are paired fold by fold. Nothing is
-chosen with it and nothing is written. Prints one JSON line per fold and a
-summary line. Measured figures: RESULTS.md.
+chosen with it. Prints one JSON line per fold and a summary line.
+
+`--out_dir` also writes the rescored folds as a run folder of their own
+(`fold_NN/results.json`, `predictions.csv`, `test_features.npz`, and the
+changed `config.json`; no `model.keras`: the run's is the model), which the
+other benchmarks read like any run: e.g. `ensemble.py` then scores an ensemble
+with every utterance whole. The run itself is never written to. Measured
+figures: RESULTS.md.
 """
 
 import dataclasses
@@ -31,19 +37,47 @@ from train_fit import finished_fold, finished_folds, run_config, score  # noqa: 
 FLAGS = flags.FLAGS
 
 
-def rescore_fold(run_dir, config, other, corpus, fold):
-    """One fold's test UA under the run's cut (`config`) and under `other`'s, as a dict."""
+def rescore_fold(run_dir, config, other, corpus, fold, out_dir=None):
+    """One fold's test UA under the run's cut (`config`) and under `other`'s, as a dict;
+    with `out_dir`, the rescored fold written there too (`write_fold`)."""
     from adarl_tf import checkpoints, training
-    from adarl_tf.pipelines import plan
-    recorded = json.loads((checkpoints.fold_dir_of(run_dir, fold) / "results.json").read_text())
+    from adarl_tf.fold_result import FoldResult
+    source = checkpoints.fold_dir_of(run_dir, fold)
+    recorded = FoldResult.read(source / "results.json")
     _, test, stats_table, model = finished_fold(run_dir, config, corpus, fold)
     ua, _, _ = score(model, test, config, corpus, stats_table)
-    other_ua, other_wa, _ = score(model, test, other, corpus, stats_table)
+    scored = training.score_outputs(
+        training.predict_utterances(model, test, other, other.train.batch_size, stats_table),
+        test, corpus)
+    if out_dir is not None:
+        write_fold(checkpoints.fold_dir_of(out_dir, fold), recorded, source, other, test,
+                   scored, corpus)
     return {"fold": fold, "test_speakers": sorted({u.speaker for u in test}),
-            "recorded_ua": recorded["ua"], "ua": ua, "reproduced": abs(ua - recorded["ua"]) < 1e-6,
-            "rescored_ua": other_ua, "rescored_wa": other_wa,
-            "segments": int(plan.counts(test, training.scoring_cut(config)).sum()),
-            "rescored_segments": int(plan.counts(test, training.scoring_cut(other)).sum())}
+            "recorded_ua": recorded.ua, "ua": ua, "reproduced": abs(ua - recorded.ua) < 1e-6,
+            "rescored_ua": scored.scores["ua"], "rescored_wa": scored.scores["wa"],
+            "segments": _segments(test, config), "rescored_segments": scored.outputs["n_segments"]}
+
+
+def _segments(utterances, config):
+    from adarl_tf import training
+    from adarl_tf.pipelines import plan
+    return int(plan.counts(utterances, training.scoring_cut(config)).sum())
+
+
+def write_fold(fold_dir, recorded, source, other, test, scored, corpus):
+    """A rescored fold as a fold folder: its test outputs, then results.json (the recorded
+    one with the new cut's scores and config, and where it came from), written last as
+    training writes it, so a fold interrupted here is not taken for a finished one."""
+    from adarl_tf import training
+    fold_dir.mkdir(parents=True, exist_ok=True)
+    training.write_test_outputs(fold_dir, test, scored, corpus)
+    dataclasses.replace(
+        recorded, wa=scored.scores["wa"], ua=scored.scores["ua"],
+        confusion_matrix=scored.scores["confusion_matrix"],
+        domain_accuracy=scored.domain_accuracy, n_test_utterances=len(test),
+        n_test_segments=scored.outputs["n_segments"], config=other.to_dict(),
+        extra=dict(recorded.extra, rescored_from=str(source), recorded_ua=recorded.ua),
+    ).write(fold_dir)
 
 
 def summary(rows, what):
@@ -60,7 +94,7 @@ def summary(rows, what):
 
 def main(argv):
     del argv
-    from adarl_tf import experiment
+    from adarl_tf import experiment, files
     run_dir = pathlib.Path(FLAGS.run_dir)
     config = run_config(run_dir, FLAGS.data_dir)
     changes = {name: value for name, value in (("min_tail_s", FLAGS.min_tail_s),
@@ -78,13 +112,33 @@ def main(argv):
     if not done:
         raise app.UsageError(f"{run_dir}: no fold is finished (a fold needs results.json and "
                              "model.keras); train it first")
+    out_dir = _out_dir(FLAGS.out_dir, run_dir)
     corpus, config, _ = experiment.load(config, run_dir)  # Logs the corpus; writes nothing.
     other = dataclasses.replace(config, data=dataclasses.replace(config.data, **changes))
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        files.write_json(out_dir / "config.json", other.to_dict())
     rows = []
     for fold in done:
-        rows.append(rescore_fold(run_dir, config, other, corpus, fold))
+        rows.append(rescore_fold(run_dir, config, other, corpus, fold, out_dir))
         print(json.dumps(rows[-1]), flush=True)
     print(summary(rows, ", ".join(f"{k}={v}" for k, v in changes.items())))
+
+
+def _out_dir(flag, run_dir):
+    """--out_dir as a path (None if unset), refused where writing there would overwrite a run:
+    the run itself, or a folder that already holds a fold's results."""
+    if not flag:
+        return None
+    out_dir = pathlib.Path(flag)
+    if out_dir.resolve() == run_dir.resolve():
+        raise app.UsageError(f"--out_dir={flag} is the run itself; name a new folder for the "
+                             "rescored folds")
+    taken = sorted(p.parent.name for p in out_dir.glob("fold_*/results.json"))
+    if taken:
+        raise app.UsageError(f"--out_dir={flag} already holds {', '.join(taken)}; name a new "
+                             "folder (nothing there is overwritten)")
+    return out_dir
 
 
 if __name__ == "__main__":
@@ -94,5 +148,7 @@ if __name__ == "__main__":
     flags.DEFINE_enum("tail", None, ["pad", "overlap"], "What a scored tail holds (the run's "
                       "own if unset).")
     flags.DEFINE_string("data_dir", None, "Where the corpus lies, if not config.json's.")
+    flags.DEFINE_string("out_dir", None, "Also write the rescored folds here, as a run folder "
+                        "(results.json, predictions.csv, test_features.npz; a new folder).")
     flags.mark_flag_as_required("run_dir")
     app.run(main)

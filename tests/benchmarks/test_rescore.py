@@ -3,10 +3,12 @@
 import json
 
 import numpy as np
+import pytest
 
 from adarl_tf import protocol
 from adarl_tf.config import DataConfig
 from adarl_tf.corpora.load import load_corpus
+from adarl_tf.fold_result import FoldResult
 from adarl_tf.pipelines import plan
 from tests.cli_checks import ROOT, run_python
 from tests.run_files import trained_fold_cli
@@ -43,6 +45,33 @@ def test_a_finished_fold_scored_with_every_tail(small_demo_corpus, tmp_path):
     # Asking for the run's own cut compares nothing.
     done = run_python(SCRIPT, f"--run_dir={out}", "--min_tail_s=0.9", "--tail=overlap")
     assert done.returncode != 0 and "own cut (min_tail_s=0.9, tail=overlap)" in done.stderr
+
+    # --out_dir: the rescored fold as a run folder the other benchmarks read; the run untouched.
+    before = (out / "fold_01" / "results.json").read_bytes()
+    rescored = tmp_path / "whole"
+    done = run_python(SCRIPT, f"--run_dir={out}", "--min_tail_s=0", f"--out_dir={rescored}")
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert (out / "fold_01" / "results.json").read_bytes() == before
+    written = FoldResult.load(rescored / "fold_01")
+    assert written.ua == row["rescored_ua"] and written.wa == row["rescored_wa"]
+    assert written.n_test_segments == row["rescored_segments"]
+    assert written.config["data"]["min_tail_s"] == 0.0
+    assert written.extra["recorded_ua"] == results["ua"]
+    assert written.extra["rescored_from"] == str(out / "fold_01")
+    assert len(written.y_true) == len(test)
+    assert json.loads((rescored / "config.json").read_text())["data"]["min_tail_s"] == 0.0
+    assert not (rescored / "fold_01" / "model.keras").exists()
+    # The ensemble benchmark scores it like any run: one member gives its own UA.
+    done = run_python(str(ROOT / "benchmarks" / "ensemble.py"), f"--members={rescored}")
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    member = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    assert member[0]["ua"] == pytest.approx(row["rescored_ua"])
+
+    # Nothing already written is overwritten: a folder with results, or the run itself.
+    for target, message in ((rescored, "already holds fold_01"), (out, "is the run itself")):
+        done = run_python(SCRIPT, f"--run_dir={out}", "--min_tail_s=0", f"--out_dir={target}")
+        assert done.returncode != 0 and message in done.stderr, done.stderr[-2000:]
+    assert (out / "fold_01" / "results.json").read_bytes() == before
 
 
 def test_a_folder_without_a_run_is_refused(tmp_path):
