@@ -17,6 +17,10 @@ reads the folds' `results.json` and `predictions.csv`. Flags given here
 (`--epochs`, `--trunk_filters`, ...) override the preset, for a reduced
 setting; `--main_flags` passes anything else (e.g. `--emotions=...`).
 Reruns continue: `adarl_tf.main` skips complete folds and resumes killed ones.
+`--seeds=0,1,2` trains every preset x variant once per seed (`--seed`), into
+`<preset>_<variant>_seed<N>`, and pairs ADARL with its backbone on each fold's
+UA averaged over the seeds: one seed's difference moves by as much as the
+differences measured (RESULTS.md).
 With `KERAS_BACKEND=jax` in the environment and `--module` naming a JAX entry
 point, the same harness drives a JAX run.
 
@@ -55,7 +59,14 @@ from adarl_tf.corpora.load import load_corpus
 # with adarl_tf.main's).
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import linear_baseline  # noqa: E402
-from accuracy_table import collect, paired_difference, summarise, table, wanted_folds  # noqa: E402
+from accuracy_table import (  # noqa: E402
+    collect,
+    paired_difference,
+    seeds_averaged,
+    summarise,
+    table,
+    wanted_folds,
+)
 
 FLAGS = flags.FLAGS
 flags.DEFINE_list("presets", ["configs/adarl_robust.cfg", "configs/adarl.cfg"],
@@ -71,6 +82,10 @@ flags.DEFINE_float("segment_s", None, "Override the segment length (reduced sett
 flags.DEFINE_integer("batch_size", None, "Override the batch size.")
 flags.DEFINE_string("main_flags", "", "More flags for adarl_tf.main, one string "
                     "(e.g. \"--emotions=neutral,happy --min_tail_s=0.5\").")
+flags.DEFINE_list("seeds", [], "Train every preset x variant once per seed (--seed of "
+                  "adarl_tf.main) into <preset>_<variant>_seed<N>; ADARL - backbone is then "
+                  "paired on each fold's UA averaged over the seeds. Empty: one run each, "
+                  "the config's seed, into <preset>_<variant>.")
 flags.DEFINE_string("module", "adarl_tf.main", "The training entry point run per preset.")
 flags.DEFINE_string("out_dir", "runs/accuracy", "One run folder per preset x variant here.")
 flags.DEFINE_string("markdown", None, "Table file; default <out_dir>/accuracy.md.")
@@ -96,16 +111,18 @@ def _overrides():
     return out
 
 
-def run_dir(out_dir, preset, variant):
-    return pathlib.Path(out_dir) / f"{pathlib.Path(preset).stem}_{variant}"
+def run_dir(out_dir, preset, variant, seed=None):
+    suffix = "" if seed is None else f"_seed{seed}"
+    return pathlib.Path(out_dir) / f"{pathlib.Path(preset).stem}_{variant}{suffix}"
 
 
-def command(preset, variant, out):
+def command(preset, variant, out, seed=None):
     cmd = [sys.executable, "-m", FLAGS.module, f"--flagfile={preset}", f"--variant={variant}",
            f"--dataset={FLAGS.dataset}", f"--fold={FLAGS.folds}", f"--out_dir={out}"]
     if FLAGS.data_dir:
         cmd.append(f"--data_dir={FLAGS.data_dir}")
-    return cmd + _overrides() + shlex.split(FLAGS.main_flags)
+    seed_flag = [] if seed is None else [f"--seed={seed}"]
+    return cmd + _overrides() + shlex.split(FLAGS.main_flags) + seed_flag
 
 
 def linear_floor(run_dirs):
@@ -150,11 +167,12 @@ def main(argv):
         if not pathlib.Path(preset).is_file():
             raise app.UsageError(f"--presets: {preset} is not a file; presets are flagfiles "
                                  "such as configs/adarl_robust.cfg")
+    seeds = [int(v) for v in FLAGS.seeds] or [None]
     rows, runs = [], {}
     for preset in FLAGS.presets:
-        for variant in FLAGS.variants:
-            out = run_dir(out_dir, preset, variant)
-            cmd = command(preset, variant, out)
+        for variant, seed in ((v, s) for v in FLAGS.variants for s in seeds):
+            out = run_dir(out_dir, preset, variant, seed)
+            cmd = command(preset, variant, out, seed)
             print("$ " + " ".join(shlex.quote(c) for c in cmd), flush=True)
             if FLAGS.dry_run:
                 continue
@@ -168,10 +186,11 @@ def main(argv):
                 print(f"{preset} {variant}: exit status {status}; see {out / 'log.txt'}",
                       file=sys.stderr, flush=True)
             folds = collect(out, FLAGS.folds)
-            runs[(preset, variant)] = folds
+            runs[(preset, variant, seed)] = folds
             summary = summarise(folds)
-            row = {"preset": pathlib.Path(preset).stem, "variant": variant,
-                   "command": cmd, "wall_seconds": round(wall, 1),
+            row = {"preset": pathlib.Path(preset).stem,
+                   "variant": variant if seed is None else f"{variant}, seed {seed}",
+                   "seed": seed, "command": cmd, "wall_seconds": round(wall, 1),
                    "exit_status": status, "summary": summary}
             rows.append(row)
             print(json.dumps({k: v for k, v in row.items() if k != "command"}), flush=True)
@@ -180,14 +199,18 @@ def main(argv):
             print("then the linear floor on the data of each run's config.json")
         return 0
     if FLAGS.linear_floor:
-        for row in linear_floor([(p, run_dir(out_dir, p, v)) for p, v in runs]):
+        for row in linear_floor([(p, run_dir(out_dir, p, v, s)) for p, v, s in runs]):
             rows.append(row)
             print(json.dumps({k: v for k, v in row.items() if k != "data"}), flush=True)
     diffs = {}
     for preset in FLAGS.presets:
-        a, b = runs.get((preset, "adarl")), runs.get((preset, "backbone"))
-        if a and b:
-            diffs[pathlib.Path(preset).stem] = paired_difference(a, b)
+        a = [runs.get((preset, "adarl", s)) for s in seeds]
+        b = [runs.get((preset, "backbone", s)) for s in seeds]
+        if all(a) and all(b):
+            d = paired_difference(seeds_averaged(a), seeds_averaged(b))
+            if d is not None:
+                d["seeds"] = [s for s in seeds if s is not None]
+            diffs[pathlib.Path(preset).stem] = d
     text = table(rows, diffs)
     print(text)
     header = (f"# Accuracy: {FLAGS.dataset}, folds {FLAGS.folds}\n\n"

@@ -75,6 +75,14 @@ def paired_difference(a_folds, b_folds):
     return {"mean": float(d.mean()), "se": se, "n": len(d), "per_fold": d.round(4).tolist()}
 
 
+def seeds_averaged(runs):
+    """Per-fold UA of several runs of one recipe (seeds), averaged over them: the folds
+    every run finished, as rows `paired_difference` reads."""
+    common = set.intersection(*({f["fold"] for f in folds} for folds in runs))
+    return [{"fold": k, "ua": float(np.mean([f["ua"] for folds in runs for f in folds
+                                              if f["fold"] == k]))} for k in sorted(common)]
+
+
 def _pm(mean, std):
     return f"{mean:.3f} +- {std:.3f}"
 
@@ -105,7 +113,9 @@ def table(rows, diffs):
     for preset, d in diffs.items():
         if d is not None:
             lines.append("")
+            seeds = (f", seeds {', '.join(map(str, d['seeds']))} averaged per fold"
+                     if len(d.get("seeds") or []) > 1 else "")
             lines.append(f"{preset}: ADARL - backbone UA = {d['mean']:+.3f} +- {d['se']:.3f} "
-                         f"(standard error over {d['n']} paired folds; per fold "
+                         f"(standard error over {d['n']} paired folds{seeds}; per fold "
                          f"{', '.join(f'{v:+.3f}' for v in d['per_fold'])})")
     return "\n".join(lines)

@@ -9,6 +9,8 @@ import sys
 import numpy as np
 import pytest
 
+from tests.run_files import fake_fold
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 _spec = importlib.util.spec_from_file_location("accuracy_table",
                                                ROOT / "benchmarks" / "accuracy_table.py")
@@ -50,6 +52,54 @@ def test_summary_means_pools_and_pairs_folds():
     assert "ADARL - backbone UA = +0.100" in text
     assert "| p | linear floor (per speaker) | 2 |" in text and "| n/a |" in text
     assert "uses the test speakers' unlabelled audio" in text
+
+
+def test_seeds_are_averaged_per_fold_before_pairing():
+    # Two seeds of a recipe: the folds both finished, each fold's UA averaged.
+    seed0 = [dict(_fold(0, ["sad"], ["sad"]), ua=0.6), dict(_fold(1, ["sad"], ["sad"]), ua=0.4)]
+    seed1 = [dict(_fold(0, ["sad"], ["sad"]), ua=0.8), dict(_fold(2, ["sad"], ["sad"]), ua=0.9)]
+    assert accuracy.seeds_averaged([seed0, seed1]) == [{"fold": 0, "ua": pytest.approx(0.7)}]
+    assert accuracy.seeds_averaged([seed0]) == [{"fold": 0, "ua": 0.6}, {"fold": 1, "ua": 0.4}]
+    d = dict(accuracy.paired_difference(seed0, [dict(f, ua=f["ua"] - 0.1) for f in seed0]),
+             seeds=[0, 1])
+    text = accuracy.table([], {"p": d})
+    assert "(standard error over 2 paired folds, seeds 0, 1 averaged per fold;" in text
+
+
+def _fake_run(out, uas):
+    """Fake finished folds with these UA (4 test utterances each: UA in quarters)."""
+    for fold, ua in enumerate(uas):
+        right = round(ua * 4)
+        fake_fold(out, fold, [0, 1, 2, 3], [0, 1, 2, 3][:right] + [0] * (4 - right))
+
+
+def test_seeds_flag_trains_one_folder_per_seed_and_pairs_their_mean(tmp_path):
+    out = tmp_path / "acc"
+    cmd = [sys.executable, str(ROOT / "benchmarks" / "accuracy.py"),
+           "--presets=" + str(ROOT / "configs" / "adarl_robust.cfg"),
+           "--variants=adarl,backbone", "--seeds=0,1", "--nolinear_floor", f"--out_dir={out}"]
+    dry = subprocess.run(cmd + ["--dry_run"], capture_output=True, text=True, timeout=120,
+                         cwd=ROOT)
+    assert dry.returncode == 0, dry.stderr[-2000:]
+    commands = [line for line in dry.stdout.splitlines() if line.startswith("$ ")]
+    assert [(c.split("--variant=")[1].split()[0], c.split()[-1]) for c in commands] == [
+        ("adarl", "--seed=0"), ("adarl", "--seed=1"),
+        ("backbone", "--seed=0"), ("backbone", "--seed=1")]
+    assert f"--out_dir={out / 'adarl_robust_backbone_seed1'}" in commands[3]
+    # The table from finished folds: ADARL's seeds average 0.75 and 0.5 on folds 0 and 1,
+    # the backbone's 0.5 and 0.25.
+    for name, uas in (("adarl_seed0", (1.0, 0.5)), ("adarl_seed1", (0.5, 0.5)),
+                      ("backbone_seed0", (0.5, 0.25)), ("backbone_seed1", (0.5, 0.25))):
+        _fake_run(out / f"adarl_robust_{name}", uas)
+    done = subprocess.run(cmd + ["--collect_only"], capture_output=True, text=True,
+                          timeout=120, cwd=ROOT)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    rows = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    assert [(r["variant"], r["seed"], r["summary"]["ua_mean"]) for r in rows] == [
+        ("adarl, seed 0", 0, 0.75), ("adarl, seed 1", 1, 0.5),
+        ("backbone, seed 0", 0, 0.375), ("backbone, seed 1", 1, 0.375)]
+    assert ("adarl_robust: ADARL - backbone UA = +0.250 +- 0.000 (standard error over 2 paired "
+            "folds, seeds 0, 1 averaged per fold; per fold +0.250, +0.250)") in done.stdout
 
 
 def test_smoke_run_on_the_demo_corpus(small_demo_corpus, tmp_path):
