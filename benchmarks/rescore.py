@@ -32,7 +32,7 @@ import numpy as np
 from absl import app, flags
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from train_fit import finished_fold, finished_folds, run_config, score  # noqa: E402
+from train_fit import finished_fold, finished_folds, run_config, scored  # noqa: E402
 
 FLAGS = flags.FLAGS
 
@@ -40,42 +40,36 @@ FLAGS = flags.FLAGS
 def rescore_fold(run_dir, config, other, corpus, fold, out_dir=None):
     """One fold's test UA under the run's cut (`config`) and under `other`'s, as a dict;
     with `out_dir`, the rescored fold written there too (`write_fold`)."""
-    from adarl_tf import checkpoints, training
+    from adarl_tf import checkpoints
     from adarl_tf.fold_result import FoldResult
     source = checkpoints.fold_dir_of(run_dir, fold)
     recorded = FoldResult.read(source / "results.json")
     _, test, stats_table, model = finished_fold(run_dir, config, corpus, fold)
-    ua, _, _ = score(model, test, config, corpus, stats_table)
-    scored = training.score_outputs(
-        training.predict_utterances(model, test, other, other.train.batch_size, stats_table),
-        test, corpus)
+    own = scored(model, test, config, corpus, stats_table)
+    rescored = scored(model, test, other, corpus, stats_table)
     if out_dir is not None:
         write_fold(checkpoints.fold_dir_of(out_dir, fold), recorded, source, other, test,
-                   scored, corpus)
+                   rescored, corpus)
+    ua = own.scores["ua"]
     return {"fold": fold, "test_speakers": sorted({u.speaker for u in test}),
             "recorded_ua": recorded.ua, "ua": ua, "reproduced": abs(ua - recorded.ua) < 1e-6,
-            "rescored_ua": scored.scores["ua"], "rescored_wa": scored.scores["wa"],
-            "segments": _segments(test, config), "rescored_segments": scored.outputs["n_segments"]}
+            "rescored_ua": rescored.scores["ua"], "rescored_wa": rescored.scores["wa"],
+            "segments": own.outputs["n_segments"],
+            "rescored_segments": rescored.outputs["n_segments"]}
 
 
-def _segments(utterances, config):
-    from adarl_tf import training
-    from adarl_tf.pipelines import plan
-    return int(plan.counts(utterances, training.scoring_cut(config)).sum())
-
-
-def write_fold(fold_dir, recorded, source, other, test, scored, corpus):
+def write_fold(fold_dir, recorded, source, other, test, rescored, corpus):
     """A rescored fold as a fold folder: its test outputs, then results.json (the recorded
     one with the new cut's scores and config, and where it came from), written last as
     training writes it, so a fold interrupted here is not taken for a finished one."""
     from adarl_tf import training
     fold_dir.mkdir(parents=True, exist_ok=True)
-    training.write_test_outputs(fold_dir, test, scored, corpus)
+    training.write_test_outputs(fold_dir, test, rescored, corpus)
     dataclasses.replace(
-        recorded, wa=scored.scores["wa"], ua=scored.scores["ua"],
-        confusion_matrix=scored.scores["confusion_matrix"],
-        domain_accuracy=scored.domain_accuracy, n_test_utterances=len(test),
-        n_test_segments=scored.outputs["n_segments"], config=other.to_dict(),
+        recorded, wa=rescored.scores["wa"], ua=rescored.scores["ua"],
+        confusion_matrix=rescored.scores["confusion_matrix"],
+        domain_accuracy=rescored.domain_accuracy, n_test_utterances=len(test),
+        n_test_segments=rescored.outputs["n_segments"], config=other.to_dict(),
         extra=dict(recorded.extra, rescored_from=str(source), recorded_ua=recorded.ua),
     ).write(fold_dir)
 

@@ -26,19 +26,22 @@ from absl import app, flags
 FLAGS = flags.FLAGS
 
 
+def scored(model, utterances, config, corpus, stats_table):
+    """`model` on labelled `utterances` under `config`'s scoring cut, scored as training
+    scores its test speakers (`training.score_outputs`: the same outputs, labels, scores)."""
+    from adarl_tf import training
+    return training.score_outputs(
+        training.predict_utterances(model, utterances, config, config.train.batch_size,
+                                    stats_table), utterances, corpus)
+
+
 def score(model, utterances, config, corpus, stats_table):
-    """(UA, WA, {speaker: accuracy}) of `model` on `utterances`, scored as the test set is:
-    the same utterance outputs, labels and scores as training's test scoring."""
-    from adarl_tf import evaluation, training
-    from adarl_tf.pipelines import plan
-    probs = training.predict_utterances(model, utterances, config, config.train.batch_size,
-                                        stats_table)["emotion_probs"]
-    labels, _ = plan.labels_of(utterances, corpus)
-    scores = evaluation.classification_scores(labels, probs, len(corpus.emotions))
-    hits = labels == np.argmax(probs, axis=1)
+    """(UA, WA, {speaker: accuracy}) of `model` on `utterances`, scored as the test set is."""
+    result = scored(model, utterances, config, corpus, stats_table)
+    hits = result.y_true == result.y_pred
     speakers = np.array([u.speaker for u in utterances])
     per_speaker = {s: float(hits[speakers == s].mean()) for s in sorted(set(speakers))}
-    return scores["ua"], scores["wa"], per_speaker
+    return result.scores["ua"], result.scores["wa"], per_speaker
 
 
 def finished_fold(run_dir, config, corpus, fold):
