@@ -111,6 +111,17 @@ def _overrides():
     return out
 
 
+def _seeds(values):
+    """--seeds as distinct integers, or a clear `app.UsageError`."""
+    try:
+        seeds = [int(v) for v in values]
+    except ValueError:
+        raise app.UsageError(f"--seeds={','.join(values)}: give integers, e.g. --seeds=0,1,2")
+    if len(set(seeds)) != len(seeds):
+        raise app.UsageError(f"--seeds={','.join(values)} repeats a seed; each seed trains once")
+    return seeds
+
+
 def run_dir(out_dir, preset, variant, seed=None):
     suffix = "" if seed is None else f"_seed{seed}"
     return pathlib.Path(out_dir) / f"{pathlib.Path(preset).stem}_{variant}{suffix}"
@@ -161,13 +172,13 @@ def linear_floor(run_dirs):
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+    seeds = _seeds(FLAGS.seeds) or [None]
     out_dir = pathlib.Path(FLAGS.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     for preset in FLAGS.presets:
         if not pathlib.Path(preset).is_file():
             raise app.UsageError(f"--presets: {preset} is not a file; presets are flagfiles "
                                  "such as configs/adarl_robust.cfg")
-    seeds = [int(v) for v in FLAGS.seeds] or [None]
     rows, runs = [], {}
     for preset in FLAGS.presets:
         for variant, seed in ((v, s) for v in FLAGS.variants for s in seeds):

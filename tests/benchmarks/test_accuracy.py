@@ -86,6 +86,12 @@ def test_seeds_flag_trains_one_folder_per_seed_and_pairs_their_mean(tmp_path):
         ("adarl", "--seed=0"), ("adarl", "--seed=1"),
         ("backbone", "--seed=0"), ("backbone", "--seed=1")]
     assert f"--out_dir={out / 'adarl_robust_backbone_seed1'}" in commands[3]
+    for bad, message in (("0,x", "give integers"), ("1,1", "repeats a seed")):
+        refused = subprocess.run(cmd + [f"--seeds={bad}", f"--out_dir={tmp_path / 'refused'}"],
+                                 capture_output=True, text=True, timeout=120, cwd=ROOT)
+        assert refused.returncode != 0 and message in refused.stderr, refused.stderr[-2000:]
+        assert "Traceback" not in refused.stderr
+        assert not (tmp_path / "refused").exists()  # Refused before anything is written.
     # The table from finished folds: ADARL's seeds average 0.75 and 0.5 on folds 0 and 1,
     # the backbone's 0.5 and 0.25.
     for name, uas in (("adarl_seed0", (1.0, 0.5)), ("adarl_seed1", (0.5, 0.5)),
