@@ -300,6 +300,9 @@ class TrainConfig:
     # Mixup (Zhang et al. 2018) of each training segment with another of its batch,
     # weight lambda = max(b, 1 - b), b ~ Beta(alpha, alpha); 0: off.
     mixup_alpha: float = 0.0
+    # A finished fold's model.keras (or its fold folder) to start from, e.g. trained on
+    # another corpus: layers of the same name and shapes are copied (warm_start.py).
+    init_from: str = ""
     seed: int = 0
     monitor_test: bool = True  # Test-speaker WA/UA each epoch, for monitoring only.
     # TensorFlow op determinism (bit-identical reruns; slower on GPU).

@@ -72,6 +72,23 @@ def prepare_out_dir(path):
     return path
 
 
+def resolved_init_from(config):
+    """The config with --init_from as an absolute model path; a UsageError if there is none.
+
+    Absolute, so that the folds' children (--parallel_folds) and a resumed run
+    started elsewhere read the same file and compare equal configs.
+    """
+    if not config.train.init_from:
+        return config
+    from adarl_tf import warm_start
+    try:
+        path = warm_start.source_path(config.train.init_from)
+    except ValueError as e:
+        raise app.UsageError(str(e))
+    return dataclasses.replace(config, train=dataclasses.replace(config.train,
+                                                                 init_from=str(path)))
+
+
 def load(config, out_dir, cache_dir=None):
     """(corpus, config sized to it, its data report), the report logged."""
     try:

@@ -146,6 +146,10 @@ CONFIG_FLAGS = {
     "mixup_alpha": ("train", "Mixup: each training segment mixed with another of its batch "
                     "(waveforms, speaker statistics and loss targets) at a weight "
                     "max(b, 1 - b), b ~ Beta(alpha, alpha); 0: off."),
+    "init_from": ("train", "Start from another run's weights: a finished fold's model.keras or "
+                  "fold folder, e.g. trained on another corpus with the same preset. Layers of "
+                  "the same name and shapes are copied (not the spectrogram's statistics; a "
+                  "head sized to other classes stays initialised), then every weight trains."),
     "seed": ("train", "Random seed."),
     "deterministic": ("train", "Fix every seed and turn on TensorFlow's op determinism: a "
                       "rerun gives the same results.json metrics. Slower on GPU; an op "

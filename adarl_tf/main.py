@@ -51,6 +51,7 @@ def main(argv):
         config = run_flags.config_from_flags()
     except ValueError as e:
         raise app.UsageError(str(e))
+    config = experiment.resolved_init_from(config)
     profile_batch = run_flags.profile_batch(FLAGS.profile_batch)
     out_dir = pathlib.Path(FLAGS.out_dir or os.path.join(
             "runs", f"{FLAGS.dataset.replace(',', '+')}_{FLAGS.variant}"))

@@ -37,6 +37,7 @@ from adarl_tf import (
     protocol,
     speaker_norm,
     validation,
+    warm_start,
 )
 from adarl_tf import model as model_lib
 from adarl_tf import precision as precision_lib
@@ -315,6 +316,8 @@ def train_and_evaluate(config: ExperimentConfig, corpus, fold, out_dir, verbose=
     checkpoints.configure_determinism(config)
     # Model.
     model = _build_model(run)
+    if state is None and config.train.init_from:  # A resumed fold has its own weights.
+        warm_start.warm_start(model, config.train.init_from)
     start = _resume(model, state, run)
     # Callbacks, in their one order.
     callbacks = fold_callbacks(run, start, progress, profile_batch)
