@@ -82,10 +82,11 @@ def warm_start(model, path):
     copied, skipped = copy_matching(load_source(path), model)
     other = {k: v for k, v in skipped.items() if k not in CLASS_SIZED and "shapes" in v}
     if other or not copied:
+        differences = "; ".join(f"{k}: {v}" for k, v in other.items())
         raise ValueError(f"--init_from={path}: that model is built otherwise ("
-                         f"{'; '.join(f'{k}: {v}' for k, v in other.items()) or 'no layer in common'}"
-                         "); start from a model of the same preset (--trunk_filters, "
-                         "--trunk_pools, --scale, --n_mels, --segment_s)")
+                         f"{differences or 'no layer in common'}); start from a model of "
+                         "the same preset (--trunk_filters, --trunk_pools, --scale, --n_mels, "
+                         "--segment_s)")
     logging.info("Warm start from %s: %d layers copied; kept initialised: %s", path,
                  len(copied), "; ".join(f"{k} ({v})" for k, v in skipped.items()) or "none")
     return copied, skipped

@@ -81,7 +81,8 @@ def test_refuses_a_missing_file_a_damaged_one_and_a_model_sharing_nothing(tmp_pa
     other = model_files.build(dataclasses.replace(model_files.TINY, trunk_filters=(2, 2, 2, 4),
                                                   n_emotions=5, n_domains=3, hidden_units=8))
     other.save(tmp_path / "other.keras")
-    with pytest.raises(ValueError, match="other.keras: that model is built otherwise .*emotion_unit1: shapes.*same preset"):
+    with pytest.raises(ValueError, match="other.keras: that model is built otherwise "
+                                         ".*emotion_unit1: shapes.*same preset"):
         warm_start.warm_start(model, tmp_path / "other.keras")
 
 
