@@ -51,11 +51,12 @@ def copy_matching(source, model):
     """Copies `source`'s weights into `model`'s layers of the same name and shapes.
 
     Returns:
-        (copied, skipped): the names of the layers copied, and {name: reason}
-        for the layers with weights that kept their initialisation.
+        (copied, skipped, mismatched): the names of the layers copied; {name: reason}
+        for the layers with weights that kept their initialisation; the names among
+        those whose weights have other shapes in the source.
     """
     by_name = {layer.name: layer for layer in source.layers}
-    copied, skipped = [], {}
+    copied, skipped, mismatched = [], {}, []
     for layer in model.layers:
         if not layer.weights:
             continue
@@ -67,10 +68,11 @@ def copy_matching(source, model):
         elif [w.shape for w in src.weights] != [w.shape for w in layer.weights]:
             skipped[layer.name] = (f"shapes {[tuple(w.shape) for w in src.weights]} in the "
                                    f"source, {[tuple(w.shape) for w in layer.weights]} here")
+            mismatched.append(layer.name)
         else:
             layer.set_weights(src.get_weights())
             copied.append(layer.name)
-    return copied, skipped
+    return copied, skipped, mismatched
 
 
 def warm_start(model, path):
@@ -79,10 +81,10 @@ def warm_start(model, path):
     Refuses a source that differs anywhere but in the class-sized heads, or
     that shares no layer: a trunk of other filters or pools is another preset.
     """
-    copied, skipped = copy_matching(load_source(path), model)
-    other = {k: v for k, v in skipped.items() if k not in CLASS_SIZED and "shapes" in v}
+    copied, skipped, mismatched = copy_matching(load_source(path), model)
+    other = [name for name in mismatched if name not in CLASS_SIZED]
     if other or not copied:
-        differences = "; ".join(f"{k}: {v}" for k, v in other.items())
+        differences = "; ".join(f"{name}: {skipped[name]}" for name in other)
         raise ValueError(f"--init_from={path}: that model is built otherwise ("
                          f"{differences or 'no layer in common'}); start from a model of "
                          "the same preset (--trunk_filters, --trunk_pools, --scale, --n_mels, "
