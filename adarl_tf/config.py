@@ -276,6 +276,11 @@ class TrainConfig:
     # size); cosine: warm-up then cosine decay to 0 over the whole run's steps.
     schedule: str = "epoch_decay"
     warmup_fraction: float = 0.0  # cosine: linear warm-up over this share of all steps.
+    # An exponential moving average of the weights (Polyak averaging, Keras' use_ema),
+    # updated every step with this momentum; 0: off. When on, everything that scores or
+    # saves a model (BatchNorm recalibration, validation, checkpoints, the test) sees the
+    # averaged weights, and training continues from the raw ones (optim.py).
+    ema_momentum: float = 0.0
     # UA-oriented class balance: none | weighted_loss (cross-entropy weighted by
     # n / (k n_c) from the training segments' counts) | sampler (each batch
     # element's class drawn uniformly, pipelines/plan.py).
@@ -326,6 +331,9 @@ class TrainConfig:
                 raise ValueError(f"{name}={value!r}; expected one of {allowed}")
         if not 0.0 <= self.warmup_fraction < 1.0:
             raise ValueError(f"warmup_fraction={self.warmup_fraction}; expected 0 <= f < 1")
+        if not 0.0 <= self.ema_momentum < 1.0:
+            raise ValueError(f"ema_momentum={self.ema_momentum}; expected 0 (off) or "
+                             "0 < m < 1, e.g. 0.99")
         if min(self.validation_speakers, self.early_stopping_patience,
                self.bn_recalibration_batches) < 0:
             raise ValueError("validation_speakers, early_stopping_patience and "

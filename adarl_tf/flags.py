@@ -123,6 +123,9 @@ CONFIG_FLAGS = {
     "schedule": ("train", "epoch_decay: x lr_decay per epoch (paper; depends on the corpus "
                  "size); cosine: warm-up then cosine decay over the whole run's steps."),
     "warmup_fraction": ("train", "cosine: linear warm-up over this share of the run's steps."),
+    "ema_momentum": ("train", "Keep an exponential moving average of the weights with this "
+                     "momentum, e.g. 0.99 (0: off); validation, checkpoints and the test "
+                     "use the averaged weights."),
     "class_balance": ("train", "none (paper), weighted_loss (class-weighted cross-entropy "
                       "from the training fold's counts) or sampler (class-balanced batches)."),
     "validation_speakers": ("train", "Training speakers held out to choose the epoch by their "

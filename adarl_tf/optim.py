@@ -40,9 +40,38 @@ def learning_rate_schedule(train: TrainConfig, steps_per_epoch: int):
 
 
 def build_optimizer(train: TrainConfig, steps_per_epoch: int):
-    """SGD or AdamW on `learning_rate_schedule`, with decoupled weight decay."""
+    """SGD or AdamW on `learning_rate_schedule`, with decoupled weight decay.
+
+    With `ema_momentum` the optimiser also keeps the weights' moving average
+    (Keras' `use_ema`); `ema_callback` decides when the model holds it.
+    """
     schedule = learning_rate_schedule(train, steps_per_epoch)
+    ema = dict(use_ema=True, ema_momentum=train.ema_momentum) if train.ema_momentum else {}
     if train.optimizer == "adamw":
-        return keras.optimizers.AdamW(schedule, weight_decay=train.weight_decay)
+        return keras.optimizers.AdamW(schedule, weight_decay=train.weight_decay, **ema)
     return keras.optimizers.SGD(schedule, momentum=train.momentum,
-                                weight_decay=train.weight_decay)
+                                weight_decay=train.weight_decay, **ema)
+
+
+class _ResumableSwapEMAWeights(keras.callbacks.SwapEMAWeights):
+    """`SwapEMAWeights(swap_on_epoch=True)` that knows where a resumed fold stands.
+
+    The callback swaps the averaged weights into the model at every epoch end
+    and back at the next epoch's start, so an epoch checkpoint (saved at the
+    epoch end) holds the averaged weights in the model and the raw ones in the
+    optimiser's average slots. A fold resumed from it must swap back before it
+    trains on; Keras' callback only knows its own swaps, hence the flag.
+    """
+
+    def __init__(self, resumed):
+        super().__init__(swap_on_epoch=True)
+        self._ema_weights_in_model = bool(resumed)
+
+
+def ema_callback(train: TrainConfig, resumed: bool):
+    """The callback that puts the moving average in the model between epochs
+    (None without `ema_momentum`); it must come before every callback that
+    scores or saves the model (training.fold_callbacks)."""
+    if not train.ema_momentum:
+        return None
+    return _ResumableSwapEMAWeights(resumed)

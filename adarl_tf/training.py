@@ -434,6 +434,11 @@ def fold_callbacks(run, start, progress=None, profile_batch=0):
     """Every callback of a fold's `fit`, in the one order that works.
 
     The order, and why (each is present only where its setting asks for it):
+      0. `optim.ema_callback` (`ema_momentum`): first, so that every later
+         callback recalibrates, scores and saves the weights' moving average;
+         the raw weights come back at the next epoch's start. After the last
+         epoch the model keeps the average. A fold stopped early is scored
+         with its best epoch's weights, which the checkpoint saved averaged.
       1. `precise_bn.BatchNormRecalibration` (`bn_recalibration_batches`):
          first, so that every later callback scores or saves the recalibrated
          model.
@@ -462,6 +467,9 @@ def fold_callbacks(run, start, progress=None, profile_batch=0):
     config, train_cfg = run.config, run.config.train
     split, stats_table, log_dir = run.split, run.stats_table, run.fold_dir / "logs"
     callbacks, monitor, fold_progress = [], None, None
+    ema = optim.ema_callback(train_cfg, start.resumed)
+    if ema is not None:  # 0
+        callbacks.append(ema)
     if train_cfg.bn_recalibration_batches:  # 1
         callbacks.append(precise_bn.BatchNormRecalibration(_recalibration_batches(
             split.train, config, run.batch_size, run.strategy, stats_table)))

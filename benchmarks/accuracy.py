@@ -62,6 +62,7 @@ import linear_baseline  # noqa: E402
 from accuracy_table import (  # noqa: E402
     collect,
     paired_difference,
+    per_seed_differences,
     seeds_averaged,
     summarise,
     table,
@@ -221,6 +222,7 @@ def main(argv):
             d = paired_difference(seeds_averaged(a), seeds_averaged(b))
             if d is not None:
                 d["seeds"] = [s for s in seeds if s is not None]
+                d["per_seed"] = per_seed_differences(a, b, [f"seed {s}" for s in seeds])
             diffs[pathlib.Path(preset).stem] = d
     text = table(rows, diffs)
     print(text)

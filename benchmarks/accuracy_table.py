@@ -83,6 +83,30 @@ def seeds_averaged(runs):
                                               if f["fold"] == k]))} for k in sorted(common)]
 
 
+def per_seed_differences(a_runs, b_runs, names):
+    """UA(a) - UA(b) run by run (`a_runs[i]` against `b_runs[i]`, named `names[i]`),
+    each a `paired_difference` with its `name`. The standard error of a seeds-averaged
+    difference measures the spread over folds only; these show the seeds' own."""
+    out = []
+    for name, a, b in zip(names, a_runs, b_runs):
+        d = paired_difference(a, b)
+        if d is not None:
+            out.append({"name": name, **d})
+    return out
+
+
+def per_seed_line(label, per_seed):
+    """One line: each run pair's mean difference, and the standard deviation of those
+    means over the pairs (the seed-to-seed spread); "" for fewer than two pairs."""
+    if len(per_seed) < 2:
+        return ""
+    means = [d["mean"] for d in per_seed]
+    each = ", ".join(f"{d['mean']:+.3f} +- {d['se']:.3f} ({d['name']})" for d in per_seed)
+    return (f"{label} seed by seed: {each}; the seeds' means spread {np.std(means, ddof=1):.3f} "
+            f"(standard deviation over {len(means)} seeds), positive for "
+            f"{sum(m > 0 for m in means)} of {len(means)}")
+
+
 def _pm(mean, std):
     return f"{mean:.3f} +- {std:.3f}"
 
@@ -118,4 +142,7 @@ def table(rows, diffs):
             lines.append(f"{preset}: ADARL - backbone UA = {d['mean']:+.3f} +- {d['se']:.3f} "
                          f"(standard error over {d['n']} paired folds{seeds}; per fold "
                          f"{', '.join(f'{v:+.3f}' for v in d['per_fold'])})")
+            spread = per_seed_line(f"{preset}: ADARL - backbone", d.get("per_seed") or [])
+            if spread:
+                lines.append(spread)
     return "\n".join(lines)

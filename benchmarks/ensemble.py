@@ -16,7 +16,10 @@ their mean scores the ensemble's test-speaker gender (domain) accuracy too.
 are paired over their common folds (`accuracy_table.paired_difference`): e.g.
 ADARL members against backbone members trained alike. A second line pairs the
 members' own UA averaged per fold: with seeds as members, the recipes' expected
-single-run difference. Nothing is trained or
+single-run difference. With as many members as `--against` runs, a third line
+pairs member i with run i of `--against` (the same seed of two recipes) and
+gives the spread of those differences over the seeds, which the second line's
+standard error (over folds) does not show. Nothing is trained or
 chosen here: no epoch, weight or member is picked on a test speaker; which runs
 to combine is the user's, and is best fixed before looking at their figures.
 
@@ -203,6 +206,22 @@ def main(argv):
                   f"error over {d['n']} paired folds; per fold "
                   f"{', '.join(f'{v:+.3f}' for v in d['per_fold'])})"
                   if d else f"{what}members - against: no fold in common")
+        if len(FLAGS.members) == len(FLAGS.against):
+            # Member i against member i of --against (e.g. the same seed of two recipes).
+            spread = accuracy_table.per_seed_line("members - against", _pairs_by_member(
+                members, against))
+            if spread:
+                print(spread)
+
+
+def _pairs_by_member(members, against):
+    """`accuracy_table.per_seed_differences` of member i against member i of `against`."""
+    def runs(rows):
+        return [[{"fold": r["fold"], "ua": r["members_ua"][i]} for r in rows]
+                for i in range(len(rows[0]["members_ua"]))]
+    a = runs(members)
+    return accuracy_table.per_seed_differences(a, runs(against),
+                                               [f"member {i + 1}" for i in range(len(a))])
 
 
 def _runs_averaged(rows):

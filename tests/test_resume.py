@@ -266,14 +266,17 @@ ROBUST_FLAGS = ["--optimizer=adamw", "--learning_rate=1e-3", "--weight_decay=1e-
                 "--min_tail_s=0.5"]
 
 
-@pytest.mark.parametrize("pipeline", ["tf.data", "numpy"])
+@pytest.mark.parametrize("pipeline,extra", [("tf.data", ()), ("numpy", ()),
+                                            ("tf.data", ("--ema_momentum=0.9",))],
+                         ids=["tf.data", "numpy", "tf.data-ema"])
 def test_robust_recipe_resumes_on_the_same_curve_and_selection(small_demo_corpus, tmp_path,
-                                                               pipeline):
+                                                               pipeline, extra):
     # AdamW + cosine (a function of optimizer.iterations), the per-epoch
-    # augmentation draws (tf.data's and the numpy twin's) and the
-    # best-validation-epoch weights all survive a kill.
+    # augmentation draws (tf.data's and the numpy twin's), the
+    # best-validation-epoch weights and the weights' moving average (saved
+    # swapped into the model, optim.ema_callback) all survive a kill.
     straight, killed = tmp_path / "straight", tmp_path / "killed"
-    flags = [*ROBUST_FLAGS, f"--pipeline={pipeline}"]
+    flags = [*ROBUST_FLAGS, f"--pipeline={pipeline}", *extra]
     _run(_command(small_demo_corpus, straight, 3, *flags))
     state_file = killed / "fold_00" / "checkpoint" / "state.json"
     _kill_after_first_checkpoint(_command(small_demo_corpus, killed, 3, *flags), state_file)

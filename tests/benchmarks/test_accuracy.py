@@ -106,6 +106,10 @@ def test_seeds_flag_trains_one_folder_per_seed_and_pairs_their_mean(tmp_path):
         ("backbone, seed 0", 0, 0.375), ("backbone, seed 1", 1, 0.375)]
     assert ("adarl_robust: ADARL - backbone UA = +0.250 +- 0.000 (standard error over 2 paired "
             "folds, seeds 0, 1 averaged per fold; per fold +0.250, +0.250)") in done.stdout
+    # Seed by seed: +0.5, +0.25 (seed 0) and +0.0, +0.25 (seed 1); their means' spread.
+    assert ("adarl_robust: ADARL - backbone seed by seed: +0.375 +- 0.125 (seed 0), +0.125 +- "
+            "0.125 (seed 1); the seeds' means spread 0.177 (standard deviation over 2 seeds), "
+            "positive for 2 of 2") in done.stdout
 
 
 def test_smoke_run_on_the_demo_corpus(small_demo_corpus, tmp_path):

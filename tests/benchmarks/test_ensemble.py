@@ -96,6 +96,19 @@ def test_against_also_pairs_the_members_own_ua_averaged(tmp_path):
     assert [r["members_ua"] for r in rows if r["ensemble"] == "members"] == [[0.5, 1.0]] * 2
     assert ("members' own UA averaged, members - against: UA +0.250 +- 0.000 (standard error "
             "over 2 paired folds; per fold +0.250, +0.250)") in done.stdout
+    assert "seed by seed" not in done.stdout  # Two members against one run: no pairs.
+
+
+def test_against_with_as_many_runs_pairs_member_by_member(tmp_path):
+    # Member 1 (UA 0.5) against run 1 (0.5): +0; member 2 (1.0) against run 2 (0.5): +0.5.
+    a = _member(tmp_path / "a", PROBS_A, folds=(0, 1))
+    right = _member(tmp_path / "right", np.eye(4), folds=(0, 1))
+    b = _member(tmp_path / "b", PROBS_B, folds=(0, 1))
+    done, _ = _run(f"--members={a},{right}", f"--against={b},{b}")
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert ("members - against seed by seed: +0.000 +- 0.000 (member 1), +0.500 +- 0.000 "
+            "(member 2); the seeds' means spread 0.354 (standard deviation over 2 seeds), "
+            "positive for 1 of 2") in done.stdout
 
 
 @pytest.mark.parametrize("change, message", [
