@@ -85,7 +85,7 @@ def test_against_pairs_two_ensembles_and_plus_joins_folders(tmp_path):
         done.stdout
 
 
-def test_against_also_pairs_the_members_own_ua_averaged(tmp_path):
+def test_against_also_pairs_the_members_own_ua_averaged_and_member_by_member(tmp_path):
     # Members right on 2 and on 4 of 4 utterances (UA 0.5 and 1.0, averaged 0.75), against
     # one run at 0.5: +0.25 per fold, whatever the ensembles' own UA.
     a = _member(tmp_path / "a", PROBS_A, folds=(0, 1))
@@ -97,13 +97,8 @@ def test_against_also_pairs_the_members_own_ua_averaged(tmp_path):
     assert ("members' own UA averaged, members - against: UA +0.250 +- 0.000 (standard error "
             "over 2 paired folds; per fold +0.250, +0.250)") in done.stdout
     assert "seed by seed" not in done.stdout  # Two members against one run: no pairs.
-
-
-def test_against_with_as_many_runs_pairs_member_by_member(tmp_path):
-    # Member 1 (UA 0.5) against run 1 (0.5): +0; member 2 (1.0) against run 2 (0.5): +0.5.
-    a = _member(tmp_path / "a", PROBS_A, folds=(0, 1))
-    right = _member(tmp_path / "right", np.eye(4), folds=(0, 1))
-    b = _member(tmp_path / "b", PROBS_B, folds=(0, 1))
+    # As many runs against: member 1 (UA 0.5) against run 1 (0.5) +0, member 2 (1.0)
+    # against run 2 (0.5) +0.5, and the spread of those two means.
     done, _ = _run(f"--members={a},{right}", f"--against={b},{b}")
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert ("members - against seed by seed: +0.000 +- 0.000 (member 1), +0.500 +- 0.000 "
