@@ -73,16 +73,19 @@ def prepare_out_dir(path):
 
 
 def resolved_init_from(config):
-    """The config with --init_from as an absolute model path; a UsageError if there is none.
+    """The config with --init_from as an absolute model path; a UsageError if there is
+    none or it cannot be loaded, before the run writes anything.
 
     Absolute, so that the folds' children (--parallel_folds) and a resumed run
-    started elsewhere read the same file and compare equal configs.
+    started elsewhere read the same file and compare equal configs. Whether its
+    trunks fit this run's model is known only when a fold builds it.
     """
     if not config.train.init_from:
         return config
     from adarl_tf import warm_start
     try:
         path = warm_start.source_path(config.train.init_from)
+        warm_start.load_source(path)  # A damaged file: refused now, not at fold start.
     except ValueError as e:
         raise app.UsageError(str(e))
     return dataclasses.replace(config, train=dataclasses.replace(config.train,

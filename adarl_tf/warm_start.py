@@ -39,6 +39,7 @@ def source_path(path):
 
 def load_source(path):
     """The model saved at `path` (see `source_path`), or a ValueError naming the fix."""
+    from adarl_tf import model  # noqa: F401  Registers the classes the file names.
     path = source_path(path)
     try:
         return keras.saving.load_model(path, compile=False)

@@ -85,7 +85,7 @@ def test_refuses_a_missing_file_a_damaged_one_and_a_model_sharing_nothing(tmp_pa
 
 def test_main_starts_a_fold_from_another_runs_model(small_demo_corpus, tmp_path):
     # Fold 0's model, then fold 1 started from it: config.json records the absolute
-    # path, and a missing path is refused before the run folder is created.
+    # path, and a missing or damaged file is refused before the run folder is created.
     from tests.cli_checks import run_python
     run_files.trained_fold_cli(small_demo_corpus, tmp_path / "source", 0)
     source = tmp_path / "source" / "fold_00"
@@ -103,7 +103,10 @@ def test_main_starts_a_fold_from_another_runs_model(small_demo_corpus, tmp_path)
     assert config["train"]["init_from"] == str((source / "model.keras").resolve())
     assert (tmp_path / "tuned" / "fold_01" / "results.json").exists()
 
-    done = main(tmp_path / "nowhere", tmp_path / "new")
-    assert done.returncode == 1
-    assert "--init_from=" in done.stderr and "no such file" in done.stderr
-    assert not (tmp_path / "new").exists()
+    (tmp_path / "bad.keras").write_bytes(b"not a zip")
+    for init_from, message in ((tmp_path / "nowhere", "no such file"),
+                               (tmp_path / "bad.keras", "cannot be loaded as a Keras model")):
+        done = main(init_from, tmp_path / "new")
+        assert done.returncode == 1
+        assert "--init_from=" in done.stderr and message in done.stderr
+        assert not (tmp_path / "new").exists()
