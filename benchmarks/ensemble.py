@@ -214,13 +214,16 @@ def main(argv):
                 print(spread)
 
 
+def _member_runs(rows):
+    """The ensemble's rows as one run per member: [[{fold, ua}, ...], ...]."""
+    return [[{"fold": r["fold"], "ua": r["members_ua"][i]} for r in rows]
+            for i in range(len(rows[0]["members_ua"]))]
+
+
 def _pairs_by_member(members, against):
     """`accuracy_table.per_seed_differences` of member i against member i of `against`."""
-    def runs(rows):
-        return [[{"fold": r["fold"], "ua": r["members_ua"][i]} for r in rows]
-                for i in range(len(rows[0]["members_ua"]))]
-    a = runs(members)
-    return accuracy_table.per_seed_differences(a, runs(against),
+    a = _member_runs(members)
+    return accuracy_table.per_seed_differences(a, _member_runs(against),
                                                [f"member {i + 1}" for i in range(len(a))])
 
 
@@ -229,7 +232,7 @@ def _runs_averaged(rows):
     paired fold by fold, this is the recipe's expected single-run difference (the issue's
     "ADARL minus backbone, paired over folds"), which the ensembles' own UA can overstate
     or hide."""
-    return [{"fold": r["fold"], "ua": float(np.mean(r["members_ua"]))} for r in rows]
+    return accuracy_table.seeds_averaged(_member_runs(rows))
 
 
 if __name__ == "__main__":
