@@ -264,6 +264,11 @@ class TrainConfig:
     """Optimisation (paper §3.2, SPEC §5)."""
 
     epochs: int = 50
+    # The run's length in optimiser steps per fold instead of epochs (0: `epochs`).
+    # main turns it into whole epochs before the folds train (experiment.py:
+    # `resolved_epochs`), so that one preset trains a corpus of 500 segments and
+    # one of 5,000 about as long; `epochs` then holds the result.
+    train_steps: int = 0
     batch_size: int = 32
     learning_rate: float = 0.2  # Initial (epoch_decay) or peak (cosine) rate.
     lr_decay: float = 0.7  # epoch_decay: rate multiplied by this after every epoch.
@@ -323,7 +328,8 @@ class TrainConfig:
 
     def __post_init__(self):
         _positive(self, "epochs", "batch_size", "learning_rate", "lr_decay")
-        _positive(self, "momentum", "weight_decay", "gain_db", "mixup_alpha", or_zero=True)
+        _positive(self, "momentum", "weight_decay", "gain_db", "mixup_alpha", "train_steps",
+                  or_zero=True)
         for name, value, allowed in (("optimizer", self.optimizer, OPTIMIZERS),
                                      ("schedule", self.schedule, SCHEDULES),
                                      ("class_balance", self.class_balance, CLASS_BALANCES)):

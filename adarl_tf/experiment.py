@@ -103,6 +103,36 @@ def load(config, out_dir, cache_dir=None):
     return corpus, sized_to(config, corpus), report
 
 
+def resolved_epochs(config, corpus, strategy=None):
+    """The config with `--train_steps` turned into epochs; unchanged without it.
+
+    The epochs are the fewest whole ones that give the fold with the most
+    training segments `train_steps` optimiser steps, counted over every fold of
+    the protocol (not only those run), so that `--fold=N` alone trains as long
+    as N does in `--fold=all`. The count and the result are logged.
+    """
+    train = config.train
+    if not train.train_steps:
+        return config
+    from adarl_tf import training  # The training cut; TensorFlow only now.
+    from adarl_tf.pipelines import plan as plan_lib
+    batch = distribute.global_batch_size(train.batch_size, strategy, train.batch_per_replica)
+    cut, steps = training.training_cut(config), []
+    for fold in range(len(corpus.fold_list())):
+        try:
+            split = protocol.split_fold(corpus, fold, train.validation_speakers)
+        except ValueError:  # check_folds says why, for the folds asked for.
+            continue
+        steps.append(plan_lib.steps(split.train, cut, batch))
+    if not steps:
+        return config
+    epochs = -(-train.train_steps // max(steps))
+    logging.info("--train_steps=%d: %d epochs (%s steps per epoch over the %d folds)",
+                 train.train_steps, epochs, "-".join(map(str, sorted({min(steps), max(steps)}))),
+                 len(steps))
+    return dataclasses.replace(config, train=dataclasses.replace(train, epochs=epochs))
+
+
 def dry_run(corpus, report, out_dir):
     """--dry_run: data_report.json and one line, no training."""
     files.write_json(prepare_out_dir(out_dir) / "data_report.json", report)

@@ -114,6 +114,10 @@ CONFIG_FLAGS = {
     "freq_mask_bins": ("model", "Widest SpecAugment frequency mask, bins of 10 Hz."),
     # Training.
     "epochs": ("train", "Training epochs."),
+    "train_steps": ("train", "The run's length in optimiser steps per fold instead of "
+                    "--epochs (0: --epochs): the fewest whole epochs that give the fold "
+                    "with the most training segments this many steps, e.g. 960 gives "
+                    "60 epochs of 16 steps or 24 of 40."),
     "batch_size": ("train", "Segments per batch."),
     "learning_rate": ("train", "Initial rate (epoch_decay) or peak rate (cosine)."),
     "lr_decay": ("train", "epoch_decay: rate factor after every epoch."),
@@ -289,6 +293,11 @@ def config_from_flags():
             # (--noise_snr_db) that a flagfile set, since absl has no "unset" value.
             value = None
         values[section][field.name] = parse(value, flag) if parse else value
+    if values["train"]["train_steps"] and FLAGS["epochs"].present:
+        # Both would set the run's length, and a preset may set one of them.
+        raise ValueError(f"--epochs={FLAGS.epochs} and --train_steps={FLAGS.train_steps} "
+                         "both set the run's length; give one (--train_steps=0 counts it "
+                         "in epochs where a preset sets --train_steps)")
     model = config_lib.ModelConfig(frontend=config_lib.FrontendConfig(**values["frontend"]),
                                    **values["model"])
     return config_lib.ExperimentConfig(model=model, train=config_lib.TrainConfig(

@@ -60,12 +60,12 @@ def main(argv):
     if FLAGS.dry_run:
         return experiment.dry_run(corpus, report, out_dir)
     folds = experiment.parse_folds(FLAGS.fold, len(corpus.fold_list()))
-    logging.info("Config:\n%s", config.to_json())
-
     try:
         strategy = distribute.make_strategy(FLAGS.strategy)
     except ValueError as e:
         raise app.UsageError(str(e))
+    config = experiment.resolved_epochs(config, corpus, strategy)
+    logging.info("Config:\n%s", config.to_json())
     status, complete = experiment.check_folds(config, corpus, folds, out_dir, FLAGS.overwrite)
     out_dir = experiment.write_run_files(config, report, out_dir, FLAGS.strategy)
     done = [f for f in folds if status[f] == "complete"]

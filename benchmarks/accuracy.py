@@ -107,6 +107,8 @@ def _overrides():
     for name in ("epochs", "max_freq_hz", "segment_s", "batch_size"):
         if getattr(FLAGS, name) is not None:
             out.append(f"--{name}={getattr(FLAGS, name)}")
+    if FLAGS.epochs is not None:  # Over a preset that counts its run in steps.
+        out.append("--train_steps=0")
     if FLAGS.trunk_filters:
         out.append(f"--trunk_filters={','.join(FLAGS.trunk_filters)}")
     return out

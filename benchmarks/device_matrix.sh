@@ -6,7 +6,7 @@
 #   benchmarks/device_matrix.sh OUT JOBS N_FOLDS "DATA FLAGS" RUNS_FILE
 #
 # RUNS_FILE: one run per line, "name preset [more main flags]", e.g.
-#   compact_speaker_adarl configs/adarl_compact.cfg --variant=adarl
+#   compact_speaker_adarl configs/adarl_compact_speaker.cfg --variant=adarl
 # Each run writes OUT/<name>/fold_NN/ (results.json, predictions.csv, log); afterwards
 # `python benchmarks/accuracy.py --collect_only` reads them like any other run.
 set -uo pipefail

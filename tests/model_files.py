@@ -15,8 +15,9 @@ LABELS = ["neutral", "happy", "sad", "angry"]
 # The paper's frontend, 1 s segments, few filters.
 TINY = ModelConfig(frontend=FrontendConfig(segment_s=1.0, max_freq_hz=2000.0),
                    trunk_filters=(4, 4, 4, 8))
-# Speaker normalisation: the compact preset's kind of frontend (mel bands, one 25 ms
-# window, which is not a whole number of 10 ms hops), tiny.
+# The compact preset's kind of frontend (mel bands, one 25 ms window, which is not a
+# whole number of 10 ms hops) with speaker normalisation (the preset's option that
+# needs a second input), tiny.
 SPEAKER = ModelConfig(
     frontend=FrontendConfig(segment_s=1.0, max_freq_hz=4000.0, bin_spacing_hz=31.25,
                             scale="mel", n_mels=16, channel_mode="mono", single_window_ms=25.0,

@@ -41,6 +41,7 @@ counts) are in tests/corpora/test_iemocap.py.
 | `--emotions=all` with a misspelt label (`hapy`) | error: `--emotions=all: label 'hapy' looks like a misspelt 'happy', and would become a class of its own; correct the data, or list the classes in --emotions (e.g. ...)` |
 | a count or size flag out of range (`--epochs=0`, `--batch_size=0`, `--segment_s=0`, `--learning_rate=nan`, ...) | error before the corpus is read: `--epochs=0; expected > 0`; pools that leave nothing: `--trunk_pools=... pool a 400 x 20 input to nothing; use smaller pools or a longer --segment_s` |
 | `--trunk_filters=a,b` | error: `--trunk_filters=a,b; expected whole numbers such as 16,16,16,32` |
+| `--epochs` and `--train_steps` both (e.g. `--epochs=3` over `configs/adarl_compact.cfg`, which sets `--train_steps=960`; tested in tests/test_main.py) | error: `--epochs=3 and --train_steps=960 both set the run's length; give one (--train_steps=0 counts it in epochs where a preset sets --train_steps)` |
 | a fold listed twice (`--fold=0,0`) | error: `--fold=0,0: fold 0 is listed twice (it would be trained and counted twice); list each once` |
 | fold index out of range | error: `--fold=10: [10] out of range; this corpus has 10 folds, 0..9` |
 | a fold emptied by the filters | the dry run lists it under `empty_folds` with a warning; training it stops before any fold trains: `fold 1: test speaker Ses01M has no emotion-labelled utterances left ...; see 'skipped' in data_report.json ... or leave the fold out of --fold` |
@@ -565,6 +566,7 @@ def test_misspelt_label_with_emotions_all_is_refused(clean, tmp_path):
         (dict(fold="3,1,3"), r"--fold=3,1,3: fold 3 is listed twice"),
         (dict(fold="0", epochs=0), r"--epochs=0; expected > 0"),
         (dict(fold="0", batch_size=0), r"--batch_size=0; expected > 0"),
+        (dict(fold="0", train_steps=-1), r"--train_steps=-1; expected >= 0"),
         (dict(fold="0", batch_size=-4), r"--batch_size=-4; expected > 0"),
         (dict(fold="0", learning_rate=float("nan")), r"--learning_rate=nan; expected > 0"),
         (dict(segment_s=0.0), r"--segment_s=0.0; expected > 0"),

@@ -74,11 +74,69 @@ def test_two_folds_train_and_summarise(small_demo_corpus, tiny_flags, tmp_path, 
     assert "synthetic demo corpus, adarl, 2 folds" in capsys.readouterr().out
 
 
+def test_train_steps_sets_the_epochs_from_the_largest_fold(small_demo_corpus, tiny_flags,
+                                                            tmp_path):
+    pytest.importorskip("tensorflow")
+    from adarl_tf import experiment, protocol, training
+    from adarl_tf.pipelines import plan as plan_lib
+    flags_ = {k: v for k, v in tiny_flags.items() if k != "epochs"}
+    with flagsaver.flagsaver(dataset="demo", data_dir=str(small_demo_corpus), train_steps=50,
+                             **flags_):
+        corpus, config, _ = experiment.load(run_flags.config_from_flags(), tmp_path)
+    steps = [plan_lib.steps(protocol.split_fold(corpus, f).train, training.training_cut(config), 8)
+             for f in range(len(corpus.fold_list()))]
+    epochs = experiment.resolved_epochs(config, corpus).train.epochs
+    # The fewest whole epochs in which the largest fold takes 50 steps.
+    assert epochs * max(steps) >= 50 > (epochs - 1) * max(steps)
+    assert epochs != config.train.epochs  # Not the default's 50 by chance.
+    unchanged = dataclasses.replace(config, train=dataclasses.replace(config.train, train_steps=0))
+    assert experiment.resolved_epochs(unchanged, corpus) is unchanged
+
+    # Trained, the fold runs those epochs, and config.json says so.
+    _run(dataset="demo", data_dir=str(small_demo_corpus), fold="0", train_steps=50,
+         out_dir=str(tmp_path / "run"), **flags_)
+    written = json.loads((tmp_path / "run" / "config.json").read_text())["train"]
+    assert (written["epochs"], written["train_steps"]) == (epochs, 50)
+    result = json.loads((tmp_path / "run" / "fold_00" / "results.json").read_text())
+    assert result["epochs_completed"] == epochs
+
+
+def test_epochs_and_train_steps_together_are_refused(tmp_path):
+    # A preset that sets --train_steps and a command line that sets --epochs.
+    flagfile = tmp_path / "steps.cfg"
+    flagfile.write_text("--train_steps=960\n")
+    with pytest.raises(ValueError, match="--epochs=3 and --train_steps=960 both"):
+        _flagfile_config(flagfile, "--epochs=3")
+    train = _flagfile_config(flagfile, "--epochs=3", "--train_steps=0").train
+    assert (train.epochs, train.train_steps) == (3, 0)
+    assert _flagfile_config(flagfile).train.train_steps == 960
+
+
+def test_compact_presets_share_the_input_and_differ_in_the_recipe(tmp_path):
+    compact = _preset_config(tmp_path, "adarl_compact.cfg")
+    speaker = _preset_config(tmp_path, "adarl_compact_speaker.cfg")
+    # The same mel input and trunk; only the normalisation differs.
+    assert speaker.model.frontend == dataclasses.replace(compact.model.frontend,
+                                                         normalization="speaker")
+    assert speaker.model.trunk_filters == compact.model.trunk_filters == (8, 8, 8, 16)
+    # The previous compact recipe: 30 epochs, 2 validation speakers, the paper's attention.
+    assert (speaker.train.epochs, speaker.train.train_steps) == (30, 0)
+    assert (speaker.train.validation_speakers, speaker.train.gain_db) == (2, 6.0)
+    assert (speaker.model.attention_input, speaker.model.attention_trains_domain) == \
+        ("maps", True)
+    assert (compact.train.train_steps, compact.train.validation_speakers) == (960, 0)
+
+
 def _preset_config(tmp_path, name, *extra):
     """The config a preset flagfile describes (flags parsed as the command line would)."""
     import pathlib
     root = pathlib.Path(__file__).resolve().parents[1]
-    argv = ["adarl_tf.main", f"--flagfile={root / 'configs' / name}", *extra]
+    return _flagfile_config(root / "configs" / name, *extra)
+
+
+def _flagfile_config(path, *extra):
+    """The config of a flagfile and more flags, parsed as the command line would be."""
+    argv = ["adarl_tf.main", f"--flagfile={path}", *extra]
     saved = flagsaver.save_flag_values()
     try:
         FLAGS(argv)
@@ -97,7 +155,7 @@ def test_paper_presets_keep_the_papers_recipe(tmp_path):
             ("sgd", "epoch_decay", "none"), name
         assert (train.learning_rate, train.lr_decay, train.momentum) == (0.2, 0.7, 0.0)
         assert train.validation_speakers == 0 and not train.augments
-        for field in ("warmup_fraction", "early_stopping_patience", "train_hop_s",
+        for field in ("warmup_fraction", "early_stopping_patience", "train_hop_s", "train_steps",
                       "random_crop", "speed_factors", "gain_db", "noise_snr_db"):
             assert getattr(train, field) == getattr(defaults, field), (name, field)
         assert (config.model.time_masks, config.model.freq_masks) == (0, 0)
@@ -116,9 +174,15 @@ def test_robust_preset_parses_and_builds(tmp_path):
     train = config.train
     assert (train.optimizer, train.schedule, train.class_balance) == \
         ("adamw", "cosine", "weighted_loss")
-    assert train.validation_speakers >= 1 and train.augments and train.random_crop
+    # The run in optimiser steps, every training speaker training, the last epoch reported.
+    assert (train.train_steps, train.validation_speakers) == (960, 0)
+    assert train.augments and train.random_crop and train.gain_db == 0
     assert train.speed_factors == (0.9, 1.0, 1.1) and train.noise_snr_db is not None
     assert 0 < train.warmup_fraction < 0.5
+    # No test-speaker audio; the attention reads the gender head's own feature.
+    assert config.model.frontend.normalization == "segment"
+    assert (config.model.attention_input, config.model.attention_trains_domain) == \
+        ("embedding", False)
     small = dataclasses.replace(config.model, trunk_filters=(4, 4, 4, 8),
                                 frontend=dataclasses.replace(config.model.frontend,
                                                              max_freq_hz=2000.0))

@@ -54,8 +54,8 @@ def test_robust_fold_trains_with_numpy_augmentation(small_demo_corpus, tmp_path)
     corpus = iemocap.load_iemocap(small_demo_corpus, name=demo.DEMO_CORPUS_NAME)
     config = dataclasses.replace(
         TINY,
-        # Speaker normalisation (its statistics fed by the numpy pipeline) and
-        # tails scored as trained: the compact preset's input path, under JAX too.
+        # Speaker normalisation (its statistics fed by the numpy pipeline; the
+        # presets' option) and tails scored as trained, under JAX too.
         model=dataclasses.replace(TINY.model, time_masks=2, time_mask_frames=10,
                                   freq_masks=2, freq_mask_bins=10,
                                   frontend=dataclasses.replace(TINY.model.frontend,

@@ -49,7 +49,7 @@ def test_framed_copies_the_config_and_name():
 
 def test_framed_spectrogram_takes_mel_speaker_statistics_and_part_hop_windows():
     # The compact preset's frontend: a 25 ms window (2.5 hops: whole blocks, then
-    # half of the next), mel bands, per-row speaker normalisation.
+    # half of the next), mel bands; with per-row speaker normalisation.
     config = FrontendConfig(segment_s=0.5, max_freq_hz=8000.0, bin_spacing_hz=31.25,
                             scale="mel", n_mels=32, channel_mode="mono",
                             single_window_ms=25.0, normalization="speaker")
