@@ -396,6 +396,12 @@ class DataConfig:
     # it (no padding unless the utterance is shorter than one segment), which is
     # how the robust recipe's training windows end (pipelines/plan.py).
     tail: str = "pad"
+    # Score each speaker with the emotion pathway's BatchNorm statistics
+    # re-estimated on that speaker's own scoring windows (AdaBN; precise_bn.py):
+    # the test speakers' unlabelled audio is used, as speaker normalisation uses
+    # it. Scoring only (validation and test speakers alike); training and the
+    # saved model's statistics do not change.
+    speaker_bn: bool = False
 
     def __post_init__(self):
         _positive(self, "min_tail_s", or_zero=True)

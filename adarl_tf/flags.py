@@ -63,6 +63,10 @@ CONFIG_FLAGS = {
                    "as a zero-padded segment if at least this long (seconds), else dropped."),
     "tail": ("data", "What a kept tail segment holds: pad (the tail then zeros, the paper) or "
              "overlap (the utterance's last segment_s, as training windows end)."),
+    "speaker_bn": ("data", "Score each speaker with the emotion pathway's BatchNorm "
+                   "statistics re-estimated on its own windows (AdaBN; uses the test "
+                   "speakers' unlabelled audio). Scoring only: training and the saved "
+                   "model are unchanged."),
     # Frontend.
     "normalization": ("frontend", "segment: z-score per segment (the paper); speaker: per "
                       "frequency row with the statistics of the speaker's speech (uses the "

@@ -48,8 +48,9 @@ class FoldResult:
     test_gender: typing.Any = None
     variant: typing.Any = None
     normalization: typing.Any = None
-    # Speaker normalisation takes the test speakers' statistics from their own
-    # unlabelled audio (transductive); segment normalisation uses nothing of them.
+    # Speaker normalisation, or speaker_bn, takes the test speakers' statistics
+    # from their own unlabelled audio (transductive); segment normalisation
+    # without speaker_bn uses nothing of them.
     uses_test_speaker_audio: typing.Any = None
     wa: typing.Any = None
     ua: typing.Any = None

@@ -16,7 +16,13 @@ training mode with the momentum of the k-th batch set to (k - 1) / k. Only the
 BN statistics change: trainable weights are untouched, SpecAugment is held off
 (inference inputs are never masked), and each layer's momentum is restored.
 `BatchNormRecalibration` does it at every epoch end, before the validation
-score and the checkpoint read the model. No TensorFlow import here.
+score and the checkpoint read the model.
+
+`speaker_adapted` does the same for one speaker at scoring time, on the
+emotion pathway only (`--speaker_bn`, AdaBN: Li et al. 2018, "Adaptive Batch
+Normalization for practical domain adaptation"): the speaker's own windows
+give its statistics, the prediction is made, and the stored statistics come
+back. No TensorFlow import here.
 """
 
 import contextlib
@@ -46,24 +52,47 @@ def _no_spec_augment(layers):
             layer.time_masks, layer.freq_masks = time_masks, freq_masks
 
 
-def recalibrate(model, batches):
+def _norms(layers):
+    return [layer for layer in layers if isinstance(layer, keras.layers.BatchNormalization)]
+
+
+@contextlib.contextmanager
+def _inference_mode(norms):
+    # A BatchNormalization that is not trainable normalises with its stored
+    # statistics and leaves them alone, even in a training-mode call (Keras 3).
+    states = [(layer, layer.trainable) for layer in norms]
+    try:
+        for layer, _ in states:
+            layer.trainable = False
+        yield
+    finally:
+        for layer, trainable in states:
+            layer.trainable = trainable
+
+
+def recalibrate(model, batches, norms=None):
     """Sets every BatchNormalization's statistics to the mean over `batches`.
 
     Args:
         model: a built Keras model.
         batches: iterable of model inputs (arrays or tensors), e.g. clean
             training segments; never the test speaker's.
+        norms: the BatchNormalizations to re-estimate (default: all). The
+            others normalise with their stored statistics meanwhile, as they
+            will when the model is scored, and keep them.
 
     Returns:
         The number of batches used (0 leaves the statistics as they were).
     """
     layers = _sublayers(model)
-    norms = [layer for layer in layers if isinstance(layer, keras.layers.BatchNormalization)]
+    every = _norms(layers)
+    norms = every if norms is None else list(norms)
     momenta = [layer.momentum for layer in norms]
     saved = [(keras.ops.copy(n.moving_mean), keras.ops.copy(n.moving_variance)) for n in norms]
     count = 0
     try:
-        with _no_spec_augment(layers):
+        with _no_spec_augment(layers), _inference_mode(
+                [layer for layer in every if not any(layer is n for n in norms)]):
             for count, batch in enumerate(batches, start=1):
                 for layer in norms:
                     # moving = moving * m + batch * (1 - m): the running mean of
@@ -79,6 +108,31 @@ def recalibrate(model, batches):
         for layer, momentum in zip(norms, momenta):
             layer.momentum = momentum
     return count
+
+
+def emotion_norms(model):
+    """The emotion pathway's BatchNormalizations: those of the layers model.py names
+    `emotion_*` (the emotion trunk's units and the deep feature's BN). The domain
+    pathway's are left out: telling speakers apart (by gender) is its job, and one
+    speaker's statistics would remove exactly that."""
+    return [layer for layer in _norms(_sublayers(model))
+            if layer.path.split("/")[0].startswith("emotion")]
+
+
+@contextlib.contextmanager
+def speaker_adapted(model, batches):
+    """Within the block, the emotion pathway's BN statistics are those of `batches`
+    (one speaker's clean windows: `recalibrate` over them); after it, the stored
+    statistics are back, whatever happened inside."""
+    norms = emotion_norms(model)
+    saved = [(keras.ops.copy(n.moving_mean), keras.ops.copy(n.moving_variance)) for n in norms]
+    try:
+        recalibrate(model, batches, norms)
+        yield
+    finally:
+        for layer, (mean, variance) in zip(norms, saved):
+            layer.moving_mean.assign(mean)
+            layer.moving_variance.assign(variance)
 
 
 def batches_of(segments, batch_size, max_batches):

@@ -25,8 +25,9 @@ Honesty rules:
     speakers, never from its test speakers (`select_validation_speakers`).
   * Transductive speaker normalisation (`FrontendConfig.normalization =
     "speaker"`) takes each test speaker's statistics from its own unlabelled
-    audio (never its labels); `results.json` says so
-    (`uses_test_speaker_audio`, `fold_result.py`).
+    audio (never its labels), as `DataConfig.speaker_bn` takes its BatchNorm
+    statistics; `results.json` says so (`uses_test_speaker_audio`,
+    `fold_result.py`).
 
 No TensorFlow or Keras import here.
 """
@@ -253,6 +254,12 @@ def split_validation(train_utterances, speakers):
         raise ValueError(f"validation speakers {sorted(held)} have no emotion-labelled "
                          "utterances; choose another --validation_speakers")
     return train, validation
+
+
+def uses_test_speaker_audio(config):
+    """Whether scoring a fold reads its test speakers' unlabelled audio (never their
+    labels): speaker normalisation's statistics, or `speaker_bn`'s BatchNorm ones."""
+    return config.model.frontend.normalization == "speaker" or config.data.speaker_bn
 
 
 # ---------------------------------------------------------------- the epoch reported

@@ -92,12 +92,17 @@ def predict_utterances(model, utterances, config, batch_size, stats_table=None):
     """Utterance-level outputs: the mean over each utterance's segments.
 
     `stats_table` ({speaker: statistics}) is needed with speaker normalisation.
+    With `config.data.speaker_bn`, each speaker's utterances are scored with the
+    emotion pathway's BN statistics re-estimated on that speaker's own windows
+    (`_speaker_adapted_outputs`).
 
     Returns a dict: `emotion_probs`, `deep_features` and, where the variant has
     them, `domain_probs` and `attention` (I^D), each (n_utterances, k); the
     per-segment I^D as `segment_attention`; `segment_counts` (segments per
     utterance) and their sum `n_segments`.
     """
+    if config.data.speaker_bn:
+        return _speaker_adapted_outputs(model, utterances, config, batch_size, stats_table)
     plan, ds = _scoring_inputs(utterances, config, batch_size, stats_table)
     # Arrays (numpy pipeline) are batched by predict; a tf.data set is batched.
     kwargs = {"batch_size": batch_size} if isinstance(ds, (np.ndarray, dict)) else {}
@@ -111,6 +116,53 @@ def predict_utterances(model, utterances, config, batch_size, stats_table=None):
             result[key] = evaluation.group_mean(np.asarray(out[key], "float32"), counts)
     if model_lib.ATTENTION in out:
         result["segment_attention"] = np.asarray(out[model_lib.ATTENTION], "float32")
+    return result
+
+
+# Windows per batch when a speaker's BN statistics are estimated: the deep
+# feature's BN sees one value per window, so larger batches estimate it better.
+_ADAPTATION_BATCH = 256
+
+
+def _speaker_adapted_outputs(model, utterances, config, batch_size, stats_table):
+    """`predict_utterances` speaker by speaker, each inside `precise_bn.speaker_adapted`
+    over that speaker's own scoring windows (its unlabelled audio), the outputs put
+    back in the utterances' order."""
+    plain = dataclasses.replace(config, data=dataclasses.replace(config.data, speaker_bn=False))
+    speakers = np.array([u.speaker for u in utterances])
+    parts = []
+    for speaker in dict.fromkeys(speakers):
+        index = np.flatnonzero(speakers == speaker)
+        group = [utterances[i] for i in index]
+        _, windows = _scoring_inputs(group, plain, _ADAPTATION_BATCH, stats_table)
+        with precise_bn.speaker_adapted(
+                model, precise_bn.batches_of(windows, _ADAPTATION_BATCH, len(group))):
+            parts.append((index, predict_utterances(model, group, plain, batch_size,
+                                                    stats_table)))
+    return _merge_outputs(parts, len(utterances))
+
+
+def _merge_outputs(parts, n_utterances):
+    """[(utterance indices, predict_utterances' dict of those utterances)] as one dict
+    in utterance order; per-segment rows follow their utterances."""
+    counts = np.zeros(n_utterances, "int64")
+    for index, out in parts:
+        counts[index] = out["segment_counts"]
+    result = {"n_segments": int(counts.sum()), "segment_counts": counts}
+    for key in parts[0][1]:
+        if key in result:
+            continue
+        if key == "segment_attention":
+            rows = {}
+            for index, out in parts:
+                chunks = np.split(out[key], np.cumsum(out["segment_counts"])[:-1])
+                rows.update(zip(index.tolist(), chunks))
+            result[key] = np.concatenate([rows[i] for i in range(n_utterances)])
+        else:
+            first = parts[0][1][key]
+            result[key] = np.zeros((n_utterances,) + first.shape[1:], first.dtype)
+            for index, out in parts:
+                result[key][index] = out[key]
     return result
 
 
@@ -353,6 +405,10 @@ def _check_outputs(config, corpus):
 
 def _prepare(config, corpus, fold, split, out_dir, strategy):
     """The fold's `_Fold`: its folder made, its sizes counted and logged, its statistics."""
+    if config.data.speaker_bn and distribute.replicas(strategy) > 1:
+        raise ValueError("speaker_bn re-estimates BatchNorm statistics outside the strategy's "
+                         "replicas; use it with one device (--strategy=default), or score a "
+                         "finished run with benchmarks/rescore.py --speaker_bn")
     train_cfg = config.train
     fold_dir = checkpoints.fold_dir_of(out_dir, fold)
     fold_dir.mkdir(parents=True, exist_ok=True)
@@ -578,7 +634,7 @@ def _fold_result(run, scored, choice, history, start, train_seconds, stopped_ear
         protocol_id=corpus.protocol, fold=run.fold, test_speaker=split.name,
         test_speakers=split.test_speakers, test_gender=split.test_gender,
         variant=config.model.variant, normalization=frontend.normalization,
-        uses_test_speaker_audio=frontend.normalization == "speaker",
+        uses_test_speaker_audio=protocol.uses_test_speaker_audio(config),
         wa=scored.scores["wa"], ua=scored.scores["ua"], labels=list(_emotions_of(corpus)),
         confusion_matrix=scored.scores["confusion_matrix"],
         domain_accuracy=scored.domain_accuracy, domain=domain,

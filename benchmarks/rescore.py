@@ -1,18 +1,21 @@
-r"""Finished folds scored again under another scoring cut: does a figure hang on the cut?
+r"""Finished folds scored again another way: does a figure hang on how it is scored?
 
   python benchmarks/rescore.py --run_dir=runs/r19/adarl_compact_backbone --min_tail_s=0
+  python benchmarks/rescore.py --run_dir=runs/r19/adarl_compact_backbone --speaker_bn
 
 The scoring cut (`DataConfig.min_tail_s` and `tail`) decides which windows of a
 test utterance are scored. With the compact preset's 3 s windows and 1 s
 shortest tail, a RAVDESS utterance of 3.5 s is scored on its first 3 s only;
 `--min_tail_s=0` adds a window ending at its last sample (`tail=overlap`), so
-every utterance is scored whole. Training's windows do not change: this reads
-finished folds only.
+every utterance is scored whole. `--speaker_bn` scores each test speaker with
+the emotion pathway's BatchNorm statistics re-estimated on its own windows
+(`DataConfig.speaker_bn`: its unlabelled audio is used). Training does not
+change: this reads finished folds only.
 
 Every finished fold's `model.keras` (the reported model: the chosen epoch's
-where validation chose one) scores its test speakers twice, with the run's own
-cut, which must give the UA that `results.json` recorded (`reproduced`), and
-with the cut the flags give; the two are paired fold by fold. Nothing is
+where validation chose one) scores its test speakers twice, the run's own way,
+which must give the UA that `results.json` recorded (`reproduced`), and the
+way the flags give; the two are paired fold by fold. Nothing is
 chosen with it. Prints one JSON line per fold and a summary line.
 
 `--out_dir` also writes the rescored folds as a run folder of their own
@@ -38,7 +41,7 @@ FLAGS = flags.FLAGS
 
 
 def rescore_fold(run_dir, config, other, corpus, fold, out_dir=None):
-    """One fold's test UA under the run's cut (`config`) and under `other`'s, as a dict;
+    """One fold's test UA scored the run's way (`config`) and `other`'s, as a dict;
     with `out_dir`, the rescored fold written there too (`write_fold`)."""
     from adarl_tf import checkpoints
     from adarl_tf.fold_result import FoldResult
@@ -62,7 +65,7 @@ def write_fold(fold_dir, recorded, source, other, test, rescored, corpus):
     """A rescored fold as a fold folder: its test outputs, then results.json (the recorded
     one with the new cut's scores and config, and where it came from), written last as
     training writes it, so a fold interrupted here is not taken for a finished one."""
-    from adarl_tf import training
+    from adarl_tf import protocol, training
     fold_dir.mkdir(parents=True, exist_ok=True)
     training.write_test_outputs(fold_dir, test, rescored, corpus)
     dataclasses.replace(
@@ -70,6 +73,7 @@ def write_fold(fold_dir, recorded, source, other, test, rescored, corpus):
         confusion_matrix=rescored.scores["confusion_matrix"],
         domain_accuracy=rescored.domain_accuracy, n_test_utterances=len(test),
         n_test_segments=rescored.outputs["n_segments"], config=other.to_dict(),
+        uses_test_speaker_audio=protocol.uses_test_speaker_audio(other),
         extra=dict(recorded.extra, rescored_from=str(source), recorded_ua=recorded.ua),
     ).write(fold_dir)
 
@@ -81,9 +85,9 @@ def summary(rows, what):
     diff = other - ua
     se = diff.std(ddof=1) / np.sqrt(len(diff)) if len(diff) > 1 else float("nan")
     reproduced = sum(r["reproduced"] for r in rows)
-    return (f"{len(rows)} folds: UA {ua.mean():.3f} with the run's cut -> {other.mean():.3f} "
+    return (f"{len(rows)} folds: UA {ua.mean():.3f} scored the run's way -> {other.mean():.3f} "
             f"with {what}, paired {diff.mean():+.3f} +- {se:.3f} (standard error); the run's "
-            f"cut reproduces results.json on {reproduced} of {len(rows)} folds")
+            f"own scoring reproduces results.json on {reproduced} of {len(rows)} folds")
 
 
 def main(argv):
@@ -92,12 +96,14 @@ def main(argv):
     run_dir = pathlib.Path(FLAGS.run_dir)
     config = run_config(run_dir, FLAGS.data_dir)
     changes = {name: value for name, value in (("min_tail_s", FLAGS.min_tail_s),
-                                               ("tail", FLAGS.tail))
+                                               ("tail", FLAGS.tail),
+                                               ("speaker_bn", FLAGS.speaker_bn))
                if value is not None and value != getattr(config.data, name)}
     if not changes:
-        raise app.UsageError(f"--min_tail_s and --tail give {run_dir}'s own cut (min_tail_s="
-                             f"{config.data.min_tail_s}, tail={config.data.tail}); set one to "
-                             "another value")
+        raise app.UsageError(f"--min_tail_s, --tail and --speaker_bn give {run_dir}'s own "
+                             f"scoring (min_tail_s={config.data.min_tail_s}, tail="
+                             f"{config.data.tail}, speaker_bn={config.data.speaker_bn}); set "
+                             "one to another value")
     try:  # A bad value is refused before the corpus loads; `other` is made after it.
         dataclasses.replace(config.data, **changes)
     except ValueError as e:
@@ -141,6 +147,9 @@ if __name__ == "__main__":
                        "if unset); 0 with tail=overlap scores every utterance whole.")
     flags.DEFINE_enum("tail", None, ["pad", "overlap"], "What a scored tail holds (the run's "
                       "own if unset).")
+    flags.DEFINE_boolean("speaker_bn", None, "Score each test speaker with the emotion "
+                         "pathway's BatchNorm statistics re-estimated on its own windows (the "
+                         "run's own if unset).")
     flags.DEFINE_string("data_dir", None, "Where the corpus lies, if not config.json's.")
     flags.DEFINE_string("out_dir", None, "Also write the rescored folds here, as a run folder "
                         "(results.json, predictions.csv, test_features.npz; a new folder).")

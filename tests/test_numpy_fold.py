@@ -82,3 +82,59 @@ def test_robust_fold_trains_with_numpy_augmentation(small_demo_corpus, tmp_path)
     assert "test speaker never used" in written["epoch_selection"]
     assert np.isfinite(written["history"]["loss"]).all()
     assert 0.0 <= results.ua <= 1.0 and results.n_test_utterances == 8
+
+
+def test_speaker_bn_scores_each_speaker_with_its_own_statistics(small_demo_corpus):
+    # Utterances of two speakers, interleaved: each is scored as if alone, with the
+    # emotion pathway's statistics of its own windows, and put back in its place.
+    from adarl_tf import precise_bn
+    from tests.model_files import build
+    corpus = iemocap.load_iemocap(small_demo_corpus, name=demo.DEMO_CORPUS_NAME)
+    first, second = corpus.speakers[:2]
+    a = [u for u in corpus.utterances if u.speaker == first][:4]
+    b = [u for u in corpus.utterances if u.speaker == second][:3]
+    mixed = [a[0], b[0], a[1], b[1], a[2], a[3], b[2]]
+    model = build(TINY.model)
+    adapted = dataclasses.replace(TINY, data=dataclasses.replace(TINY.data, speaker_bn=True))
+    stored = [keras.ops.convert_to_numpy(n.moving_mean).copy()
+              for n in precise_bn.emotion_norms(model)]
+
+    out = training.predict_utterances(model, mixed, adapted, 4)
+    alone = {s: training.predict_utterances(model, utts, adapted, 4)
+             for s, utts in ((first, a), (second, b))}
+    plain = training.predict_utterances(model, mixed, TINY, 4)
+    position = {first: [0, 2, 4, 5], second: [1, 3, 6]}
+    for speaker, rows in position.items():
+        for key in ("emotion_probs", "domain_probs", "deep_features", "attention",
+                    "segment_counts"):
+            np.testing.assert_allclose(out[key][rows], alone[speaker][key], rtol=1e-5,
+                                       atol=1e-6, err_msg=key)
+    # Per-segment rows follow their utterances.
+    starts = np.r_[0, np.cumsum(out["segment_counts"])]
+    for speaker, rows in position.items():
+        own = np.r_[0, np.cumsum(alone[speaker]["segment_counts"])]
+        for k, row in enumerate(rows):
+            np.testing.assert_allclose(
+                out["segment_attention"][starts[row]:starts[row + 1]],
+                alone[speaker]["segment_attention"][own[k]:own[k + 1]], rtol=1e-5, atol=1e-6)
+    assert out["n_segments"] == plain["n_segments"] == len(out["segment_attention"])
+    # Adaptation moves the emotion output, not the gender head's, and is undone after.
+    assert not np.allclose(out["emotion_probs"], plain["emotion_probs"])
+    np.testing.assert_allclose(out["domain_probs"], plain["domain_probs"], rtol=1e-5, atol=1e-6)
+    for before, norm in zip(stored, precise_bn.emotion_norms(model)):
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(norm.moving_mean), before)
+
+
+def test_speaker_bn_under_several_replicas_is_refused_before_the_fold_starts(
+        small_demo_corpus, tmp_path):
+    import types
+
+    from adarl_tf import protocol
+    corpus = iemocap.load_iemocap(small_demo_corpus, name=demo.DEMO_CORPUS_NAME)
+    adapted = dataclasses.replace(TINY, data=dataclasses.replace(TINY.data, speaker_bn=True))
+    two = types.SimpleNamespace(num_replicas_in_sync=2)
+    with pytest.raises(ValueError, match="speaker_bn .* one device .*rescore.py --speaker_bn"):
+        training._prepare(adapted, corpus, 2, protocol.split_fold(corpus, 2), tmp_path, two)
+    assert not list(tmp_path.iterdir())  # No fold folder left half made.
+    assert protocol.uses_test_speaker_audio(adapted)
+    assert not protocol.uses_test_speaker_audio(TINY)

@@ -78,3 +78,81 @@ def test_batches_of_an_array_and_a_dataset():
     tf = pytest.importorskip("tensorflow")
     dataset = tf.data.Dataset.from_tensor_slices(segments).batch(4)
     assert [len(b) for b in precise_bn.batches_of(dataset, 4, 2)] == [4, 4]
+
+
+def _two_norms():
+    inputs = keras.Input((4,))
+    hidden = keras.layers.Dense(3, name="dense")(inputs)
+    first = keras.layers.BatchNormalization(name="first_bn")(hidden)
+    reaching = keras.layers.Dense(2, name="second_dense")(first)
+    outputs = keras.layers.BatchNormalization(name="second_bn")(reaching)
+    return keras.Model(inputs, outputs)
+
+
+def test_recalibrating_some_norms_runs_the_others_on_their_stored_statistics():
+    model = _two_norms()
+    first, second = model.get_layer("first_bn"), model.get_layer("second_bn")
+    first.moving_mean.assign(np.array([1.0, -2.0, 0.5], "float32"))
+    first.moving_variance.assign(np.array([4.0, 0.25, 1.0], "float32"))
+    batch = np.random.default_rng(2).normal(loc=3.0, size=(16, 4)).astype("float32")
+    assert precise_bn.recalibrate(model, [batch], [second]) == 1
+    # The first BN kept its statistics and normalised with them (inference mode),
+    # as it will when the model is scored; the second took what then reached it.
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(first.moving_mean), [1.0, -2.0, 0.5])
+    reaching = keras.Model(model.inputs, model.get_layer("second_dense").output).predict(
+        batch, verbose=0)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(second.moving_mean),
+                               reaching.mean(0), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(second.moving_variance),
+                               reaching.var(0), rtol=1e-3)
+    assert first.trainable and second.trainable
+
+
+def _statistics(norms):
+    return [(keras.ops.convert_to_numpy(n.moving_mean).copy(),
+             keras.ops.convert_to_numpy(n.moving_variance).copy()) for n in norms]
+
+
+def test_speaker_adapted_reestimates_the_emotion_pathway_only_and_restores_it():
+    from adarl_tf import model as model_lib
+    from tests.model_files import TINY, build
+    model = build(TINY)
+    emotion = precise_bn.emotion_norms(model)
+    names = sorted(n.path.split("/")[0] for n in emotion)
+    # The emotion trunk's four units and the deep feature's BN; not the domain pathway.
+    assert names == ["emotion_bn", "emotion_unit1", "emotion_unit2", "emotion_unit3",
+                     "emotion_unit4"]
+    every = precise_bn._norms(precise_bn._sublayers(model))
+    assert len(every) > len(emotion)  # The domain trunk's units and its head's BN.
+    rng = np.random.default_rng(3)
+    speaker = (0.3 * rng.normal(size=(24, TINY.frontend.segment_samples))).astype("float32")
+    before = model.predict(speaker, verbose=0)
+    stored = _statistics(every)
+    with precise_bn.speaker_adapted(model, [speaker]):
+        inside = model.predict(speaker, verbose=0)
+        # The deep feature, normalised with the speaker's own statistics, is centred
+        # over the speaker's windows, of variance v / (v + epsilon) (its BN has no
+        # scale): the statistics are those of what reaches the BN when it is scored.
+        features = inside[model_lib.DEEP_FEATURES]
+        np.testing.assert_allclose(features.mean(0), 0.0, atol=1e-3)
+        feature_bn = model.get_layer("emotion_bn")
+        variance = keras.ops.convert_to_numpy(feature_bn.moving_variance)
+        np.testing.assert_allclose(features.var(0), variance / (variance + feature_bn.epsilon),
+                                   rtol=1e-2, atol=1e-4)
+        for norm, (mean, _), now in zip(every, stored, _statistics(every)):
+            adapted = any(norm is e for e in emotion)
+            assert np.array_equal(mean, now[0]) != adapted, norm.path
+        # The domain pathway is untouched: its statistics (above) and its gender output.
+        np.testing.assert_allclose(inside[model_lib.DOMAIN_PROBS],
+                                   before[model_lib.DOMAIN_PROBS], rtol=1e-5, atol=1e-6)
+        assert not np.allclose(inside[model_lib.EMOTION_PROBS], before[model_lib.EMOTION_PROBS])
+    for (mean, variance), now in zip(stored, _statistics(every)):
+        np.testing.assert_array_equal(mean, now[0])
+        np.testing.assert_array_equal(variance, now[1])
+    assert all(n.trainable for n in every)
+    # An error inside the block restores them too.
+    with pytest.raises(RuntimeError):
+        with precise_bn.speaker_adapted(model, [speaker]):
+            raise RuntimeError("scoring failed")
+    for (mean, _), now in zip(stored, _statistics(every)):
+        np.testing.assert_array_equal(mean, now[0])

@@ -38,13 +38,14 @@ def test_a_finished_fold_scored_with_every_tail(small_demo_corpus, tmp_path):
     assert dropped and row["rescored_segments"] == row["segments"] + len(dropped)
     assert 0.0 <= row["rescored_ua"] <= 1.0
     assert "1 folds: UA" in done.stdout and "with min_tail_s=0.0, paired" in done.stdout
-    assert "reproduces results.json on 1 of 1 folds" in done.stdout
+    assert "own scoring reproduces results.json on 1 of 1 folds" in done.stdout
     assert np.isclose(float(done.stdout.split("-> ")[1].split()[0]), row["rescored_ua"],
                       atol=5e-4)
 
     # Asking for the run's own cut compares nothing.
     done = run_python(SCRIPT, f"--run_dir={out}", "--min_tail_s=0.9", "--tail=overlap")
-    assert done.returncode != 0 and "own cut (min_tail_s=0.9, tail=overlap)" in done.stderr
+    assert done.returncode != 0 and ("own scoring (min_tail_s=0.9, tail=overlap, "
+                                     "speaker_bn=False)") in done.stderr
 
     # --out_dir: the rescored fold as a run folder the other benchmarks read; the run untouched.
     before = (out / "fold_01" / "results.json").read_bytes()
@@ -72,6 +73,25 @@ def test_a_finished_fold_scored_with_every_tail(small_demo_corpus, tmp_path):
         done = run_python(SCRIPT, f"--run_dir={out}", "--min_tail_s=0", f"--out_dir={target}")
         assert done.returncode != 0 and message in done.stderr, done.stderr[-2000:]
     assert (out / "fold_01" / "results.json").read_bytes() == before
+
+
+def test_a_fold_trained_with_speaker_bn_scored_again_without(small_demo_corpus, tmp_path):
+    # main --speaker_bn scores the test speakers with their own BN statistics, and
+    # says that it read their audio; rescoring the run its own way reproduces that.
+    out = tmp_path / "run"
+    results = trained_fold_cli(small_demo_corpus, out, 1, "--speaker_bn")
+    assert results["uses_test_speaker_audio"] is True
+    assert results["config"]["data"]["speaker_bn"] is True
+    stored = tmp_path / "stored"
+    done = run_python(SCRIPT, f"--run_dir={out}", "--nospeaker_bn", f"--out_dir={stored}")
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    row = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")][0]
+    assert row["reproduced"] and row["rescored_segments"] == row["segments"]
+    assert "with speaker_bn=False, paired" in done.stdout
+    written = FoldResult.load(stored / "fold_01")
+    assert written.ua == row["rescored_ua"]
+    assert written.uses_test_speaker_audio is False
+    assert written.config["data"]["speaker_bn"] is False
 
 
 def test_a_folder_without_a_run_is_refused(tmp_path):
