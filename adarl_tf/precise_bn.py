@@ -56,6 +56,16 @@ def _norms(layers):
     return [layer for layer in layers if isinstance(layer, keras.layers.BatchNormalization)]
 
 
+def _statistics(norms):
+    return [(keras.ops.copy(n.moving_mean), keras.ops.copy(n.moving_variance)) for n in norms]
+
+
+def _restore(norms, saved):
+    for layer, (mean, variance) in zip(norms, saved):
+        layer.moving_mean.assign(mean)
+        layer.moving_variance.assign(variance)
+
+
 @contextlib.contextmanager
 def _inference_mode(norms):
     # A BatchNormalization that is not trainable normalises with its stored
@@ -88,7 +98,7 @@ def recalibrate(model, batches, norms=None):
     every = _norms(layers)
     norms = every if norms is None else list(norms)
     momenta = [layer.momentum for layer in norms]
-    saved = [(keras.ops.copy(n.moving_mean), keras.ops.copy(n.moving_variance)) for n in norms]
+    saved = _statistics(norms)
     count = 0
     try:
         with _no_spec_augment(layers), _inference_mode(
@@ -100,9 +110,7 @@ def recalibrate(model, batches, norms=None):
                     layer.momentum = (count - 1) / count
                 model(batch, training=True)
     except BaseException:
-        for layer, (mean, variance) in zip(norms, saved):
-            layer.moving_mean.assign(mean)
-            layer.moving_variance.assign(variance)
+        _restore(norms, saved)
         raise
     finally:
         for layer, momentum in zip(norms, momenta):
@@ -125,14 +133,12 @@ def speaker_adapted(model, batches):
     (one speaker's clean windows: `recalibrate` over them); after it, the stored
     statistics are back, whatever happened inside."""
     norms = emotion_norms(model)
-    saved = [(keras.ops.copy(n.moving_mean), keras.ops.copy(n.moving_variance)) for n in norms]
+    saved = _statistics(norms)
     try:
         recalibrate(model, batches, norms)
         yield
     finally:
-        for layer, (mean, variance) in zip(norms, saved):
-            layer.moving_mean.assign(mean)
-            layer.moving_variance.assign(variance)
+        _restore(norms, saved)
 
 
 def batches_of(segments, batch_size, max_batches):
