@@ -138,3 +138,21 @@ def test_speaker_bn_under_several_replicas_is_refused_before_the_fold_starts(
     assert not list(tmp_path.iterdir())  # No fold folder left half made.
     assert protocol.uses_test_speaker_audio(adapted)
     assert not protocol.uses_test_speaker_audio(TINY)
+
+
+def test_speaker_bn_scores_validation_and_monitor_during_fit(small_demo_corpus, tmp_path):
+    # Validation speakers and the test-speaker monitor are scored between epochs,
+    # inside fit (under JAX, between the trainer's syncs of its state), each with
+    # the adaptation; the next epoch then trains on. That the statistics and the
+    # trainable flags come back is test_precise_bn's.
+    corpus = iemocap.load_iemocap(small_demo_corpus, name=demo.DEMO_CORPUS_NAME)
+    config = dataclasses.replace(
+        TINY, data=dataclasses.replace(TINY.data, speaker_bn=True),
+        train=dataclasses.replace(TINY.train, epochs=2, validation_speakers=2,
+                                  monitor_test=True))
+    training.train_and_evaluate(config, corpus, 3, tmp_path, verbose=0)
+    written = json.loads((tmp_path / "fold_03" / "results.json").read_text())
+    assert written["epochs_completed"] == 2 and len(written["history"]["val_ua"]) == 2
+    assert len(written["history"]["test_speaker_ua"]) == 2
+    assert written["uses_test_speaker_audio"] is True
+    assert np.isfinite(written["history"]["loss"]).all()
