@@ -32,6 +32,12 @@ import numpy as np
 
 from adarl_tf.layers import SpecAugment
 
+# Windows per batch when a speaker's BN statistics are estimated (`speaker_adapted`):
+# the deep feature's BN sees one value per window, so larger batches estimate it
+# better. Training's `--speaker_bn`, `predict --speaker_bn` and the exporter's
+# enrolment all batch alike, so one speaker's recordings score alike in each.
+ADAPTATION_BATCH = 256
+
 
 def _sublayers(model):
     # Keras has no public recursive layer walk; `_flatten_layers` is the one

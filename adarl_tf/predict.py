@@ -31,6 +31,15 @@ are used (the `.keras` model's `Spectrogram.pooled_stats`, an export's
 be used (unreadable, made for another frontend, from too little speech) or
 one given to a segment-normalised model is a one-line error, exit status 2.
 
+One speaker's recordings together. With `--speaker_bn` the files are taken as
+recordings of one person and scored together: a `.keras` model's emotion
+pathway normalises with BatchNorm statistics re-estimated on all of them, as
+training's `--speaker_bn` scores a test speaker (`Recognizer.predict_speaker`).
+They must give at least `recognizer.MIN_ADAPTATION_WINDOWS` windows; a file
+that cannot be read is named and left out of both the statistics and the scores:
+
+  python -m adarl_tf.predict --model=runs/x/fold_00/model.keras --speaker_bn anna/*.wav
+
 Timeline. Emotion over time in one recording of any length (read in blocks),
 a window of the model's segment every `--hop_s` seconds, windows without
 speech marked and not scored (`adarl_tf/timeline.py`):
@@ -121,6 +130,29 @@ def predict_files(model_path, paths, min_tail_s=None, num_threads=None, profile=
     return results
 
 
+def predict_speaker_files(model_path, paths, min_tail_s=None, profile=None):
+    """Scores the files as recordings of one speaker, together (`--speaker_bn`).
+
+    Returns:
+        As `predict_files`; each scored file's dict also has `speaker_bn_windows`.
+        A file that cannot be read has its error entry and is left out of the
+        statistics.
+
+    Raises:
+        ValueError: as `predict_files`; `PredictError` also for a model that is not
+            a `.keras` file, or too few windows in the files that can be read.
+    """
+    from adarl_tf.recognizer import read_recordings
+    r = _load(model_path, profile, None, min_tail_s)
+    waveforms, errors = read_recordings(paths, r.sample_rate_hz)
+    kept = [i for i, w in enumerate(waveforms) if w is not None]
+    scored = r.predict_speaker_waveforms([waveforms[i] for i in kept]) if kept else []
+    results = dict(zip(kept, ({"file": str(paths[i]), **p.to_dict()}
+                              for i, p in zip(kept, scored))))
+    missing = iter(errors)  # In the order of the paths that have none.
+    return [results[i] if i in results else next(missing) for i in range(len(paths))]
+
+
 def timeline(model_path, path, hop_s=1.0, out=None, as_json=False, plot=None,
              num_threads=None, profile=None):
     """Writes the timeline of one file (`adarl_tf/timeline.py`); returns the exit status.
@@ -177,12 +209,15 @@ def _print_errors(results):
             print(f"error: {r['file']}: {r['error']}", file=sys.stderr)
 
 
-def _flag_conflict(enrol, profile, profile_out, timeline_flags, n_paths):
+def _flag_conflict(enrol, profile, profile_out, timeline_flags, n_paths, speaker_bn=False):
     """What is wrong with this combination of flags, or None.
 
     `timeline_flags`: the flags that only a timeline takes (`--hop_s`,
     `--plot`, `--out`) that were given, with `--timeline` itself first if given.
     """
+    if speaker_bn and (enrol or timeline_flags[:1] == ["--timeline"]):
+        return ("--speaker_bn scores recordings of one speaker together; it makes no "
+                f"{'profile (drop --enrol)' if enrol else 'timeline (drop --timeline)'}")
     if enrol and profile:
         return "--enrol makes a profile, --profile scores with one: give one of the two"
     if enrol and not profile_out:
@@ -200,24 +235,28 @@ def _flag_conflict(enrol, profile, profile_out, timeline_flags, n_paths):
 
 
 def command(model, paths, profile=None, enrol_files=False, profile_out=None, as_json=False,
-            min_tail_s=None, threads=None, timeline_of=False, hop_s=None, plot=None, out=None):
+            min_tail_s=None, threads=None, timeline_of=False, hop_s=None, plot=None, out=None,
+            speaker_bn=False):
     """`python -m adarl_tf.predict` after flag parsing: prints, returns the exit status.
 
     0: done; 1: some files could not be used (each named on stderr); 2: the
     run could not start (usage, model or profile; one line on stderr).
     With `timeline_of`, the timeline of the one file in `paths`
     (`timeline`); `hop_s`, `plot` and `out` are its flags (None: not given).
+    With `speaker_bn`, the files are scored together (`predict_speaker_files`).
     """
     if not paths:
         print("usage: python -m adarl_tf.predict --model=MODEL [--profile=P] FILE [FILE ...]\n"
               "       python -m adarl_tf.predict --model=MODEL --timeline [--hop_s=1.0] "
               "[--json] [--out=F] [--plot=F.png] FILE\n"
               "       python -m adarl_tf.predict --model=MODEL --enrol FILE [FILE ...] "
-              "--profile_out=P", file=sys.stderr)
+              "--profile_out=P\n"
+              "       python -m adarl_tf.predict --model=MODEL.keras --speaker_bn FILE [FILE ...]",
+              file=sys.stderr)
         return 2
     given = [f for f, v in (("--timeline", timeline_of), ("--hop_s", hop_s is not None),
                             ("--plot", plot), ("--out", out)) if v]
-    usage = _flag_conflict(enrol_files, profile, profile_out, given, len(paths))
+    usage = _flag_conflict(enrol_files, profile, profile_out, given, len(paths), speaker_bn)
     if not usage and hop_s is not None and not hop_s > 0:
         usage = f"--hop_s={hop_s}: expected a positive number of seconds"
     if usage:
@@ -234,7 +273,10 @@ def command(model, paths, profile=None, enrol_files=False, profile_out=None, as_
         if timeline_of:
             return timeline(model, paths[0], 1.0 if hop_s is None else hop_s, out, as_json,
                             plot, threads, profile)
-        results = predict_files(model, paths, min_tail_s, threads, profile)
+        if speaker_bn:
+            results = predict_speaker_files(model, paths, min_tail_s, profile)
+        else:
+            results = predict_files(model, paths, min_tail_s, threads, profile)
     except (PredictError, speaker_norm.ProfileError) as e:  # They name their file.
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -256,7 +298,7 @@ def main(argv):
     FLAGS = flags.FLAGS
     return command(FLAGS.model, argv[1:], FLAGS.profile, FLAGS.enrol, FLAGS.profile_out,
                    FLAGS.json, FLAGS.min_tail_s, FLAGS.threads, FLAGS.timeline, FLAGS.hop_s,
-                   FLAGS.plot, FLAGS.out)
+                   FLAGS.plot, FLAGS.out, FLAGS.speaker_bn)
 
 
 def _define_flags():
@@ -274,6 +316,9 @@ def _define_flags():
     flags.DEFINE_bool("enrol", False, "Make a speaker profile from the files (a few "
                       "recordings of one person, >= 3 s of speech) instead of scoring them.")
     flags.DEFINE_string("profile_out", None, "With --enrol: the profile file to write.")
+    flags.DEFINE_bool("speaker_bn", False, "The files are recordings of one speaker: score "
+                      "them together, the .keras model's emotion pathway normalised with "
+                      "BatchNorm statistics of all of them (as training's --speaker_bn).")
     flags.DEFINE_bool("timeline", False, "Emotion over time of one file: a window of the "
                       "model's segment every --hop_s, its speech marked (CSV, or --json).")
     flags.DEFINE_float("hop_s", None, "With --timeline: seconds between windows (default 1).")

@@ -20,6 +20,11 @@ with the statistics of the speaker's voice (`adarl_tf/speaker_norm.py`): a
 profile given to `load(..., profile=...)` or `with_profile`, else the pooled
 statistics of its training speakers (`Recognizer.speaker_stats_source` is
 then "pooled").
+
+Several recordings of one speaker can also be scored together
+(`predict_speaker`, `predict --speaker_bn`): a `.keras` model's emotion
+pathway then normalises with BatchNorm statistics re-estimated on those
+recordings, as training's `--speaker_bn` scores a test speaker.
 """
 
 import dataclasses
@@ -38,6 +43,11 @@ MODEL_CARD = "model_card.json"
 # of these `model_card.json` "files" entries (float32 first: its parity is gated).
 FOLDER_FORMATS = ("tflite", "tflite_fp16", "saved_model", "onnx", "tflite_dynamic",
                   "tflite_int8")
+# Fewest windows `predict_speaker` adapts to. The deep feature's BN normalises one value
+# per window over the speaker's windows: over one window every recording would come
+# out the same, and over a few the statistics are noise (RESULTS.md, seventeenth
+# session: UA against the number of recordings scored together).
+MIN_ADAPTATION_WINDOWS = 16
 
 
 class PredictError(ValueError):
@@ -76,6 +86,9 @@ class Prediction:
         duration_s: float. Seconds of audio at the model's rate.
         speaker_stats: str or None. The profile scored with ("pooled": the
             training speakers'); None for a segment-normalised model.
+        speaker_bn_windows: int or None. Scored together with other recordings
+            (`Recognizer.predict_speaker`): the windows of all of them that the
+            BatchNorm statistics came from.
     """
 
     label: str
@@ -83,6 +96,7 @@ class Prediction:
     n_segments: int
     duration_s: float
     speaker_stats: Optional[str] = None
+    speaker_bn_windows: Optional[int] = None
 
     def to_dict(self):
         """The JSON form `predict --json` prints (without `file`)."""
@@ -91,6 +105,8 @@ class Prediction:
                "n_segments": self.n_segments, "duration_s": round(self.duration_s, 3)}
         if self.speaker_stats is not None:
             out["speaker_stats"] = self.speaker_stats
+        if self.speaker_bn_windows is not None:
+            out["speaker_bn_windows"] = self.speaker_bn_windows
         return out
 
 
@@ -363,11 +379,12 @@ class Recognizer:
                                          self.speaker_stats, self.info.tail)
         return scored["n_segments"], scored["emotion_probs"]
 
-    def _prediction(self, waveform):
+    def _prediction(self, waveform, speaker_bn_windows=None):
         n_segments, probs = self._scores(waveform)
         return Prediction(self.labels[int(probs.argmax())],
                           dict(zip(self.labels, map(float, probs))), n_segments,
-                          len(waveform) / self.sample_rate_hz, self.speaker_stats_source)
+                          len(waveform) / self.sample_rate_hz, self.speaker_stats_source,
+                          speaker_bn_windows)
 
     def score_windows(self, windows):
         """(k, n_classes) emotion probabilities of k prepared one-segment windows."""
@@ -460,6 +477,61 @@ class Recognizer:
         from adarl_tf import timeline
         return timeline.score_file(self, path, hop_s)
 
+    def predict_speaker(self, paths):
+        """Scores recordings of one speaker together, adapted to that speaker.
+
+        The emotion pathway's BatchNorm statistics are re-estimated on the
+        windows of all the recordings, each recording is scored with them, and
+        the model's own statistics come back (AdaBN; training's `--speaker_bn`
+        scores a test speaker so). It needs the `.keras` model: an export holds
+        its statistics as constants (`python -m adarl_tf.export
+        --speaker_bn_files=...` bakes one speaker's into an export).
+
+        Args:
+            paths: recordings of one person, together at least
+                `MIN_ADAPTATION_WINDOWS` windows long.
+
+        Returns:
+            A `Prediction` per path, in order.
+
+        Raises:
+            EnrolError: recordings that cannot be read or are silent (all named).
+            PredictError: not a `.keras` model, or too few windows in all.
+
+        Example:
+
+        ```python
+        import adarl_tf
+        r = adarl_tf.load("runs/x/adarl_compact_adarl/fold_00/model.keras")
+        for p in r.predict_speaker(sorted(glob.glob("anna/*.wav"))):
+            print(p.label)
+        ```
+        """
+        return self.predict_speaker_waveforms(_read_all(paths, self.sample_rate_hz))
+
+    def predict_speaker_waveforms(self, waveforms):
+        """`predict_speaker` of prepared waveforms (float32 at the model's rate)."""
+        from adarl_tf import precise_bn
+        from adarl_tf.export import runners
+        if self.format != "keras":
+            raise PredictError(
+                f"{self.model_path}: scoring a speaker's recordings together re-estimates the "
+                f"model's BatchNorm statistics, which a {self.format} model holds as constants; "
+                "give the fold's model.keras, or export one speaker's statistics into a model "
+                "(`python -m adarl_tf.export --speaker_bn_files=...`)")
+        batches, n_windows = runners.adaptation_batches(
+            waveforms, self.runner.segment_samples, self.runner.stats_shape,
+            round(self.min_tail_s * self.sample_rate_hz), self.info.tail, self.speaker_stats)
+        if n_windows < MIN_ADAPTATION_WINDOWS:
+            raise PredictError(
+                f"{len(waveforms)} recording(s) give {n_windows} window(s) of "
+                f"{self.segment_s:g} s; scoring a speaker's recordings together needs at least "
+                f"{MIN_ADAPTATION_WINDOWS} (more recordings of the speaker), or score them one "
+                "at a time without --speaker_bn")
+        with precise_bn.speaker_adapted(self.runner.model, batches):
+            return [self._prediction(w, n_windows) for w in waveforms]
+
+
     def enrol(self, paths):
         """The speaker profile of one person, from a few of their recordings.
 
@@ -484,18 +556,36 @@ class Recognizer:
         print(r.with_profile(anna).predict_file("clip.wav").label)
         ```
         """
-        from adarl_tf import audio
         frontend = _speaker_frontend(self.runner, self.info, self.model_path)
-        waveforms, errors = [], []
-        for path in paths:
-            try:
-                # Training's rules: silent, clipped, truncated, ...
-                waveforms.append(audio.load_checked(path, frontend.sample_rate_hz))
-            except (audio.AudioError, OSError) as e:
-                errors.append({"file": str(path), "error": str(e)})
-        if errors:
-            raise EnrolError(errors)
+        waveforms = _read_all(paths, frontend.sample_rate_hz)
         return speaker_norm.make_profile(waveforms, frontend, sources=paths)
+
+
+def read_recordings(paths, sample_rate_hz):
+    """Recordings at `sample_rate_hz`, read by training's rules (silent, clipped,
+    truncated, ... refused).
+
+    Returns:
+        (a list with each path's float32 waveform, or None where it cannot be used;
+        `{"file", "error"}` of each of those).
+    """
+    from adarl_tf import audio
+    waveforms, errors = [], []
+    for path in paths:
+        try:
+            waveforms.append(audio.load_checked(path, sample_rate_hz))
+        except (audio.AudioError, OSError) as e:
+            waveforms.append(None)
+            errors.append({"file": str(path), "error": str(e)})
+    return waveforms, errors
+
+
+def _read_all(paths, sample_rate_hz):
+    """`read_recordings`, every one usable, or an `EnrolError` naming those that are not."""
+    waveforms, errors = read_recordings(paths, sample_rate_hz)
+    if errors:
+        raise EnrolError(errors)
+    return waveforms
 
 
 def load(path, profile=None, format=None, num_threads=None, min_tail_s=None):

@@ -119,11 +119,6 @@ def predict_utterances(model, utterances, config, batch_size, stats_table=None):
     return result
 
 
-# Windows per batch when a speaker's BN statistics are estimated: the deep
-# feature's BN sees one value per window, so larger batches estimate it better.
-_ADAPTATION_BATCH = 256
-
-
 def _speaker_adapted_outputs(model, utterances, config, batch_size, stats_table):
     """`predict_utterances` speaker by speaker, each inside `precise_bn.speaker_adapted`
     over that speaker's own scoring windows (its unlabelled audio), the outputs put
@@ -134,9 +129,9 @@ def _speaker_adapted_outputs(model, utterances, config, batch_size, stats_table)
     for speaker in dict.fromkeys(speakers):
         index = np.flatnonzero(speakers == speaker)
         group = [utterances[i] for i in index]
-        _, windows = _scoring_inputs(group, plain, _ADAPTATION_BATCH, stats_table)
-        with precise_bn.speaker_adapted(
-                model, precise_bn.batches_of(windows, _ADAPTATION_BATCH, len(group))):
+        size = precise_bn.ADAPTATION_BATCH
+        _, windows = _scoring_inputs(group, plain, size, stats_table)
+        with precise_bn.speaker_adapted(model, precise_bn.batches_of(windows, size, len(group))):
             parts.append((index, predict_utterances(model, group, plain, batch_size,
                                                     stats_table)))
     return _merge_outputs(parts, len(utterances))

@@ -9,7 +9,11 @@ shortest tail, a RAVDESS utterance of 3.5 s is scored on its first 3 s only;
 `--min_tail_s=0` adds a window ending at its last sample (`tail=overlap`), so
 every utterance is scored whole. `--speaker_bn` scores each test speaker with
 the emotion pathway's BatchNorm statistics re-estimated on its own windows
-(`DataConfig.speaker_bn`: its unlabelled audio is used). Training does not
+(`DataConfig.speaker_bn`: its unlabelled audio is used). With
+`--speaker_bn_recordings=k` each test speaker's utterances are split at random
+into groups of k, and each group is adapted to and scored on its own: what
+`python -m adarl_tf.predict --speaker_bn` does with k files of one speaker, so
+the figures say how many recordings such a call needs. Training does not
 change: this reads finished folds only.
 
 Every finished fold's `model.keras` (the reported model: the chosen epoch's
@@ -40,19 +44,52 @@ from train_fit import finished_fold, finished_folds, run_config, scored  # noqa:
 FLAGS = flags.FLAGS
 
 
-def rescore_fold(run_dir, config, other, corpus, fold, out_dir=None):
+def in_groups(utterances, size, seed):
+    """`utterances` with each speaker's split at random into groups of `size` (the last one
+    smaller), each group renamed as a speaker of its own (`<speaker>#<n>`), in their order.
+
+    `--speaker_bn` adapts to each speaker alone, so to each group alone.
+    """
+    rng = np.random.default_rng(seed)
+    renamed = list(utterances)
+    speakers = np.array([u.speaker for u in utterances])
+    for speaker in dict.fromkeys(speakers):
+        order = rng.permutation(np.flatnonzero(speakers == speaker))
+        for n, start in enumerate(range(0, len(order), size)):
+            for i in order[start:start + size]:
+                renamed[i] = dataclasses.replace(utterances[i], speaker=f"{speaker}#{n}")
+    return renamed
+
+
+def scored_in_groups(model, test, config, corpus, stats_table, size, seed):
+    """`scored`, with the speakers' utterances adapted to in groups of `size` (`in_groups`);
+    the scores are those of the utterances as they are."""
+    from adarl_tf import training
+    renamed = in_groups(test, size, seed)
+    if stats_table is not None:  # Each group keeps its speaker's input statistics.
+        stats_table = {r.speaker: stats_table[u.speaker] for r, u in zip(renamed, test)}
+    return training.score_outputs(
+        training.predict_utterances(model, renamed, config, config.train.batch_size,
+                                    stats_table), test, corpus)
+
+
+def rescore_fold(run_dir, config, other, corpus, fold, out_dir=None, group_size=None):
     """One fold's test UA scored the run's way (`config`) and `other`'s, as a dict;
-    with `out_dir`, the rescored fold written there too (`write_fold`)."""
+    with `out_dir`, the rescored fold written there too (`write_fold`). With
+    `group_size`, `other` adapts to groups of that many utterances of a speaker."""
     from adarl_tf import checkpoints
     from adarl_tf.fold_result import FoldResult
     source = checkpoints.fold_dir_of(run_dir, fold)
     recorded = FoldResult.read(source / "results.json")
     _, test, stats_table, model = finished_fold(run_dir, config, corpus, fold)
     own = scored(model, test, config, corpus, stats_table)
-    rescored = scored(model, test, other, corpus, stats_table)
+    if group_size is None:
+        rescored = scored(model, test, other, corpus, stats_table)
+    else:
+        rescored = scored_in_groups(model, test, other, corpus, stats_table, group_size, fold)
     if out_dir is not None:
         write_fold(checkpoints.fold_dir_of(out_dir, fold), recorded, source, other, test,
-                   rescored, corpus)
+                   rescored, corpus, group_size)
     ua = own.scores["ua"]
     return {"fold": fold, "test_speakers": sorted({u.speaker for u in test}),
             "recorded_ua": recorded.ua, "ua": ua, "reproduced": abs(ua - recorded.ua) < 1e-6,
@@ -61,7 +98,7 @@ def rescore_fold(run_dir, config, other, corpus, fold, out_dir=None):
             "rescored_segments": rescored.outputs["n_segments"]}
 
 
-def write_fold(fold_dir, recorded, source, other, test, rescored, corpus):
+def write_fold(fold_dir, recorded, source, other, test, rescored, corpus, group_size=None):
     """A rescored fold as a fold folder: its test outputs, then results.json (the recorded
     one with the new cut's scores and config, and where it came from), written last as
     training writes it, so a fold interrupted here is not taken for a finished one."""
@@ -74,7 +111,8 @@ def write_fold(fold_dir, recorded, source, other, test, rescored, corpus):
         domain_accuracy=rescored.domain_accuracy, n_test_utterances=len(test),
         n_test_segments=rescored.outputs["n_segments"], config=other.to_dict(),
         uses_test_speaker_audio=protocol.uses_test_speaker_audio(other),
-        extra=dict(recorded.extra, rescored_from=str(source), recorded_ua=recorded.ua),
+        extra=dict(recorded.extra, rescored_from=str(source), recorded_ua=recorded.ua,
+                   **({} if group_size is None else {"speaker_bn_recordings": group_size})),
     ).write(fold_dir)
 
 
@@ -99,7 +137,15 @@ def main(argv):
                                                ("tail", FLAGS.tail),
                                                ("speaker_bn", FLAGS.speaker_bn))
                if value is not None and value != getattr(config.data, name)}
-    if not changes:
+    group_size = FLAGS.speaker_bn_recordings
+    if group_size is not None:
+        if not changes.get("speaker_bn", config.data.speaker_bn):
+            raise app.UsageError("--speaker_bn_recordings=k groups the recordings that "
+                                 "--speaker_bn adapts to; add --speaker_bn")
+        if group_size < 1:
+            raise app.UsageError(f"--speaker_bn_recordings={group_size}: expected a number "
+                                 "of recordings, at least 1")
+    elif not changes:
         raise app.UsageError(f"--min_tail_s, --tail and --speaker_bn give {run_dir}'s own "
                              f"scoring (min_tail_s={config.data.min_tail_s}, tail="
                              f"{config.data.tail}, speaker_bn={config.data.speaker_bn}); set "
@@ -120,9 +166,10 @@ def main(argv):
         files.write_json(out_dir / "config.json", other.to_dict())
     rows = []
     for fold in done:
-        rows.append(rescore_fold(run_dir, config, other, corpus, fold, out_dir))
+        rows.append(rescore_fold(run_dir, config, other, corpus, fold, out_dir, group_size))
         print(json.dumps(rows[-1]), flush=True)
-    print(summary(rows, ", ".join(f"{k}={v}" for k, v in changes.items())))
+    what = {**changes, **({} if group_size is None else {"speaker_bn_recordings": group_size})}
+    print(summary(rows, ", ".join(f"{k}={v}" for k, v in what.items())))
 
 
 def _out_dir(flag, run_dir):
@@ -150,6 +197,10 @@ if __name__ == "__main__":
     flags.DEFINE_boolean("speaker_bn", None, "Score each test speaker with the emotion "
                          "pathway's BatchNorm statistics re-estimated on its own windows (the "
                          "run's own if unset).")
+    flags.DEFINE_integer("speaker_bn_recordings", None, "With --speaker_bn: adapt to (and "
+                         "score) each test speaker's utterances in random groups of this many "
+                         "(as predict --speaker_bn scores the files given together); default: "
+                         "all of them at once.")
     flags.DEFINE_string("data_dir", None, "Where the corpus lies, if not config.json's.")
     flags.DEFINE_string("out_dir", None, "Also write the rescored folds here, as a run folder "
                         "(results.json, predictions.csv, test_features.npz; a new folder).")

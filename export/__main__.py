@@ -12,6 +12,12 @@ Exits with 1 if float32, float16 or ONNX disagree with the Keras model on the
 class of more than 1 % of the test speaker's utterances, with 2 if the export
 cannot be made (a missing or damaged input: one `error:` line names it and the fix).
 
+An export for one speaker: the emotion pathway's BatchNorm statistics re-estimated
+on a few of their recordings (as `predict --speaker_bn` scores them), in every format:
+
+  python -m adarl_tf.export --run_dir=runs/x/adarl_compact_adarl/fold_00 \
+      --speaker_bn_files=anna_1.wav,anna_2.wav,anna_3.wav --out=exports/anna
+
 Several fold folders (the same fold of runs trained alike) export their
 ensemble, the mean of their probabilities in one graph (`ensemble.py`), into
 `<first run_dir>/export_ensemble/` by default:
@@ -44,6 +50,9 @@ flags.DEFINE_integer("seed", 0, "Seed of the calibration draw.")
 flags.DEFINE_list("int8_float_scopes", list(tflite.INT8_FLOAT_SCOPES),
                   "Regular expressions on TFLite tensor names kept float32 in the int8 "
                   "model; must cover the frontend (export/tflite.py says why).")
+flags.DEFINE_list("speaker_bn_files", None, "Recordings of one speaker (comma list): the "
+                  "export keeps the emotion pathway's BatchNorm statistics of these, for "
+                  "that speaker's device (one fold folder, a segment-normalised model).")
 flags.mark_flag_as_required("run_dir")
 
 
@@ -52,6 +61,8 @@ def main(argv):
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
     if not FLAGS.run_dir:
         raise app.UsageError("--run_dir is empty: give a fold folder (<out_dir>/fold_NN)")
+    if FLAGS.speaker_bn_files and len(FLAGS.run_dir) > 1:
+        raise app.UsageError("--speaker_bn_files adapts one fold's model; give one --run_dir")
     try:
         if len(FLAGS.run_dir) > 1:
             # A single fold's default list asks for every format: an ensemble's every format.
@@ -64,7 +75,8 @@ def main(argv):
                                         data_dir=FLAGS.data_dir,
                                         n_representative=FLAGS.representative_segments,
                                         seed=FLAGS.seed,
-                                        int8_float_scopes=FLAGS.int8_float_scopes)
+                                        int8_float_scopes=FLAGS.int8_float_scopes,
+                                        speaker_bn_files=FLAGS.speaker_bn_files)
     except exporter.ExportError as e:  # One line: the file, why and the fix.
         print(f"error: {e}", file=sys.stderr)
         return 1 if isinstance(e, exporter.ParityError) else 2

@@ -20,6 +20,11 @@ change is reported, not gated, since it is the price of quantisation.
 With speaker normalisation, parity is measured twice, with each test
 speaker's own statistics (from its unlabelled test audio, as in training)
 and with the pooled ones, and gated on both.
+
+`speaker_bn_files` (`--speaker_bn_files`) exports a model for one speaker: the
+emotion pathway's BatchNorm statistics re-estimated on a few of that person's
+recordings (an on-device enrolment of training's `--speaker_bn`), baked into
+every format; the model card says so.
 """
 
 import dataclasses
@@ -202,7 +207,8 @@ def _versions():
 
 
 def export_fold(run_dir, formats=DEFAULT_FORMATS, out_dir=None, data_dir=None,
-                n_representative=200, seed=0, int8_float_scopes=tflite.INT8_FLOAT_SCOPES):
+                n_representative=200, seed=0, int8_float_scopes=tflite.INT8_FLOAT_SCOPES,
+                speaker_bn_files=None):
     """Exports a trained fold, checks parity and writes the model card.
 
     Args:
@@ -216,6 +222,9 @@ def export_fold(run_dir, formats=DEFAULT_FORMATS, out_dir=None, data_dir=None,
         seed: int. Seeds the calibration draw.
         int8_float_scopes: regular expressions on TFLite tensor names kept
             float32 in the int8 model (`tflite.INT8_FLOAT_SCOPES`).
+        speaker_bn_files: None, or recordings of one speaker whose emotion-pathway
+            BatchNorm statistics the export keeps (`adapt_to_speaker`); parity is
+            then measured with them too.
 
     Returns:
         The model card dict (also written to `model_card.json`).
@@ -229,6 +238,7 @@ def export_fold(run_dir, formats=DEFAULT_FORMATS, out_dir=None, data_dir=None,
     run_dir = pathlib.Path(run_dir)
     out_dir = pathlib.Path(out_dir) if out_dir is not None else run_dir / "export"
     result, config, model = _load_fold(run_dir)
+    enrolled = None if not speaker_bn_files else adapt_to_speaker(model, config, speaker_bn_files)
     corpus = _corpus(config.data, data_dir)
     split = _fold_split(corpus, result)
     logging.info("Exporting fold %d (%s, test speaker %s) to %s: %s", result.fold,
@@ -256,11 +266,48 @@ def export_fold(run_dir, formats=DEFAULT_FORMATS, out_dir=None, data_dir=None,
                        int8_float_scopes)
     if pooled_figures is not None:
         card.update(_speaker_stats_card(config, pooled_figures))
+    if enrolled is not None:
+        card["speaker_bn"] = enrolled
     files.write_json(out_dir / "model_card.json", card)
     files.write_text(out_dir / "labels.txt", "\n".join(card["labels"]) + "\n")
     _make_readable(out_dir)
     logging.info("Wrote %s", ", ".join(sorted(written.values())))
     return card
+
+
+def adapt_to_speaker(model, config, paths):
+    """Sets the emotion pathway's BatchNorm statistics of `model` to those of one
+    speaker's recordings `paths` (`precise_bn.recalibrate` over their windows, cut
+    and batched as training's `--speaker_bn` scores a test speaker).
+
+    Returns:
+        The model card's "speaker_bn" entry.
+
+    Raises:
+        ExportError: a speaker-normalised model, recordings that cannot be used
+            (all named), or too few windows in all; the model is then unchanged.
+    """
+    from adarl_tf import precise_bn, recognizer
+    frontend = config.model.frontend
+    if frontend.normalization != "segment":
+        raise ExportError("--speaker_bn_files bakes a speaker's BatchNorm statistics into a "
+                          "segment-normalised model; this one normalises with speaker "
+                          "profiles (give the speaker's profile at scoring time instead)")
+    waveforms, errors = recognizer.read_recordings(paths, frontend.sample_rate_hz)
+    if errors:
+        raise ExportError("; ".join(f"{e['file']}: {e['error']}" for e in errors)
+                          + " (--speaker_bn_files: readable recordings of the speaker only)")
+    batches, n_windows = runners.adaptation_batches(
+        waveforms, frontend.segment_samples, None, _min_tail(config), config.data.tail)
+    if n_windows < recognizer.MIN_ADAPTATION_WINDOWS:
+        raise ExportError(f"--speaker_bn_files: {len(paths)} recording(s) give {n_windows} "
+                          f"window(s); at least {recognizer.MIN_ADAPTATION_WINDOWS} are "
+                          "needed (give more recordings of the speaker)")
+    precise_bn.recalibrate(model, batches, precise_bn.emotion_norms(model))
+    return {"recordings": [pathlib.Path(p).name for p in paths], "windows": n_windows,
+            "note": "the emotion pathway's BatchNorm statistics are these recordings' "
+                    "(one speaker's), not the training speakers'; parity.json scores the "
+                    "test speaker with them"}
 
 
 def _checked_formats(formats):

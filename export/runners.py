@@ -86,6 +86,29 @@ def segment_array(waveform, segment_samples, min_tail_samples, tail="pad"):
                      for s in starts(len(waveform), cut)])
 
 
+def adaptation_batches(waveforms, segment_samples, stats_shape, min_tail_samples, tail="pad",
+                       speaker_stats=None):
+    """One speaker's recordings as `precise_bn.speaker_adapted` takes them.
+
+    Every window the scoring cut gives (`segment_array`), recording after
+    recording, in batches of `precise_bn.ADAPTATION_BATCH`, as the model's input
+    (`model_input`): the batches training's `--speaker_bn` makes of a test
+    speaker's utterances, so a recording scores as it would there.
+
+    Returns:
+        (list of input batches, number of windows).
+    """
+    from adarl_tf import precise_bn
+    windows = np.concatenate([segment_array(w, segment_samples, min_tail_samples, tail)
+                              for w in waveforms])
+    stats = (None if speaker_stats is None else
+             np.repeat(np.asarray(speaker_stats, np.float32)[None], len(windows), 0))
+    inputs = model_input(windows, stats, stats_shape)
+    if stats_shape is None:
+        inputs = inputs[WAVEFORM]
+    return precise_bn.batches_of(inputs, precise_bn.ADAPTATION_BATCH, len(windows)), len(windows)
+
+
 def serving_model(model):
     """The inference graph of a trained `ADARLModel`: waveform -> probabilities.
 

@@ -223,3 +223,68 @@ def test_labels_that_do_not_fit_the_model_are_refused(export, clip, tmp_path, ca
         assert predict.command(model, [str(clip)], timeline_of=timeline_of) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert err[-1].startswith(f"error: {model}: the model scores 4 classes")
+
+
+def test_a_speakers_recordings_score_together_as_training_scores_a_test_speaker(
+        export, small_demo_corpus):
+    # predict_speaker against training's --speaker_bn on the same recordings (the
+    # reference): the same windows, batches and statistics, so the same probabilities.
+    from adarl_tf import training
+    from adarl_tf.config import ExperimentConfig, TrainConfig
+    from adarl_tf.corpora import demo, iemocap
+    corpus = iemocap.load_iemocap(small_demo_corpus, name=demo.DEMO_CORPUS_NAME)
+    utterances = [u for u in corpus.utterances if u.speaker == corpus.speakers[0]]
+    r = adarl_tf.load(export["keras"])
+    alone = [_probs(r.predict_file(u.path)) for u in utterances]
+    scored = r.predict_speaker([u.path for u in utterances])
+
+    model = keras.saving.load_model(export["keras"])
+    config = ExperimentConfig(model=model.model_config, train=TrainConfig(pipeline="numpy"),
+                              data=DataConfig(min_tail_s=0.5, tail="overlap", speaker_bn=True))
+    reference = training.predict_utterances(model, utterances, config, 8)
+    np.testing.assert_allclose([_probs(p) for p in scored], reference["emotion_probs"],
+                               rtol=1e-4, atol=1e-5)
+    windows = int(reference["n_segments"])
+    assert [p.n_segments for p in scored] == list(reference["segment_counts"])
+    assert {p.speaker_bn_windows for p in scored} == {windows}
+    assert scored[0].to_dict()["speaker_bn_windows"] == windows
+    # Adapting moves the scores, and the model's own statistics are back afterwards.
+    assert np.abs(np.array([_probs(p) for p in scored]) - alone).max() > 1e-3
+    np.testing.assert_allclose([_probs(r.predict_file(u.path)) for u in utterances], alone,
+                               rtol=1e-6, atol=1e-7)
+
+
+def test_scoring_a_speaker_together_refuses_exports_and_too_few_windows(
+        export, small_demo_corpus, clip, tmp_path, capsys):
+    from adarl_tf.corpora import demo, iemocap
+    corpus = iemocap.load_iemocap(small_demo_corpus, name=demo.DEMO_CORPUS_NAME)
+    paths = [str(u.path) for u in corpus.utterances if u.speaker == corpus.speakers[0]]
+    with pytest.raises(recognizer.PredictError, match="tflite model holds as constants; give "
+                       "the fold's model.keras"):
+        adarl_tf.load(export["tflite"]).predict_speaker(paths)
+    short = write_pcm(tmp_path / "short.wav", tone(2.0, 16000), 16000)
+    with pytest.raises(recognizer.PredictError, match=r"1 recording\(s\) give 2 window\(s\) of "
+                       r"1 s; .* at least 16"):
+        adarl_tf.load(export["keras"]).predict_speaker([short])
+    # The command line: a bad file is named, left out of the statistics, the rest scored
+    # as if it had not been given; exit status 1.
+    silent = write_pcm(tmp_path / "silent.wav", np.zeros((32000, 1)), 16000)
+    status = predict.command(str(export["keras"]), paths[:2] + [str(silent)] + paths[2:],
+                             as_json=True, speaker_bn=True)
+    out = capsys.readouterr()
+    assert status == 1 and f"error: {silent}: " in out.err
+    printed = json.loads(out.out)
+    assert [e["file"] for e in printed] == paths[:2] + [str(silent)] + paths[2:]
+    assert "error" in printed[2]
+    good = adarl_tf.load(export["keras"]).predict_speaker(paths)
+    for entry, p in zip(printed[:2] + printed[3:], good):
+        assert entry["label"] == p.label
+        assert entry["speaker_bn_windows"] == p.speaker_bn_windows
+        np.testing.assert_allclose(list(entry["probabilities"].values()), _probs(p), atol=2e-6)
+    for flags, message in (({"timeline_of": True}, "makes no timeline"),
+                           ({"enrol_files": True, "profile_out": "p.json"}, "makes no profile")):
+        assert predict.command(str(export["keras"]), [str(clip)], speaker_bn=True,
+                               **flags) == 2
+        assert message in capsys.readouterr().err
+    assert predict.command(str(export["tflite"]), paths, speaker_bn=True) == 2
+    assert "holds as constants" in capsys.readouterr().err

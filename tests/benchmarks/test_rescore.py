@@ -1,6 +1,9 @@
 """benchmarks/rescore.py: finished folds scored again under another scoring cut."""
 
+import dataclasses
 import json
+import pathlib
+import sys
 
 import numpy as np
 import pytest
@@ -14,6 +17,8 @@ from tests.cli_checks import ROOT, run_python
 from tests.run_files import trained_fold_cli
 
 SCRIPT = str(ROOT / "benchmarks" / "rescore.py")
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "benchmarks"))
+import rescore  # noqa: E402
 
 
 def test_a_finished_fold_scored_with_every_tail(small_demo_corpus, tmp_path):
@@ -92,6 +97,50 @@ def test_a_fold_trained_with_speaker_bn_scored_again_without(small_demo_corpus, 
     assert written.ua == row["rescored_ua"]
     assert written.uses_test_speaker_audio is False
     assert written.config["data"]["speaker_bn"] is False
+
+    # Groups larger than a speaker's utterances: the run's own scoring, again.
+    grouped = tmp_path / "grouped"
+    done = run_python(SCRIPT, f"--run_dir={out}", "--speaker_bn_recordings=1000",
+                      f"--out_dir={grouped}")
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    row = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")][0]
+    assert row["reproduced"] and row["rescored_ua"] == pytest.approx(row["ua"], abs=1e-6)
+    assert "with speaker_bn_recordings=1000, paired +0.000" in done.stdout
+    assert FoldResult.load(grouped / "fold_01").extra["speaker_bn_recordings"] == 1000
+    for flags, message in ((("--speaker_bn_recordings=0",), "at least 1"),
+                           (("--nospeaker_bn", "--speaker_bn_recordings=2"), "add --speaker_bn")):
+        done = run_python(SCRIPT, f"--run_dir={out}", *flags)
+        assert done.returncode != 0 and message in done.stderr, done.stderr[-2000:]
+
+
+def test_groups_split_each_speaker_and_are_scored_each_alone(small_demo_corpus):
+    from adarl_tf import training
+    from adarl_tf.corpora import demo, iemocap
+    from tests.model_files import build
+    from tests.test_numpy_fold import TINY
+    corpus = iemocap.load_iemocap(small_demo_corpus, name=demo.DEMO_CORPUS_NAME)
+    first, second = corpus.speakers[:2]
+    test = [u for u in corpus.utterances if u.speaker in (first, second)][:12]
+    # Every utterance once, in its place; groups of at most 5 of one speaker; seeded.
+    renamed = rescore.in_groups(test, 5, seed=3)
+    assert [r.name for r in renamed] == [u.name for u in test]
+    assert all(r.speaker.split("#")[0] == u.speaker for r, u in zip(renamed, test))
+    sizes = {}
+    for r in renamed:
+        sizes[r.speaker] = sizes.get(r.speaker, 0) + 1
+    assert max(sizes.values()) == 5 and sum(sizes.values()) == len(test)
+    assert [r.speaker for r in rescore.in_groups(test, 5, seed=3)] == \
+        [r.speaker for r in renamed]
+    # Groups of one: each utterance adapted to alone, as predict_utterances does with it
+    # by itself (the reference); the labels and speakers scored are the utterances' own.
+    model = build(TINY.model)
+    adapted = dataclasses.replace(TINY, data=dataclasses.replace(TINY.data, speaker_bn=True))
+    result = rescore.scored_in_groups(model, test, adapted, corpus, None, 1, seed=0)
+    alone = np.concatenate([training.predict_utterances(model, [u], adapted, 8)
+                            ["emotion_probs"] for u in test])
+    np.testing.assert_allclose(result.outputs["emotion_probs"], alone, rtol=1e-5, atol=1e-6)
+    together = training.predict_utterances(model, test, adapted, 8)["emotion_probs"]
+    assert not np.allclose(alone, together, atol=1e-4)
 
 
 def test_a_folder_without_a_run_is_refused(tmp_path):

@@ -162,3 +162,12 @@ def test_the_command_exports_an_ensemble_from_several_run_dirs(tmp_path, formats
     assert proc.returncode == 2, proc.stderr[-2000:]
     last = proc.stderr.strip().splitlines()[-1]
     assert last.startswith("error: ") and message in last
+
+
+def test_one_speakers_statistics_go_into_one_folds_export_only(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "adarl_tf.export",
+                           f"--run_dir={tmp_path / 'a'},{tmp_path / 'b'}",
+                           "--speaker_bn_files=anna.wav"], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode != 0 and "give one --run_dir" in proc.stderr, proc.stderr[-2000:]
+    assert not list(tmp_path.iterdir())

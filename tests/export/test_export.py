@@ -402,3 +402,42 @@ def test_the_attention_options_export_to_tflite_with_keras_probabilities(tmp_pat
     got = runners.TFLiteRunner(content)(segment)
     for key in ("emotion_probs", "domain_probs"):
         np.testing.assert_allclose(got[key], expected[key], atol=1e-4)
+
+
+def test_an_export_for_one_speaker_scores_as_the_keras_model_adapted_to_them(
+        fold_dir, small_demo_corpus, tmp_path):
+    # --speaker_bn_files bakes the speaker's emotion-pathway statistics into the export:
+    # each of their recordings then scores in TFLite as the .keras model scores them
+    # together (predict_speaker).
+    import adarl_tf
+    from adarl_tf.corpora import demo, iemocap
+    corpus = iemocap.load_iemocap(small_demo_corpus, name=demo.DEMO_CORPUS_NAME)
+    paths = [str(u.path) for u in corpus.utterances if u.speaker == "Ses02F"]
+    out = tmp_path / "anna"
+    card = exporter.export_fold(fold_dir, ("tflite",), out, speaker_bn_files=paths)
+    adapted = adarl_tf.load(fold_dir / "model.keras").predict_speaker(paths)
+    assert card["speaker_bn"]["windows"] == adapted[0].speaker_bn_windows
+    assert card["speaker_bn"]["recordings"] == [p.split("/")[-1] for p in paths]
+    assert json.loads((out / "model_card.json").read_text())["speaker_bn"] == card["speaker_bn"]
+    exported = adarl_tf.load(out)
+    for path, p in zip(paths, adapted):
+        np.testing.assert_allclose(list(exported.predict_file(path).probabilities.values()),
+                                   list(p.probabilities.values()), atol=1e-4)
+    plain = adarl_tf.load(fold_dir / "model.keras").predict_file(paths[0])
+    assert max(abs(a - b) for a, b in zip(plain.probabilities.values(),
+                                          adapted[0].probabilities.values())) > 1e-3
+
+
+def test_an_export_for_one_speaker_refuses_what_it_cannot_use(fold_dir, speaker_fold_dir,
+                                                              tmp_path):
+    from tests.audio_files import tone, write_pcm
+    short = write_pcm(tmp_path / "short.wav", tone(2.0, 16000), 16000)
+    silent = write_pcm(tmp_path / "silent.wav", np.zeros((32000, 1)), 16000)
+    for run_dir, paths, message in (
+            (fold_dir, [short], r"1 recording\(s\) give 2 window\(s\); at least 16"),
+            (fold_dir, [short, silent], f"{silent}: .*readable recordings of the speaker"),
+            (speaker_fold_dir, [short], "normalises with speaker profiles")):
+        out = tmp_path / "out"
+        with pytest.raises(exporter.ExportError, match=message):
+            exporter.export_fold(run_dir, ("tflite",), out, speaker_bn_files=paths)
+        assert not out.exists()  # Refused before anything is written.
