@@ -114,10 +114,10 @@ def resolved_epochs(config, corpus, strategy=None):
     train = config.train
     if not train.train_steps:
         return config
-    from adarl_tf import training  # The training cut; TensorFlow only now.
-    from adarl_tf.pipelines import plan as plan_lib
+    from adarl_tf.pipelines import plan as plan_lib  # NumPy only: the dry run counts too.
     batch = distribute.global_batch_size(train.batch_size, strategy, train.batch_per_replica)
-    cut, steps = training.training_cut(config), []
+    cut = plan_lib.Cut.of(config.model.frontend, config.data.min_tail_s, config.data.tail, train)
+    steps = []
     for fold in range(len(corpus.fold_list())):
         try:
             split = protocol.split_fold(corpus, fold, train.validation_speakers)
@@ -133,14 +133,20 @@ def resolved_epochs(config, corpus, strategy=None):
     return dataclasses.replace(config, train=dataclasses.replace(train, epochs=epochs))
 
 
-def dry_run(corpus, report, out_dir):
-    """--dry_run: data_report.json and one line, no training."""
+def dry_run(corpus, report, out_dir, config=None):
+    """--dry_run: data_report.json and one line, no training; with `config`, also how
+    many epochs a fold would train (`resolved_epochs`, on one device)."""
     files.write_json(prepare_out_dir(out_dir) / "data_report.json", report)
     genders = [corpus.gender_of(s) for s in corpus.speakers]
+    length = ""
+    if config is not None:
+        epochs = resolved_epochs(config, corpus).train.epochs
+        steps = config.train.train_steps
+        length = f"; {epochs} epochs a fold" + (f" (--train_steps={steps})" if steps else "")
     print(f"Dry run: {report['n_utterances']} utterances from {len(corpus.speakers)} "
           f"speakers ({genders.count('F')} F, {genders.count('M')} M) of the "
           f"{corpus.name}; {len(corpus.fold_list())} folds ({protocol_name(corpus.protocol)}); "
-          f"classes {', '.join(corpus.emotions)}; report in "
+          f"classes {', '.join(corpus.emotions)}{length}; report in "
           f"{out_dir / 'data_report.json'}")
     return 0
 

@@ -58,7 +58,7 @@ def main(argv):
     experiment.check_out_dir(out_dir)
     corpus, config, report = experiment.load(config, out_dir, FLAGS.cache_dir)
     if FLAGS.dry_run:
-        return experiment.dry_run(corpus, report, out_dir)
+        return experiment.dry_run(corpus, report, out_dir, config)
     folds = experiment.parse_folds(FLAGS.fold, len(corpus.fold_list()))
     try:
         strategy = distribute.make_strategy(FLAGS.strategy)

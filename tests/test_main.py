@@ -75,7 +75,7 @@ def test_two_folds_train_and_summarise(small_demo_corpus, tiny_flags, tmp_path, 
 
 
 def test_train_steps_sets_the_epochs_from_the_largest_fold(small_demo_corpus, tiny_flags,
-                                                            tmp_path):
+                                                            tmp_path, capsys):
     pytest.importorskip("tensorflow")
     from adarl_tf import experiment, protocol, training
     from adarl_tf.pipelines import plan as plan_lib
@@ -91,6 +91,9 @@ def test_train_steps_sets_the_epochs_from_the_largest_fold(small_demo_corpus, ti
     assert epochs != config.train.epochs  # Not the default's 50 by chance.
     unchanged = dataclasses.replace(config, train=dataclasses.replace(config.train, train_steps=0))
     assert experiment.resolved_epochs(unchanged, corpus) is unchanged
+    # The dry run says so before anything trains.
+    experiment.dry_run(corpus, {"n_utterances": 1}, tmp_path / "dry", config)
+    assert f"; {epochs} epochs a fold (--train_steps=50); report in" in capsys.readouterr().out
 
     # Trained, the fold runs those epochs, and config.json says so.
     _run(dataset="demo", data_dir=str(small_demo_corpus), fold="0", train_steps=50,

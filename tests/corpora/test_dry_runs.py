@@ -24,7 +24,8 @@ def test_emodb(tmp_path, capsys):
             ("03", "M", 14), ("08", "F", 14), ("09", "F", 14), ("10", "M", 14), ("11", "M", 14)]
     assert report["label_totals"] == {e: 10 for e in (
             "neutral", "happy", "sad", "angry", "fearful", "disgust", "boredom")}
-    assert "5 speakers (2 F, 3 M)" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "5 speakers (2 F, 3 M)" in printed and "; 50 epochs a fold; report in" in printed
 
 
 def test_cremad_kfold(tmp_path):
