@@ -46,10 +46,11 @@ FOLDER_FORMATS = ("tflite", "tflite_fp16", "saved_model", "onnx", "tflite_dynami
 # Fewest windows `predict_speaker` adapts to. The deep feature's BN normalises one value
 # per window over the speaker's windows: over one window every recording would come
 # out the same, and over a few the statistics are noise. Measured (RESULTS.md,
-# seventeenth session; ASED dev, ADARL, recordings of a test speaker scored in groups):
-# UA 0.495 over ~4 windows, 0.612 over ~8, 0.699 over ~16 (the training statistics
-# give 0.698), 0.723 over ~32, 0.745 over all of a speaker's (~44).
-MIN_ADAPTATION_WINDOWS = 32
+# seventeenth session; ASED dev, ADARL, a test speaker's recordings of one window each
+# scored in groups): UA 0.495 over 2 windows, 0.612 over 4, 0.699 over 8 (no better
+# than the training statistics' 0.698), 0.723 over 16, 0.739 over 32, 0.745 over all
+# of a speaker's (33-43).
+MIN_ADAPTATION_WINDOWS = 16
 
 
 class PredictError(ValueError):
@@ -528,9 +529,9 @@ class Recognizer:
             raise PredictError(
                 f"{len(waveforms)} recording(s) give {n_windows} window(s) of "
                 f"{self.segment_s:g} s; scoring a speaker's recordings together needs at least "
-                f"{MIN_ADAPTATION_WINDOWS} (fewer score worse than the model's own statistics): "
-                "give more recordings of the speaker, or score them one at a time without "
-                "--speaker_bn")
+                f"{MIN_ADAPTATION_WINDOWS} (fewer score no better than the model's own "
+                "statistics): give more recordings of the speaker, or score them one at a time "
+                "without --speaker_bn")
         with precise_bn.speaker_adapted(self.runner.model, batches):
             return [self._prediction(w, n_windows) for w in waveforms]
 

@@ -234,8 +234,8 @@ def test_a_speakers_recordings_score_together_as_training_scores_a_test_speaker(
     from adarl_tf.config import ExperimentConfig, TrainConfig
     from adarl_tf.corpora import demo, iemocap
     corpus = iemocap.load_iemocap(small_demo_corpus, name=demo.DEMO_CORPUS_NAME)
-    # Two demo speakers' recordings (46 windows; one gives 23, under the minimum of 32),
-    # taken as one person's: the reference scores them as one speaker too.
+    # Two demo speakers' recordings (46 windows of 1 s), taken as one person's: the
+    # reference scores them as one speaker too.
     utterances = [dataclasses.replace(u, speaker="anna") for u in corpus.utterances
                   if u.speaker in corpus.speakers[:2]]
     r = adarl_tf.load(export["keras"])
@@ -268,7 +268,7 @@ def test_scoring_a_speaker_together_refuses_exports_and_too_few_windows(
         adarl_tf.load(export["tflite"]).predict_speaker(paths)
     short = write_pcm(tmp_path / "short.wav", tone(2.0, 16000), 16000)
     with pytest.raises(recognizer.PredictError, match=r"1 recording\(s\) give 2 window\(s\) of "
-                       r"1 s; .* at least 32 \(fewer score worse"):
+                       r"1 s; .* at least 16 \(fewer score no better"):
         adarl_tf.load(export["keras"]).predict_speaker([short])
     # The command line: a bad file is named, left out of the statistics, the rest scored
     # as if it had not been given; exit status 1.

@@ -412,7 +412,7 @@ def test_an_export_for_one_speaker_scores_as_the_keras_model_adapted_to_them(
     import adarl_tf
     from adarl_tf.corpora import demo, iemocap
     corpus = iemocap.load_iemocap(small_demo_corpus, name=demo.DEMO_CORPUS_NAME)
-    # Two demo speakers' recordings taken as one person's (one gives fewer than 32 windows).
+    # Two demo speakers' recordings taken as one person's (one gives 23 windows).
     paths = [str(u.path) for u in corpus.utterances if u.speaker in ("Ses02F", "Ses02M")]
     out = tmp_path / "anna"
     card = exporter.export_fold(fold_dir, ("tflite",), out, speaker_bn_files=paths)
@@ -435,7 +435,7 @@ def test_an_export_for_one_speaker_refuses_what_it_cannot_use(fold_dir, speaker_
     short = write_pcm(tmp_path / "short.wav", tone(2.0, 16000), 16000)
     silent = write_pcm(tmp_path / "silent.wav", np.zeros((32000, 1)), 16000)
     for run_dir, paths, message in (
-            (fold_dir, [short], r"1 recording\(s\) give 2 window\(s\); at least 32"),
+            (fold_dir, [short], r"1 recording\(s\) give 2 window\(s\); at least 16"),
             (fold_dir, [short, silent], f"{silent}: .*readable recordings of the speaker"),
             (speaker_fold_dir, [short], "normalises with speaker profiles")):
         out = tmp_path / "out"
