@@ -145,12 +145,11 @@ def predict_speaker_files(model_path, paths, min_tail_s=None, profile=None):
     from adarl_tf.recognizer import read_recordings
     r = _load(model_path, profile, None, min_tail_s)
     waveforms, errors = read_recordings(paths, r.sample_rate_hz)
-    kept = [i for i, w in enumerate(waveforms) if w is not None]
-    scored = r.predict_speaker_waveforms([waveforms[i] for i in kept]) if kept else []
-    results = dict(zip(kept, ({"file": str(paths[i]), **p.to_dict()}
-                              for i, p in zip(kept, scored))))
-    missing = iter(errors)  # In the order of the paths that have none.
-    return [results[i] if i in results else next(missing) for i in range(len(paths))]
+    usable = [w for w in waveforms if w is not None]
+    scored = iter(r.predict_speaker_waveforms(usable) if usable else [])
+    errors = iter(errors)  # In the order of the paths without a waveform.
+    return [next(errors) if w is None else {"file": str(path), **next(scored).to_dict()}
+            for path, w in zip(paths, waveforms)]
 
 
 def timeline(model_path, path, hop_s=1.0, out=None, as_json=False, plot=None,

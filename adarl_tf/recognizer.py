@@ -535,7 +535,6 @@ class Recognizer:
         with precise_bn.speaker_adapted(self.runner.model, batches):
             return [self._prediction(w, n_windows) for w in waveforms]
 
-
     def enrol(self, paths):
         """The speaker profile of one person, from a few of their recordings.
 

@@ -295,8 +295,8 @@ def adapt_to_speaker(model, config, paths):
                           "profiles (give the speaker's profile at scoring time instead)")
     waveforms, errors = recognizer.read_recordings(paths, frontend.sample_rate_hz)
     if errors:
-        raise ExportError("; ".join(f"{e['file']}: {e['error']}" for e in errors)
-                          + " (--speaker_bn_files: readable recordings of the speaker only)")
+        raise ExportError(f"{recognizer.EnrolError(errors)} (--speaker_bn_files: readable "
+                          "recordings of the speaker only)")
     batches, n_windows = runners.adaptation_batches(
         waveforms, frontend.segment_samples, None, _min_tail(config), config.data.tail)
     if n_windows < recognizer.MIN_ADAPTATION_WINDOWS:
