@@ -195,6 +195,13 @@ class ModelConfig:
     # variance per dimension, the center loss can only shrink the within-class
     # spread relative to the total, which is its purpose.
     feature_bn_scale: bool = False
+    # Train the emotion pathway on features normalised per speaker, as
+    # `--speaker_bn` scores them: every training batch is laid out as runs of
+    # this many windows of one speaker (pipelines/plan.py), and the emotion
+    # pathway's BatchNorms normalise each run with its own statistics
+    # (layers/ghost_batch_norm.py). The domain pathway's see the whole batch.
+    # Scoring is unchanged. 0: the whole batch (the paper).
+    speaker_bn_group: int = 0
     # The domain pathway's input under speaker normalisation: "segment", the
     # paper's per-segment z-score (it keeps the speaker's spectral envelope, the
     # gender cue that speaker normalisation divides out of the emotion input),
@@ -233,7 +240,7 @@ class ModelConfig:
         _positive(self, "n_emotions", "n_domains", "hidden_units", "attention_units")
         _positive(self, "time_masks", "time_mask_frames", "freq_masks", "freq_mask_bins",
                   "domain_loss_weight", "emotion_loss_weight", "center_loss_weight",
-                  "center_alpha", "grl_scale", or_zero=True)
+                  "center_alpha", "grl_scale", "speaker_bn_group", or_zero=True)
         if min(self.feature_shape[:2]) < 1:
             raise ValueError(f"--trunk_pools={self.trunk_pools} pool a {self.frontend.n_rows} "
                              f"x {self.frontend.n_frames} input to nothing; use smaller pools "
@@ -424,6 +431,13 @@ class ExperimentConfig:
             raise ValueError("gain_db has no effect with normalization=segment (the "
                              "per-segment z-score removes any gain); drop --gain_db or "
                              "use --normalization=speaker")
+        group = self.model.speaker_bn_group
+        if group and (self.train.batch_size % group or self.train.mixup_alpha or
+                      self.train.class_balance == "sampler"):
+            # The plan lays each batch out as whole runs of one speaker's windows.
+            raise ValueError(f"--speaker_bn_group={group} needs --batch_size a multiple of it "
+                             f"(got {self.train.batch_size}), no --mixup_alpha (it mixes "
+                             "speakers) and a --class_balance other than sampler")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -106,6 +106,10 @@ CONFIG_FLAGS = {
                     "2x2,2x2,2x2,6x6)."),
     "kernel_sizes": ("model", "The two kernels of each multi-scale unit, freq x time, e.g. "
                      "3x3,5x5 or 10x2,2x8."),
+    "speaker_bn_group": ("model", "Train the emotion pathway's BatchNorms per speaker, as "
+                         "--speaker_bn scores: every training batch is runs of this many "
+                         "windows of one speaker, each normalised with its own statistics "
+                         "(0: the whole batch, the paper)."),
     "domain_loss_weight": ("model", "lambda_1."),
     "emotion_loss_weight": ("model", "lambda_2."),
     "center_loss_weight": ("model", "lambda_3."),

@@ -30,6 +30,7 @@ from adarl_tf.layers import (
     CenterLoss,
     ChannelwiseFC,
     DomainFrequencyAttention,
+    GhostBatchNorm,
     GradientReversal,
     MultiScaleConv,
     SpecAugment,
@@ -44,11 +45,11 @@ CENTER_DISTANCES = "center_distances"
 ATTENTION = "attention"
 
 
-def _trunk(x, config, prefix):
+def _trunk(x, config, prefix, bn_group_size=0):
     """Four multi-scale units; weights are not shared between pathways."""
     for i, (filters, pool) in enumerate(zip(config.trunk_filters, config.trunk_pools)):
         x = MultiScaleConv(filters, config.kernel_sizes, pool, config.bn_momentum,
-                           name=f"{prefix}_unit{i + 1}")(x)
+                           bn_group_size=bn_group_size, name=f"{prefix}_unit{i + 1}")(x)
     return x
 
 
@@ -83,7 +84,10 @@ def build_network(config: ModelConfig):
         # the paper's model, whose graph is unchanged.
         spec = SpecAugment(config.time_masks, config.time_mask_frames, config.freq_masks,
                            config.freq_mask_bins, name="spec_augment")(spec)
-    emotion_maps = _trunk(spec, config, "emotion")
+    # With speaker_bn_group, the emotion pathway's BNs (never the domain pathway's,
+    # whose job is telling speakers apart) normalise each speaker's run of the
+    # batch with its own statistics in training.
+    emotion_maps = _trunk(spec, config, "emotion", config.speaker_bn_group)
     outputs = {}
     if config.variant == "adarl":
         domain_spec = spec
@@ -110,9 +114,9 @@ def build_network(config: ModelConfig):
     x = keras.layers.Reshape((freq, channels), name="squeeze_time")(x)
     x = ChannelwiseFC(name="channelwise_fc")(x)
     x = keras.layers.Dense(config.hidden_units, activation="relu", name="emotion_fc1")(x)
-    features = keras.layers.BatchNormalization(
-        momentum=config.bn_momentum, scale=config.feature_bn_scale, epsilon=1e-5,
-        name="emotion_bn")(x)
+    features = GhostBatchNorm(
+        config.speaker_bn_group, momentum=config.bn_momentum, scale=config.feature_bn_scale,
+        epsilon=1e-5, name="emotion_bn")(x)
     outputs[DEEP_FEATURES] = features
     outputs[EMOTION_PROBS] = keras.layers.Dense(
         config.n_emotions, activation="softmax", dtype="float32", name=EMOTION_PROBS)(features)

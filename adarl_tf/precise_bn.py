@@ -30,7 +30,7 @@ import contextlib
 import keras
 import numpy as np
 
-from adarl_tf.layers import SpecAugment
+from adarl_tf.layers import GhostBatchNorm, SpecAugment
 
 # Windows per batch when a speaker's BN statistics are estimated (`speaker_adapted`):
 # the deep feature's BN sees one value per window, so larger batches estimate it
@@ -56,6 +56,21 @@ def _no_spec_augment(layers):
     finally:
         for layer, time_masks, freq_masks in masks:
             layer.time_masks, layer.freq_masks = time_masks, freq_masks
+
+
+@contextlib.contextmanager
+def _whole_batches(layers):
+    # Statistics are estimated over whole batches (a speaker's, or the training
+    # sample's), never over `--speaker_bn_group`'s runs, which only training lays out.
+    ghosts = [(layer, layer.group_size) for layer in layers
+              if isinstance(layer, GhostBatchNorm)]
+    try:
+        for layer, _ in ghosts:
+            layer.group_size = 0
+        yield
+    finally:
+        for layer, group_size in ghosts:
+            layer.group_size = group_size
 
 
 def _norms(layers):
@@ -107,7 +122,7 @@ def recalibrate(model, batches, norms=None):
     saved = _statistics(norms)
     count = 0
     try:
-        with _no_spec_augment(layers), _inference_mode(
+        with _no_spec_augment(layers), _whole_batches(layers), _inference_mode(
                 [layer for layer in every if not any(layer is n for n in norms)]):
             for count, batch in enumerate(batches, start=1):
                 for layer in norms:

@@ -409,6 +409,12 @@ def _prepare(config, corpus, fold, split, out_dir, strategy):
     fold_dir.mkdir(parents=True, exist_ok=True)
     batch_size = distribute.global_batch_size(train_cfg.batch_size, strategy,
                                               train_cfg.batch_per_replica)
+    group = config.model.speaker_bn_group
+    if group and (batch_size % distribute.replicas(strategy) or
+                  (batch_size // distribute.replicas(strategy)) % group):
+        raise ValueError(f"--speaker_bn_group={group}: each replica's share of the global "
+                         f"batch ({batch_size} over {distribute.replicas(strategy)}) must be "
+                         "whole runs of one speaker; choose a batch that divides so")
     n_train_segments = int(plan_lib.counts(split.train, training_cut(config)).sum())
     steps_per_epoch = -(-n_train_segments // batch_size)
     if split.validation_speakers:
@@ -582,7 +588,8 @@ def _training_data(run, first_epoch):
     """
     config = run.config
     plan = plan_lib.training_plan(run.split.train, training_cut(config), config.train,
-                                  run.batch_size, first_epoch, corpus=run.corpus)
+                                  run.batch_size, first_epoch, corpus=run.corpus,
+                                  speaker_group=config.model.speaker_bn_group)
     return run.pipe.training_data(run.split.train, plan, config.model.frontend.sample_rate_hz,
                                   run.stats_table)
 

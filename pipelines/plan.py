@@ -32,6 +32,11 @@ epoch e is the same whether training started at 0 or resumed at e.
 Order: utterances shuffled, then all their windows (a complete shuffle); with
 `class_balance="sampler"` each element's class is drawn uniformly among those
 present and filled from that class's windows, cycled in shuffled passes.
+With `speaker_group` n (`--speaker_bn_group`), each batch is then laid out as
+runs of n consecutive elements of one speaker: each speaker's shuffled windows
+are cut into runs of n (its last run filled from its first windows), the runs
+shuffled, and as many taken (cycled when short) as fill the epoch's usual
+number of full batches.
 """
 
 import dataclasses
@@ -40,7 +45,7 @@ import numpy as np
 
 from adarl_tf.corpora.corpus import EMOTIONS, GENDERS
 
-ORDER, SHUFFLE, DRAWS, SAMPLER, MIX = range(5)  # `epoch_seed` streams.
+ORDER, SHUFFLE, DRAWS, SAMPLER, MIX, RUNS = range(6)  # `epoch_seed` streams.
 MAX_SNR_DB = 40.0  # Noise SNRs are drawn in [noise_snr_db, this].
 _CROP, _SPEED, _GAIN, _SNR, _NOISE = range(5)  # Sub-streams of an utterance's draws.
 FIELDS = ("utterance", "start", "factor", "gain", "snr_db", "draw_seed", "window",
@@ -203,6 +208,19 @@ def _order(k, emotion, train, epoch):
     return out
 
 
+def _speaker_runs(pairs, speaker, n, batch_size, seed):
+    """`pairs` (shuffled (utterance, window) pairs) laid out as runs of `n` pairs of one
+    speaker (`speaker[utterance]`), ceil(m / batch_size) full batches of them."""
+    runs = []
+    for s in np.unique(speaker[pairs[:, 0]]):
+        own = pairs[speaker[pairs[:, 0]] == s]
+        runs.append(np.resize(own, (-(-len(own) // n) * n, 2)).reshape(-1, n, 2))
+    runs = np.concatenate(runs)
+    runs = runs[np.random.default_rng(seed).permutation(len(runs))]
+    batches = -(-len(pairs) // batch_size)
+    return np.resize(runs, (batches * (batch_size // n), n, 2)).reshape(-1, 2)
+
+
 def _mixup(sizes, alpha, seed):
     """(partner, mix) of one epoch's elements: a permutation of each batch (local
     indices) and weights max(b, 1 - b), b ~ Beta(alpha, alpha); alpha 0: (self, 1)."""
@@ -235,7 +253,7 @@ def mix_batch(x, targets, take):
     return x, targets
 
 
-def _plan(utterances, cut, batch_size, epochs, corpus, train=None):
+def _plan(utterances, cut, batch_size, epochs, corpus, train=None, speaker_group=0):
     """A `Plan` of `epochs` (each a list of (utterance, window) pairs, or None: scoring)."""
     if train is None:  # Scoring needs no targets (and may hold labels of another set).
         emotion = domain = np.zeros(len(utterances), "int32")
@@ -251,6 +269,9 @@ def _plan(utterances, cut, batch_size, epochs, corpus, train=None):
         k = np.array([len(d[0]) for d in draws], "int64")
         pairs = (np.array([(i, j) for i in range(len(k)) for j in range(k[i])], "int64")
                  if epoch is None else _order(k, emotion, train, epoch)).reshape(-1, 2)
+        if epoch is not None and speaker_group:
+            pairs = _speaker_runs(pairs, speaker, speaker_group, batch_size,
+                                  epoch_seed(train.seed, epoch, RUNS))
         i, j = pairs[:, 0], pairs[:, 1]
         at = (np.cumsum(k) - k)[i] + j  # Each element's place in the utterances' draws.
         drawn = [np.concatenate([d[f] for d in draws])[at] for f in range(4)]
@@ -275,8 +296,14 @@ def scoring_plan(utterances, cut, batch_size):
     return _plan(utterances, cut, batch_size, [None], None)
 
 
-def training_plan(utterances, cut, train, batch_size, first_epoch=0, corpus=None):
-    """Epochs `first_epoch` ... `train.epochs - 1`, each shuffled and drawn by its seeds."""
+def training_plan(utterances, cut, train, batch_size, first_epoch=0, corpus=None,
+                  speaker_group=0):
+    """Epochs `first_epoch` ... `train.epochs - 1`, each shuffled and drawn by its seeds;
+    with `speaker_group` n, batches of runs of n windows of one speaker."""
     if not 0 <= first_epoch < train.epochs:
         raise ValueError(f"first_epoch={first_epoch} must be in 0..{train.epochs - 1}")
-    return _plan(utterances, cut, batch_size, range(first_epoch, train.epochs), corpus, train)
+    if speaker_group and batch_size % speaker_group:
+        raise ValueError(f"batch_size={batch_size} is not a multiple of speaker_group="
+                         f"{speaker_group}")
+    return _plan(utterances, cut, batch_size, range(first_epoch, train.epochs), corpus, train,
+                 speaker_group)

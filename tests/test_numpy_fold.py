@@ -156,3 +156,30 @@ def test_speaker_bn_scores_validation_and_monitor_during_fit(small_demo_corpus, 
     assert len(written["history"]["test_speaker_ua"]) == 2
     assert written["uses_test_speaker_audio"] is True
     assert np.isfinite(written["history"]["loss"]).all()
+
+
+def test_speaker_bn_group_trains_the_emotion_pathway_per_speaker(small_demo_corpus, tmp_path):
+    # Batches of runs of 4 windows of one speaker; the emotion pathway's BNs
+    # normalise each run alone, the domain pathway's the whole batch. Scored with
+    # each test speaker's statistics, as it trained.
+    corpus = iemocap.load_iemocap(small_demo_corpus, name=demo.DEMO_CORPUS_NAME)
+    config = dataclasses.replace(
+        TINY, model=dataclasses.replace(TINY.model, speaker_bn_group=4),
+        data=dataclasses.replace(TINY.data, speaker_bn=True),
+        train=dataclasses.replace(TINY.train, epochs=2, bn_recalibration_batches=2))
+    training.train_and_evaluate(config, corpus, 3, tmp_path, verbose=0)
+    written = json.loads((tmp_path / "fold_03" / "results.json").read_text())
+    assert written["epochs_completed"] == 2 and np.isfinite(written["history"]["loss"]).all()
+    model = keras.saving.load_model(tmp_path / "fold_03" / "model.keras")
+    groups = {layer.path.split("/")[0]: layer.group_size
+              for layer in model._flatten_layers() if hasattr(layer, "group_size")}
+    assert groups["emotion_bn"] == groups["emotion_unit1"] == 4
+    assert groups["domain_unit1"] == 0
+
+
+@pytest.mark.parametrize("train", [dict(batch_size=6), dict(mixup_alpha=0.4),
+                                   dict(class_balance="sampler")])
+def test_speaker_bn_group_refuses_batches_it_cannot_lay_out(train):
+    with pytest.raises(ValueError, match="--speaker_bn_group=4"):
+        dataclasses.replace(TINY, model=dataclasses.replace(TINY.model, speaker_bn_group=4),
+                            train=dataclasses.replace(TINY.train, **train))

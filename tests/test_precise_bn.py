@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from adarl_tf import precise_bn
-from adarl_tf.layers import SpecAugment
+from adarl_tf.layers import GhostBatchNorm, SpecAugment
 
 
 def _dense_bn(momentum=0.9):
@@ -49,6 +49,19 @@ def test_spec_augment_is_held_off_and_restored():
                                [batch.var()], rtol=1e-4)
     layer = model.get_layer("spec_augment")
     assert (layer.time_masks, layer.freq_masks) == (2, 2)
+
+
+def test_speaker_groups_are_held_off_and_restored():
+    # Training's runs of one speaker (--speaker_bn_group) are not what a
+    # recalibration batch holds: its statistics are the whole batch's.
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, GhostBatchNorm(2, name="bn")(inputs))
+    batch = np.array([[0, 0, 0], [2, 2, 2], [10, 10, 10], [14, 14, 14]], "float32")
+    precise_bn.recalibrate(model, [batch])
+    bn = model.get_layer("bn")
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(bn.moving_variance),
+                               [batch[:, 0].var()] * 3, rtol=1e-5)
+    assert bn.group_size == 2
 
 
 def test_a_failing_batch_leaves_the_statistics_as_they_were():

@@ -3,6 +3,8 @@
 import keras
 from keras import ops
 
+from adarl_tf.layers.ghost_batch_norm import GhostBatchNorm
+
 
 @keras.saving.register_keras_serializable(package="adarl_tf")
 class MultiScaleConv(keras.layers.Layer):
@@ -22,6 +24,9 @@ class MultiScaleConv(keras.layers.Layer):
             normalisation. Defaults to 0.9.
         kernel_initializer: initializer of the convolutions. Defaults to
             `"glorot_uniform"` (Xavier, as in the paper).
+        bn_group_size: int. In training, the batch normalisation normalises
+            consecutive groups of this many samples apart (`GhostBatchNorm`);
+            0, the default: the whole batch.
         **kwargs: base layer arguments.
 
     Call arguments:
@@ -41,7 +46,8 @@ class MultiScaleConv(keras.layers.Layer):
     """
 
     def __init__(self, filters, kernel_sizes=((3, 3), (5, 5)), pool_size=(2, 2),
-                 bn_momentum=0.9, kernel_initializer="glorot_uniform", **kwargs):
+                 bn_momentum=0.9, kernel_initializer="glorot_uniform", bn_group_size=0,
+                 **kwargs):
         super().__init__(**kwargs)
         if int(filters) <= 0:
             raise ValueError(f"filters must be positive; got {filters!r}")
@@ -52,14 +58,16 @@ class MultiScaleConv(keras.layers.Layer):
         self.pool_size = tuple(pool_size)
         self.bn_momentum = float(bn_momentum)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.bn_group_size = int(bn_group_size)
         self.convs = [
             keras.layers.Conv2D(self.filters, k, padding="same", use_bias=False,
                                 kernel_initializer=self.kernel_initializer,
                                 dtype=self.dtype_policy, name=f"conv_{k[0]}x{k[1]}")
             for k in self.kernel_sizes
         ]
-        self.batch_norm = keras.layers.BatchNormalization(
-            momentum=self.bn_momentum, dtype=self.dtype_policy, name="batch_norm")
+        self.batch_norm = GhostBatchNorm(
+            self.bn_group_size, momentum=self.bn_momentum, dtype=self.dtype_policy,
+            name="batch_norm")
         self.pool = keras.layers.AveragePooling2D(
             self.pool_size, strides=self.pool_size, dtype=self.dtype_policy, name="pool")
 
@@ -89,5 +97,6 @@ class MultiScaleConv(keras.layers.Layer):
             "pool_size": list(self.pool_size),
             "bn_momentum": self.bn_momentum,
             "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+            "bn_group_size": self.bn_group_size,
         })
         return config

@@ -223,3 +223,29 @@ def test_mix_batch_mixes_inputs_and_carries_both_labels():
     np.testing.assert_array_equal(out["domain_mix"], [1, 1, 0])
     assert "partner" not in out and set(out) == {"emotion", "domain", "emotion_mix",
                                                  "domain_mix", "mix"}
+
+
+def test_speaker_group_lays_batches_out_as_runs_of_one_speaker():
+    train = dataclasses.replace(ROBUST, batch_size=8)
+    speakers = ["a", "a", "a", "b", "b", "c", "c", "c", "c"]
+    lengths = [2 * L, L, 3 * L + 500, L // 2, 2 * L, L, 2 * L, 3 * L, L + 900]
+    utts = [dataclasses.replace(u, speaker=s) for u, s in zip(_utterances(lengths), speakers)]
+    cut = P.Cut.of(FRONTEND, 0.2, train=train)
+    plain = P.training_plan(utts, cut, train, 8)
+    plan = P.training_plan(utts, cut, train, 8, speaker_group=4)
+    steps = P.steps(utts, cut, 8)
+    assert len(plan.batches) == steps * train.epochs  # The run's length does not change.
+    assert all(e - b == 8 for b, e in plan.batches)  # Every batch whole runs.
+    runs = plan.speaker.reshape(-1, 4)
+    assert (runs == runs[:, :1]).all() and len(set(runs[:, 0])) == 3
+    # The draws are the plain plan's: an element is the same window, augmented alike.
+    drawn = {(u, w, e): (s, f) for u, w, e, s, f in zip(
+        plain.utterance, plain.window, np.repeat(np.arange(3), len(plain.utterance) // 3),
+        plain.start, plain.factor)}
+    epoch = np.repeat(np.arange(3), len(plan.utterance) // 3)
+    for u, w, e, s, f in zip(plan.utterance, plan.window, epoch, plan.start, plan.factor):
+        assert drawn[(u, w, e)] == (s, f)
+    resumed = P.training_plan(utts, cut, train, 8, first_epoch=1, speaker_group=4)
+    np.testing.assert_array_equal(resumed.utterance, plan.utterance[len(plan.utterance) // 3:])
+    with pytest.raises(ValueError, match="multiple of speaker_group"):
+        P.training_plan(utts, cut, train, 6, speaker_group=4)
