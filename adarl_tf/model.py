@@ -114,9 +114,12 @@ def build_network(config: ModelConfig):
     x = keras.layers.Reshape((freq, channels), name="squeeze_time")(x)
     x = ChannelwiseFC(name="channelwise_fc")(x)
     x = keras.layers.Dense(config.hidden_units, activation="relu", name="emotion_fc1")(x)
-    features = GhostBatchNorm(
-        config.speaker_bn_group, momentum=config.bn_momentum, scale=config.feature_bn_scale,
-        epsilon=1e-5, name="emotion_bn")(x)
+    bn_args = dict(momentum=config.bn_momentum, scale=config.feature_bn_scale, epsilon=1e-5,
+                   name="emotion_bn")
+    # A plain BatchNormalization without groups: `.keras` files key a layer's
+    # variables by its class, so models saved before the groups existed still load.
+    features = (GhostBatchNorm(config.speaker_bn_group, **bn_args) if config.speaker_bn_group
+                else keras.layers.BatchNormalization(**bn_args))(x)
     outputs[DEEP_FEATURES] = features
     outputs[EMOTION_PROBS] = keras.layers.Dense(
         config.n_emotions, activation="softmax", dtype="float32", name=EMOTION_PROBS)(features)

@@ -215,6 +215,20 @@ def test_keras_file_round_trip(tmp_path):
         np.testing.assert_allclose(a[key], b[key], rtol=1e-5, atol=1e-5)
 
 
+def test_speaker_groups_change_the_emotion_pathway_only_and_old_files_still_load():
+    # `.keras` files key a top-level layer's variables by its class: without
+    # groups the deep feature's BN stays a plain BatchNormalization, so models
+    # saved before --speaker_bn_group existed load (their emotion_bn's weights).
+    plain = build_model(dataclasses.replace(TINY, variant="adarl"))
+    assert type(plain.get_layer("emotion_bn")) is keras.layers.BatchNormalization
+    grouped = build_model(dataclasses.replace(TINY, variant="adarl", speaker_bn_group=4))
+    assert grouped.get_layer("emotion_bn").group_size == 4
+    assert grouped.get_layer("emotion_unit1").batch_norm.group_size == 4
+    assert grouped.get_layer("domain_unit1").batch_norm.group_size == 0
+    assert type(grouped.get_layer("domain_bn")) is keras.layers.BatchNormalization
+    assert grouped.count_params() == plain.count_params()
+
+
 def test_config_rejects_bad_values():
     with pytest.raises(ValueError, match="variant"):
         ModelConfig(variant="adarl2")
