@@ -130,6 +130,14 @@ def test_compact_presets_share_the_input_and_differ_in_the_recipe(tmp_path):
     assert (compact.train.train_steps, compact.train.validation_speakers) == (960, 0)
 
 
+def test_speaker_bn_preset_is_the_compact_one_trained_and_scored_per_speaker(tmp_path):
+    compact = _preset_config(tmp_path, "adarl_compact.cfg")
+    per_speaker = _preset_config(tmp_path, "adarl_compact_speaker_bn.cfg")
+    assert per_speaker == dataclasses.replace(
+        compact, model=dataclasses.replace(compact.model, speaker_bn_group=8),
+        data=dataclasses.replace(compact.data, speaker_bn=True))
+
+
 def _preset_config(tmp_path, name, *extra):
     """The config a preset flagfile describes (flags parsed as the command line would)."""
     import pathlib
