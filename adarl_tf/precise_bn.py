@@ -46,31 +46,22 @@ def _sublayers(model):
 
 
 @contextlib.contextmanager
-def _no_spec_augment(layers):
-    masks = [(layer, layer.time_masks, layer.freq_masks) for layer in layers
-             if isinstance(layer, SpecAugment)]
+def _zeroed(layers, cls, *names):
+    """Within the block, the attributes `names` of every `cls` layer are 0; after it,
+    they are back. Holds SpecAugment's masks off (inference inputs are never masked)
+    and `GhostBatchNorm`'s groups (statistics are estimated over whole batches, a
+    speaker's or the training sample's; only training lays out runs of one speaker)."""
+    saved = [(layer, {n: getattr(layer, n) for n in names}) for layer in layers
+             if isinstance(layer, cls)]
     try:
-        for layer, _, _ in masks:
-            layer.time_masks = layer.freq_masks = 0
+        for layer, _ in saved:
+            for n in names:
+                setattr(layer, n, 0)
         yield
     finally:
-        for layer, time_masks, freq_masks in masks:
-            layer.time_masks, layer.freq_masks = time_masks, freq_masks
-
-
-@contextlib.contextmanager
-def _whole_batches(layers):
-    # Statistics are estimated over whole batches (a speaker's, or the training
-    # sample's), never over `--speaker_bn_group`'s runs, which only training lays out.
-    ghosts = [(layer, layer.group_size) for layer in layers
-              if isinstance(layer, GhostBatchNorm)]
-    try:
-        for layer, _ in ghosts:
-            layer.group_size = 0
-        yield
-    finally:
-        for layer, group_size in ghosts:
-            layer.group_size = group_size
+        for layer, values in saved:
+            for n, value in values.items():
+                setattr(layer, n, value)
 
 
 def _norms(layers):
@@ -122,8 +113,9 @@ def recalibrate(model, batches, norms=None):
     saved = _statistics(norms)
     count = 0
     try:
-        with _no_spec_augment(layers), _whole_batches(layers), _inference_mode(
-                [layer for layer in every if not any(layer is n for n in norms)]):
+        others = [layer for layer in every if not any(layer is n for n in norms)]
+        with (_zeroed(layers, SpecAugment, "time_masks", "freq_masks"),
+              _zeroed(layers, GhostBatchNorm, "group_size"), _inference_mode(others)):
             for count, batch in enumerate(batches, start=1):
                 for layer in norms:
                     # moving = moving * m + batch * (1 - m): the running mean of

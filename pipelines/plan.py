@@ -211,9 +211,9 @@ def _order(k, emotion, train, epoch):
 def _speaker_runs(pairs, speaker, n, batch_size, seed):
     """`pairs` (shuffled (utterance, window) pairs) laid out as runs of `n` pairs of one
     speaker (`speaker[utterance]`), ceil(m / batch_size) full batches of them."""
-    runs = []
-    for s in np.unique(speaker[pairs[:, 0]]):
-        own = pairs[speaker[pairs[:, 0]] == s]
+    runs, owner = [], speaker[pairs[:, 0]]
+    for s in np.unique(owner):
+        own = pairs[owner == s]
         runs.append(np.resize(own, (-(-len(own) // n) * n, 2)).reshape(-1, n, 2))
     runs = np.concatenate(runs)
     runs = runs[np.random.default_rng(seed).permutation(len(runs))]

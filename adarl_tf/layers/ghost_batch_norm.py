@@ -35,7 +35,7 @@ class GhostBatchNorm(keras.layers.BatchNormalization):
         super().__init__(**kwargs)
         if int(group_size) < 0:
             raise ValueError(f"group_size must be >= 0; got {group_size!r}")
-        if self.axis not in (-1,) and group_size:
+        if group_size and self.axis != -1:
             raise ValueError(f"GhostBatchNorm normalises the last axis; got axis={self.axis}")
         self.group_size = int(group_size)
 
