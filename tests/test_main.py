@@ -138,6 +138,27 @@ def test_speaker_bn_preset_is_the_compact_one_trained_and_scored_per_speaker(tmp
         data=dataclasses.replace(compact.data, speaker_bn=True))
 
 
+def test_gpu_run_list_is_the_paper_size_recipe_as_it_parses_today(tmp_path):
+    # benchmarks/gpu_runs_robust.txt waits for a lent GPU: a renamed flag or preset must
+    # fail here, not in that machine's few minutes.
+    import pathlib
+    root = pathlib.Path(__file__).resolve().parents[1]
+    robust = _preset_config(tmp_path, "adarl_robust.cfg")
+    runs = [line.split() for line in
+            (root / "benchmarks" / "gpu_runs_robust.txt").read_text().splitlines()
+            if line.strip() and not line.startswith("#")]
+    assert len({name for name, *_ in runs}) == len(runs) == 4
+    variants = set()
+    for name, preset, *extra in runs:
+        config = _flagfile_config(root / preset, *extra)
+        variants.add((config.model.variant, config.model.speaker_bn_group))
+        assert config.data.speaker_bn
+        assert config.train == robust.train
+        assert dataclasses.replace(config.model, variant="adarl", speaker_bn_group=0) \
+            == robust.model
+    assert variants == {(v, g) for v in ("adarl", "backbone") for g in (0, 8)}
+
+
 def _preset_config(tmp_path, name, *extra):
     """The config a preset flagfile describes (flags parsed as the command line would)."""
     import pathlib
