@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import pathlib
 
 import pytest
 from absl import app, flags
@@ -11,6 +12,7 @@ from adarl_tf import flags as run_flags
 from adarl_tf import main as main_lib
 
 FLAGS = flags.FLAGS
+_ROOT = pathlib.Path(__file__).resolve().parents[1]  # The repository: presets, run lists.
 pytestmark = pytest.mark.usefixtures("parsed_flags")
 
 
@@ -141,16 +143,14 @@ def test_speaker_bn_preset_is_the_compact_one_trained_and_scored_per_speaker(tmp
 def test_gpu_run_list_is_the_paper_size_recipe_as_it_parses_today(tmp_path):
     # benchmarks/gpu_runs_robust.txt waits for a lent GPU: a renamed flag or preset must
     # fail here, not in that machine's few minutes.
-    import pathlib
-    root = pathlib.Path(__file__).resolve().parents[1]
     robust = _preset_config(tmp_path, "adarl_robust.cfg")
     runs = [line.split() for line in
-            (root / "benchmarks" / "gpu_runs_robust.txt").read_text().splitlines()
+            (_ROOT / "benchmarks" / "gpu_runs_robust.txt").read_text().splitlines()
             if line.strip() and not line.startswith("#")]
     assert len({name for name, *_ in runs}) == len(runs) == 4
     variants = set()
     for name, preset, *extra in runs:
-        config = _flagfile_config(root / preset, *extra)
+        config = _flagfile_config(_ROOT / preset, *extra)
         variants.add((config.model.variant, config.model.speaker_bn_group))
         assert config.data.speaker_bn
         assert config.train == robust.train
@@ -161,9 +161,7 @@ def test_gpu_run_list_is_the_paper_size_recipe_as_it_parses_today(tmp_path):
 
 def _preset_config(tmp_path, name, *extra):
     """The config a preset flagfile describes (flags parsed as the command line would)."""
-    import pathlib
-    root = pathlib.Path(__file__).resolve().parents[1]
-    return _flagfile_config(root / "configs" / name, *extra)
+    return _flagfile_config(_ROOT / "configs" / name, *extra)
 
 
 def _flagfile_config(path, *extra):
