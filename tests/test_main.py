@@ -117,9 +117,9 @@ def test_epochs_and_train_steps_together_are_refused(tmp_path):
     assert _flagfile_config(flagfile).train.train_steps == 960
 
 
-def test_compact_presets_share_the_input_and_differ_in_the_recipe(tmp_path):
-    compact = _preset_config(tmp_path, "adarl_compact.cfg")
-    speaker = _preset_config(tmp_path, "adarl_compact_speaker.cfg")
+def test_compact_presets_share_the_input_and_differ_in_the_recipe():
+    compact = _preset_config("adarl_compact.cfg")
+    speaker = _preset_config("adarl_compact_speaker.cfg")
     # The same mel input and trunk; only the normalisation differs.
     assert speaker.model.frontend == dataclasses.replace(compact.model.frontend,
                                                          normalization="speaker")
@@ -132,18 +132,18 @@ def test_compact_presets_share_the_input_and_differ_in_the_recipe(tmp_path):
     assert (compact.train.train_steps, compact.train.validation_speakers) == (960, 0)
 
 
-def test_speaker_bn_preset_is_the_compact_one_trained_and_scored_per_speaker(tmp_path):
-    compact = _preset_config(tmp_path, "adarl_compact.cfg")
-    per_speaker = _preset_config(tmp_path, "adarl_compact_speaker_bn.cfg")
+def test_speaker_bn_preset_is_the_compact_one_trained_and_scored_per_speaker():
+    compact = _preset_config("adarl_compact.cfg")
+    per_speaker = _preset_config("adarl_compact_speaker_bn.cfg")
     assert per_speaker == dataclasses.replace(
         compact, model=dataclasses.replace(compact.model, speaker_bn_group=8),
         data=dataclasses.replace(compact.data, speaker_bn=True))
 
 
-def test_gpu_run_list_is_the_paper_size_recipe_as_it_parses_today(tmp_path):
+def test_gpu_run_list_is_the_paper_size_recipe_as_it_parses_today():
     # benchmarks/gpu_runs_robust.txt waits for a lent GPU: a renamed flag or preset must
     # fail here, not in that machine's few minutes.
-    robust = _preset_config(tmp_path, "adarl_robust.cfg")
+    robust = _preset_config("adarl_robust.cfg")
     runs = [line.split() for line in
             (_ROOT / "benchmarks" / "gpu_runs_robust.txt").read_text().splitlines()
             if line.strip() and not line.startswith("#")]
@@ -159,7 +159,7 @@ def test_gpu_run_list_is_the_paper_size_recipe_as_it_parses_today(tmp_path):
     assert variants == {(v, g) for v in ("adarl", "backbone") for g in (0, 8)}
 
 
-def _preset_config(tmp_path, name, *extra):
+def _preset_config(name, *extra):
     """The config a preset flagfile describes (flags parsed as the command line would)."""
     return _flagfile_config(_ROOT / "configs" / name, *extra)
 
@@ -175,11 +175,11 @@ def _flagfile_config(path, *extra):
         flagsaver.restore_flag_values(saved)
 
 
-def test_paper_presets_keep_the_papers_recipe(tmp_path):
+def test_paper_presets_keep_the_papers_recipe():
     from adarl_tf.config import TrainConfig
     defaults = TrainConfig()
     for name in ("adarl.cfg", "backbone.cfg", "domain_invariant.cfg"):
-        config = _preset_config(tmp_path, name)
+        config = _preset_config(name)
         train = config.train
         assert (train.optimizer, train.schedule, train.class_balance) == \
             ("sgd", "epoch_decay", "none"), name
@@ -191,16 +191,16 @@ def test_paper_presets_keep_the_papers_recipe(tmp_path):
         assert (config.model.time_masks, config.model.freq_masks) == (0, 0)
 
 
-def test_inf_snr_turns_a_presets_noise_off(tmp_path):
-    assert _preset_config(tmp_path, "adarl_compact.cfg").train.noise_snr_db == 20.0
-    train = _preset_config(tmp_path, "adarl_compact.cfg", "--noise_snr_db=inf").train
+def test_inf_snr_turns_a_presets_noise_off():
+    assert _preset_config("adarl_compact.cfg").train.noise_snr_db == 20.0
+    train = _preset_config("adarl_compact.cfg", "--noise_snr_db=inf").train
     assert train.noise_snr_db is None
     assert train.augments  # Only the noise is off: speed, gain and crop stay.
 
 
-def test_robust_preset_parses_and_builds(tmp_path):
+def test_robust_preset_parses_and_builds():
     from adarl_tf.model import build_model
-    config = _preset_config(tmp_path, "adarl_robust.cfg")
+    config = _preset_config("adarl_robust.cfg")
     train = config.train
     assert (train.optimizer, train.schedule, train.class_balance) == \
         ("adamw", "cosine", "weighted_loss")
