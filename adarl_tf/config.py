@@ -184,6 +184,14 @@ class ModelConfig:
     # attention_trains_domain=False, and then within noise of the paper's
     # (RESULTS.md, ninth session).
     attention_input: str = "maps"
+    # adarl: the attention reads the domain embedding averaged over the speaker's
+    # windows (layers/group_mean.py), not each window's own: gender is a property
+    # of the speaker, and a 3 s window tells it less surely (ASED's per-window
+    # gender accuracy is 0.74-0.77). Training averages each run of
+    # speaker_bn_group windows; scoring needs --speaker_bn, which sets the mean to
+    # the test speaker's (without it every window would read the training mean).
+    # Needs attention_input="embedding". Measured in RESULTS.md (twenty-fourth session).
+    domain_speaker_mean: bool = False
     # Moving-average momentum of every BatchNormalization. 0.9 is PyTorch's
     # default (its "0.1"); Keras' 0.99 leaves the inference statistics near
     # their initial values after the few hundred steps of a small corpus.
@@ -232,6 +240,13 @@ class ModelConfig:
         if self.attention_input not in ATTENTION_INPUTS:
             raise ValueError(f"attention_input={self.attention_input!r}; expected one of "
                              f"{ATTENTION_INPUTS}")
+        if self.domain_speaker_mean and (self.variant != "adarl" or not self.speaker_bn_group
+                                         or self.attention_input != "embedding"):
+            raise ValueError("--domain_speaker_mean averages the attention's domain embedding "
+                             "over each speaker's windows: it needs --variant=adarl, "
+                             "--attention_input=embedding and --speaker_bn_group > 0; got "
+                             f"variant={self.variant!r}, attention_input="
+                             f"{self.attention_input!r}, speaker_bn_group={self.speaker_bn_group}")
         if len(self.trunk_filters) != len(self.trunk_pools):
             raise ValueError("trunk_filters and trunk_pools must have one entry "
                              f"per unit; got {self.trunk_filters} and {self.trunk_pools}")

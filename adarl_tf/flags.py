@@ -100,6 +100,9 @@ CONFIG_FLAGS = {
     "attention_input": ("model", "adarl: what the attention reads, maps (the paper: the domain "
                         "maps' time-and-channel average) or embedding (the domain head's "
                         "hidden feature after its BN)."),
+    "domain_speaker_mean": ("model", "adarl: the attention reads the domain embedding averaged "
+                            "over each speaker's windows (needs --attention_input=embedding, "
+                            "--speaker_bn_group and --speaker_bn)."),
     "trunk_filters": ("model", "Filters per branch of the four multi-scale units of each "
                       "trunk."),
     "trunk_pools": ("model", "Pool (frequency x time) of each multi-scale unit (paper: "
@@ -306,6 +309,11 @@ def config_from_flags():
         raise ValueError(f"--epochs={FLAGS.epochs} and --train_steps={FLAGS.train_steps} "
                          "both set the run's length; give one (--train_steps=0 counts it "
                          "in epochs where a preset sets --train_steps)")
+    if values["model"]["domain_speaker_mean"] and not values["data"]["speaker_bn"]:
+        # Without it, every test window would read the training speakers' mean.
+        # (Checked here, not in the config: scoring itself runs on a copy without it.)
+        raise ValueError("--domain_speaker_mean needs --speaker_bn: the test speaker's mean "
+                         "domain embedding comes from its windows scored together")
     model = config_lib.ModelConfig(frontend=config_lib.FrontendConfig(**values["frontend"]),
                                    **values["model"])
     return config_lib.ExperimentConfig(model=model, train=config_lib.TrainConfig(

@@ -32,6 +32,7 @@ from adarl_tf.layers import (
     DomainFrequencyAttention,
     GhostBatchNorm,
     GradientReversal,
+    GroupMean,
     MultiScaleConv,
     SpecAugment,
     Spectrogram,
@@ -99,6 +100,11 @@ def build_network(config: ModelConfig):
         domain_maps = _trunk(domain_spec, config, "domain")
         outputs[DOMAIN_PROBS], domain_embedding = _domain_head(domain_maps, config, "domain")
         domain = domain_maps if config.attention_input == "maps" else domain_embedding
+        if config.domain_speaker_mean:
+            # The speaker's mean embedding: its gender, read from all its windows.
+            # Named emotion_* so that --speaker_bn sets it to the test speaker's.
+            domain = GroupMean(config.speaker_bn_group, momentum=config.bn_momentum,
+                               name="emotion_domain_mean")(domain)
         excite_init = {"glorot": "glorot_uniform", "uniform": "zeros"}[config.attention_init]
         emotion_maps, outputs[ATTENTION] = DomainFrequencyAttention(
             config.attention_units, excite_init, config.attention_trains_domain,

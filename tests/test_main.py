@@ -117,6 +117,13 @@ def test_epochs_and_train_steps_together_are_refused(tmp_path):
     assert _flagfile_config(flagfile).train.train_steps == 960
 
 
+def test_domain_speaker_mean_needs_the_test_speakers_windows_scored_together():
+    preset = "adarl_compact_speaker_bn.cfg"
+    with pytest.raises(ValueError, match="--domain_speaker_mean needs --speaker_bn"):
+        _preset_config(preset, "--domain_speaker_mean", "--nospeaker_bn")
+    assert _preset_config(preset, "--domain_speaker_mean").model.domain_speaker_mean
+
+
 def test_compact_presets_share_the_input_and_differ_in_the_recipe():
     compact = _preset_config("adarl_compact.cfg")
     speaker = _preset_config("adarl_compact_speaker.cfg")

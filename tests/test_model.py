@@ -236,6 +236,11 @@ def test_config_rejects_bad_values():
         ModelConfig(trunk_filters=(16, 16))
     with pytest.raises(ValueError, match="attention_init"):
         ModelConfig(attention_init="zeros")
+    for wrong in (dict(attention_input="maps"), dict(speaker_bn_group=0),
+                  dict(variant="backbone")):
+        with pytest.raises(ValueError, match="--domain_speaker_mean"):
+            ModelConfig(**{**dict(domain_speaker_mean=True, attention_input="embedding",
+                                  speaker_bn_group=4), **wrong})
     assert ModelConfig.from_dict(ModelConfig().to_dict()) == ModelConfig()
 
 
@@ -297,3 +302,28 @@ def test_attention_reading_the_domain_embedding_trains_and_round_trips(tmp_path)
     assert reloaded.model_config.attention_input == "embedding"
     np.testing.assert_allclose(model.predict(x, verbose=0)["attention"],
                                reloaded.predict(x, verbose=0)["attention"], rtol=1e-5)
+
+
+def test_domain_speaker_mean_gives_a_speakers_windows_one_attention():
+    from adarl_tf import precise_bn
+    config = dataclasses.replace(TINY, attention_input="embedding", speaker_bn_group=4,
+                                 domain_speaker_mean=True)
+    model = build_model(config)
+    assert "emotion_domain_mean" in [n.path.split("/")[0] for n in precise_bn.emotion_norms(model)]
+    x, y = _batch(config)
+    x[4:] = 3.0 * x[4:] + 0.05  # The second run of 4 windows: another "speaker".
+
+    def attention(training):
+        return keras.ops.convert_to_numpy(model(x, training=training)["attention"])
+
+    trained = attention(True)  # Each run of 4 windows reads its own mean.
+    np.testing.assert_allclose(trained[:4], np.broadcast_to(trained[0], (4,) + trained.shape[1:]),
+                               atol=1e-6)
+    assert not np.allclose(trained[0], trained[4], atol=1e-4)
+    speakers = []
+    for windows in (x[:4], x[4:]):  # Scored per speaker, as --speaker_bn scores.
+        with precise_bn.speaker_adapted(model, [windows]):
+            scored = model.predict(x, verbose=0)["attention"]
+        np.testing.assert_allclose(scored, np.broadcast_to(scored[0], scored.shape), atol=1e-6)
+        speakers.append(scored[0])
+    assert not np.allclose(*speakers, atol=1e-4)

@@ -158,13 +158,19 @@ def test_speaker_bn_scores_validation_and_monitor_during_fit(small_demo_corpus, 
     assert np.isfinite(written["history"]["loss"]).all()
 
 
-def test_speaker_bn_group_trains_the_emotion_pathway_per_speaker(small_demo_corpus, tmp_path):
+@pytest.mark.parametrize("speaker_mean", [False, True])
+def test_speaker_bn_group_trains_the_emotion_pathway_per_speaker(small_demo_corpus, tmp_path,
+                                                                 speaker_mean):
     # Batches of runs of 4 windows of one speaker; the emotion pathway's BNs
     # normalise each run alone, the domain pathway's the whole batch. Scored with
-    # each test speaker's statistics, as it trained.
+    # each test speaker's statistics, as it trained. With speaker_mean, the
+    # attention reads the run's (in scoring: the test speaker's) mean domain embedding.
     corpus = iemocap.load_iemocap(small_demo_corpus, name=demo.DEMO_CORPUS_NAME)
+    model_config = dataclasses.replace(TINY.model, speaker_bn_group=4,
+                                       domain_speaker_mean=speaker_mean,
+                                       attention_input="embedding" if speaker_mean else "maps")
     config = dataclasses.replace(
-        TINY, model=dataclasses.replace(TINY.model, speaker_bn_group=4),
+        TINY, model=model_config,
         data=dataclasses.replace(TINY.data, speaker_bn=True),
         train=dataclasses.replace(TINY.train, epochs=2, bn_recalibration_batches=2))
     training.train_and_evaluate(config, corpus, 3, tmp_path, verbose=0)
@@ -175,6 +181,7 @@ def test_speaker_bn_group_trains_the_emotion_pathway_per_speaker(small_demo_corp
               for layer in model._flatten_layers() if hasattr(layer, "group_size")}
     assert groups["emotion_bn"] == groups["emotion_unit1"] == 4
     assert groups["domain_unit1"] == 0
+    assert groups.get("emotion_domain_mean") == (4 if speaker_mean else None)
 
 
 @pytest.mark.parametrize("train", [dict(batch_size=6), dict(mixup_alpha=0.4),
@@ -183,3 +190,4 @@ def test_speaker_bn_group_refuses_batches_it_cannot_lay_out(train):
     with pytest.raises(ValueError, match="--speaker_bn_group=4"):
         dataclasses.replace(TINY, model=dataclasses.replace(TINY.model, speaker_bn_group=4),
                             train=dataclasses.replace(TINY.train, **train))
+

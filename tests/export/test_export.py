@@ -385,11 +385,13 @@ def test_a_model_with_spec_augment_exports_without_random_ops(tmp_path):
 
 
 @pytest.mark.parametrize("options", [{"attention_input": "embedding"},
-                                     {"attention_standardize": True}])
+                                     {"attention_standardize": True},
+                                     {"attention_input": "embedding", "speaker_bn_group": 4,
+                                      "domain_speaker_mean": True}])
 def test_the_attention_options_export_to_tflite_with_keras_probabilities(tmp_path, options):
-    # The attention reading the domain head's embedding, or a standardised
-    # profile, rewires the graph: SavedModel and TFLite (builtin ops only) must
-    # still give Keras' probabilities.
+    # The attention reading the domain head's embedding (or its speaker mean: a
+    # stored vector), or a standardised profile, rewires the graph: SavedModel and
+    # TFLite (builtin ops only) must still give Keras' probabilities.
     import dataclasses
 
     from adarl_tf.export import serving
