@@ -190,7 +190,8 @@ class ModelConfig:
     # gender accuracy is 0.74-0.77). Training averages each run of
     # speaker_bn_group windows; scoring needs --speaker_bn, which sets the mean to
     # the test speaker's (without it every window would read the training mean).
-    # Needs attention_input="embedding". Measured in RESULTS.md (twenty-fourth session).
+    # Needs attention_input="embedding". Measured in RESULTS.md (twenty-third and
+    # twenty-fourth sessions).
     domain_speaker_mean: bool = False
     # Moving-average momentum of every BatchNormalization. 0.9 is PyTorch's
     # default (its "0.1"); Keras' 0.99 leaves the inference statistics near

@@ -9,6 +9,7 @@ import keras
 import numpy as np
 import pytest
 
+from adarl_tf import precise_bn
 from adarl_tf.config import ModelConfig
 from adarl_tf.model import ADARLModel, build_model
 from tests.model_files import TINY  # 1 s segments, 0-2 kHz, few filters.
@@ -305,7 +306,6 @@ def test_attention_reading_the_domain_embedding_trains_and_round_trips(tmp_path)
 
 
 def test_domain_speaker_mean_gives_a_speakers_windows_one_attention():
-    from adarl_tf import precise_bn
     config = dataclasses.replace(TINY, attention_input="embedding", speaker_bn_group=4,
                                  domain_speaker_mean=True)
     model = build_model(config)

@@ -190,4 +190,3 @@ def test_speaker_bn_group_refuses_batches_it_cannot_lay_out(train):
     with pytest.raises(ValueError, match="--speaker_bn_group=4"):
         dataclasses.replace(TINY, model=dataclasses.replace(TINY.model, speaker_bn_group=4),
                             train=dataclasses.replace(TINY.train, **train))
-

@@ -43,20 +43,23 @@ class GhostBatchNorm(keras.layers.BatchNormalization):
         if not (training and self.trainable and self.group_size) or mask is not None:
             return super().call(inputs, training=training, mask=mask)
         x = ops.cast(inputs, "float32")
-        channels = x.shape[-1]
         groups = ops.reshape(x, (-1, self.group_size) + tuple(x.shape[1:]))
         axes = tuple(range(1, len(groups.shape) - 1))  # All but the group and channel axes.
         mean, variance = ops.moments(groups, axes=axes, keepdims=True)
-        # The moving statistics: the groups' average (what recalibration replaces).
-        for moving, batch in ((self.moving_mean, mean), (self.moving_variance, variance)):
-            average = ops.mean(ops.reshape(batch, (-1, channels)), axis=0)
-            moving.assign(moving * self.momentum + average * (1.0 - self.momentum))
+        self._track(self.moving_mean, mean)
+        self._track(self.moving_variance, variance)
         outputs = (groups - mean) * ops.rsqrt(variance + self.epsilon)
         if self.scale:
             outputs = outputs * ops.cast(self.gamma, "float32")
         if self.center:
             outputs = outputs + ops.cast(self.beta, "float32")
         return ops.cast(ops.reshape(outputs, ops.shape(x)), self.compute_dtype)
+
+    def _track(self, moving, statistic):
+        """Moves a moving statistic towards the groups' average of `statistic` (one
+        value per group and channel); what recalibration replaces."""
+        average = ops.mean(ops.reshape(statistic, (-1, statistic.shape[-1])), axis=0)
+        moving.assign(moving * self.momentum + average * (1.0 - self.momentum))
 
     def get_config(self):
         return {**super().get_config(), "group_size": self.group_size}

@@ -53,8 +53,7 @@ class GroupMean(GhostBatchNorm):
             size = self.group_size or ops.shape(x)[0]
             groups = ops.reshape(x, (-1, size, x.shape[-1]))
             mean = ops.mean(groups, axis=1, keepdims=True)
-            self.moving_mean.assign(self.moving_mean * self.momentum
-                                    + ops.mean(mean, axis=(0, 1)) * (1.0 - self.momentum))
+            self._track(self.moving_mean, mean)
             outputs = ops.reshape(ops.broadcast_to(mean, ops.shape(groups)), ops.shape(x))
         else:
             outputs = ops.broadcast_to(ops.cast(self.moving_mean, "float32")[None], ops.shape(x))
