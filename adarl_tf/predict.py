@@ -40,6 +40,9 @@ that cannot be read is named and left out of both the statistics and the scores:
 
   python -m adarl_tf.predict --model=runs/x/fold_00/model.keras --speaker_bn anna/*.wav
 
+A model trained per speaker (`--speaker_bn_group`) scored without it, a file at
+a time, uses its training speakers' statistics: a note on stderr says so, once.
+
 Timeline. Emotion over time in one recording of any length (read in blocks),
 a window of the model's segment every `--hop_s` seconds, windows without
 speech marked and not scored (`adarl_tf/timeline.py`):
@@ -61,12 +64,26 @@ POOLED_NOTE = ("note: no --profile: scoring with the pooled statistics of the mo
                "training speakers; a profile of the speaker (--enrol) fits their voice")
 
 
-def _load(model_path, profile=None, num_threads=None, min_tail_s=None):
-    """`adarl_tf.load`, with the note that the pooled statistics are used (once)."""
+# A model trained per speaker (`--speaker_bn_group`, configs/adarl_compact_speaker_bn.cfg)
+# scored a file at a time normalises with its training speakers' statistics: on the
+# development corpora it then scored below the plain preset (RESULTS.md), so say so.
+ONE_AT_A_TIME_NOTE = (
+    "note: this model was trained per speaker (--speaker_bn_group) and is scored here one "
+    "file at a time, with its training speakers' BatchNorm statistics, which loses accuracy; "
+    "score one person's recordings together with --speaker_bn (a .keras model), or export "
+    "one speaker's statistics (python -m adarl_tf.export --speaker_bn_files=...)")
+
+
+def _load(model_path, profile=None, num_threads=None, min_tail_s=None, together=False):
+    """`adarl_tf.load`, with the notes that the pooled statistics are used, or that a
+    model trained per speaker is scored a file at a time (each once; `together`: the
+    files are scored as one speaker's, `--speaker_bn`)."""
     from adarl_tf import recognizer
     r = recognizer.load(model_path, profile, num_threads=num_threads, min_tail_s=min_tail_s)
     if r.speaker_stats_source == "pooled":
         print(POOLED_NOTE, file=sys.stderr)
+    if r.info.needs_speaker_bn and not together:
+        print(ONE_AT_A_TIME_NOTE, file=sys.stderr)
     return r
 
 
@@ -143,7 +160,7 @@ def predict_speaker_files(model_path, paths, min_tail_s=None, profile=None):
             a `.keras` file, or too few windows in the files that can be read.
     """
     from adarl_tf.recognizer import read_recordings
-    r = _load(model_path, profile, None, min_tail_s)
+    r = _load(model_path, profile, None, min_tail_s, together=True)
     waveforms, errors = read_recordings(paths, r.sample_rate_hz)
     usable = [w for w in waveforms if w is not None]
     scored = iter(r.predict_speaker_waveforms(usable) if usable else [])

@@ -74,6 +74,10 @@ class ModelInfo:
     min_tail_s: float
     tail: str = DataConfig.tail  # `DataConfig.tail`: "pad" or "overlap".
     frontend: Optional[FrontendConfig] = None  # None: not recorded beside the model.
+    # Trained per speaker (`ModelConfig.speaker_bn_group`) and holding no one speaker's
+    # BatchNorm statistics (an export's `--speaker_bn_files`): scored a file at a time it
+    # uses its training speakers' statistics, and loses accuracy (RESULTS.md).
+    needs_speaker_bn: bool = False
     # The file these come from (model_card.json or results.json), for messages.
     source: Optional[str] = dataclasses.field(default=None, compare=False)
 
@@ -166,8 +170,11 @@ def model_metadata(model_path):
     results = model_path.parent / fold_files.RESULTS
     if card.exists():
         c = read_model_card(card)
+        recorded = _recorded(c.get("config", {}), card, CARD_FIX)
+        if "speaker_bn" in c:  # One speaker's statistics are baked in.
+            recorded["needs_speaker_bn"] = False
         return ModelInfo(tuple(c["labels"]), int(c["sample_rate_hz"]), float(c["min_tail_s"]),
-                         **_recorded(c.get("config", {}), card, CARD_FIX))
+                         **recorded)
     if results.exists():
         try:
             r = FoldResult.read(results, keys=("config",))
@@ -183,12 +190,15 @@ def model_metadata(model_path):
 
 
 def _recorded(config, source, fix):
-    """`tail`, `frontend` and `source` of a recorded `ExperimentConfig` dict (older ones
-    lack the first two), read from the file `source` (`fix`: how to make it again)."""
+    """`tail`, `frontend`, `needs_speaker_bn` and `source` of a recorded
+    `ExperimentConfig` dict (older ones lack the first three), read from the file
+    `source` (`fix`: how to make it again)."""
     try:
-        frontend = config.get("model", {}).get("frontend")
+        model = config.get("model", {})
+        frontend = model.get("frontend")
         return {"tail": config.get("data", {}).get("tail", DataConfig.tail),
                 "frontend": None if frontend is None else FrontendConfig.from_dict(frontend),
+                "needs_speaker_bn": int(model.get("speaker_bn_group") or 0) > 0,
                 "source": str(source)}
     except (TypeError, ValueError, AttributeError) as e:
         raise PredictError(str(fold_files.damaged(source, source.name, f"its config: {e}",

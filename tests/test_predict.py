@@ -329,3 +329,26 @@ def test_cli_reports_a_bad_profile_in_one_line(speaker_models, voices, tmp_path)
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.strip().splitlines()[-1].startswith(f"error: {bad}: not a readable")
     assert "Traceback" not in proc.stderr
+
+
+def test_a_model_trained_per_speaker_is_said_to_lose_accuracy_one_file_at_a_time(
+        models, tmp_path, capsys):
+    import dataclasses
+    model = model_files.build(dataclasses.replace(TINY, speaker_bn_group=4))
+    paths = model_files.export_folder(model, tmp_path / "export", formats=("tflite",))
+    clip = str(write_pcm(tmp_path / "long.wav", tone(20.0, 16000), 16000))
+
+    def notes(model_path, files=(clip, clip), **flags):
+        assert predict.command(str(model_path), list(files), **flags) == 0
+        err = capsys.readouterr().err.splitlines()
+        return err.count(predict.ONE_AT_A_TIME_NOTE)
+
+    assert notes(paths["keras"]) == 1 and notes(paths["tflite"]) == 1  # Once per run.
+    assert notes(paths["keras"], [clip], timeline_of=True, out=str(tmp_path / "t.csv")) == 1
+    assert notes(paths["keras"], speaker_bn=True) == 0  # Scored as training scores.
+    assert notes(models["keras"]) == 0  # Trained on whole batches.
+    # An export with one speaker's statistics baked in holds what --speaker_bn would set.
+    card_path = tmp_path / "export" / "model_card.json"
+    card = json.loads(card_path.read_text())
+    card_path.write_text(json.dumps(dict(card, speaker_bn={"windows": 20})))
+    assert notes(paths["tflite"]) == 0
