@@ -563,6 +563,9 @@ def _model_card(results, config, corpus_name, written, out_dir, figures, int8_fl
         size = sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) \
             if path.is_dir() else path.stat().st_size
         files_info[fmt] = {"path": name, "bytes": size}
+    int8_file = out_dir / tflite.TFLITE_FORMATS["tflite_int8"][0]
+    float_products = (tflite.float32_products(int8_file.read_bytes())
+                      if "tflite_int8" in written else [])
     return {
         "model": f"ADARL ({config.model.variant}) speech emotion recognition",
         "labels": list(results.labels),
@@ -590,6 +593,8 @@ def _model_card(results, config, corpus_name, written, out_dir, figures, int8_fl
             "segment is one padded segment; average the segments' probabilities"),
         "int8": {"io": "float32 audio in, float32 probabilities out; quantised inside",
                  "float32_tensors": list(int8_float_scopes),
+                 # Products XNNPACK could not run in int8 (tflite.xnnpack_refused).
+                 "float32_products": float_products,
                  "hybrid": "the frontend's DFT products: int8 weights, float32 frames "
                            "quantised to int8 at run time (one scale per frame)",
                  "calibration": "segments drawn from the fold's training utterances"},

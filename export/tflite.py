@@ -40,6 +40,16 @@ graph timings"):
 The int8 model gives Keras' class on the test utterances (the exporter's
 parity check) and runs in about a third of float32's time.
 
+XNNPACK, LiteRT's default CPU delegate (the phone's too), prepares an int8
+product only if its requantisation scale, input scale x weight scale / output
+scale, lies in [2^-32, 256) for every output channel; otherwise the
+interpreter fails at its first invoke ("failed to create XNNPACK runtime").
+A product whose calibrated output is (nearly) always zero gets a tiny output
+scale and breaks the bound: ADARL's attention squeeze with every ReLU dead on
+the calibration segments did, in a test fold trained on one core. The int8
+conversion checks the bound (`xnnpack_refused`) and keeps such products float32
+(converted again with them denylisted too); `float32_products` lists them.
+
 The int8 model keeps **float32 input and output**: the phone app passes raw
 audio in [-1, 1] and reads probabilities, with no scale or zero point to
 apply.
@@ -52,6 +62,7 @@ re-checks the written flatbuffer.
 import re
 
 import numpy as np
+from absl import logging
 
 from adarl_tf.layers.spectrogram import MEL_SCOPE as MEL
 
@@ -76,6 +87,11 @@ INT8_FLOAT_SCOPES = (FRONTEND_SCOPE,)
 # per frame keep (the compact preset's z-scores moved by 1.4 on average), so it
 # stays a float32 product in every format; the DFT products read waveform frames.
 MEL_SCOPE = f"/{MEL}/"
+# XNNPACK's bound on an int8 product's requantisation scale (input scale x
+# weight scale / output scale), checked when it creates the operator.
+XNNPACK_REQUANTIZATION_RANGE = (2.0 ** -32, 256.0)
+# The ops that XNNPACK runs as int8 products with a requantisation scale.
+PRODUCT_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
 
 
 def _in_frontend(name):
@@ -146,8 +162,7 @@ def convert(saved_model_dir, quantization, representative_segments=None,
         converter.inference_output_type = tf.float32
     try:
         if quantization == "int8":
-            content = _int8_with_float_frontend(tf, saved_model_dir, converter, segments,
-                                                float_scopes)
+            content = _int8_for_xnnpack(tf, saved_model_dir, converter, segments, float_scopes)
             # The frontend's DFT products with int8 weights, run as int8 products
             # (hybrid ops); any other large frontend constant int8 too.
             in_frontend = _in_frontend
@@ -178,9 +193,61 @@ def _calibration_rows(representative):
     return [{k: v[i:i + 1] for k, v in arrays.items()} for i in range(len(arrays["waveform"]))]
 
 
+def _int8_for_xnnpack(tf, saved_model_dir, converter, segments, float_scopes):
+    """Full-integer conversion with the frontend float32, and any product XNNPACK would
+    refuse (`xnnpack_refused`) float32 too."""
+    float_nodes = []
+    for _ in range(3):  # Each round keeps the refused products float; one has sufficed.
+        content = _int8_with_float_frontend(tf, saved_model_dir, converter, segments,
+                                            float_scopes, float_nodes)
+        refused = xnnpack_refused(content)
+        if not refused:
+            return content
+        logging.warning("int8: XNNPACK cannot run %d product(s) whose calibrated output is "
+                        "(nearly) constant; kept float32: %s", len(refused), refused)
+        float_nodes += refused
+    raise ConversionError(f"int8: XNNPACK still refuses {refused} with {float_nodes} kept "
+                          "float32; export without tflite_int8 (--formats)")
+
+
+def xnnpack_refused(content):
+    """Output tensor names of the int8 products in a `.tflite` flatbuffer that XNNPACK
+    refuses: a requantisation scale outside `XNNPACK_REQUANTIZATION_RANGE`."""
+    low, high = XNNPACK_REQUANTIZATION_RANGE
+    refused = []
+    for _, tensors in _products(content):
+        scales = [t["quantization_parameters"]["scales"] for t in tensors]
+        if not all(t["dtype"] == np.int8 and len(s) for t, s in zip(tensors, scales)):
+            continue  # Float, or hybrid (float input, int8 weights): no requantisation.
+        x_scale, w_scales, y_scale = scales
+        ratio = x_scale[0] * w_scales / y_scale[0]
+        if np.any(ratio < low) or np.any(ratio >= high):
+            refused.append(tensors[2]["name"])
+    return refused
+
+
+def float32_products(content):
+    """Output tensor names of the products outside the frontend that read float32."""
+    return [y["name"] for _, (x, _, y) in _products(content)
+            if x["dtype"] == np.float32 and not _in_frontend(y["name"])]
+
+
+def _products(content):
+    """(op, (input, weights, output) tensor details) for each op of `PRODUCT_OPS`."""
+    from ai_edge_litert import interpreter as litert
+    interpreter = litert.Interpreter(
+        model_content=content,
+        experimental_op_resolver_type=litert.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+    tensors = {t["index"]: t for t in interpreter.get_tensor_details()}
+    return [(op, (tensors[op["inputs"][0]], tensors[op["inputs"][1]],
+                  tensors[op["outputs"][0]]))
+            for op in interpreter._get_ops_details() if op["op_name"] in PRODUCT_OPS]
+
+
 def _int8_with_float_frontend(tf, saved_model_dir, converter, segments,
-                              float_scopes=INT8_FLOAT_SCOPES):
-    """Full-integer conversion with the frontend (and `float_scopes`) kept float32."""
+                              float_scopes=INT8_FLOAT_SCOPES, float_nodes=()):
+    """Full-integer conversion with the frontend (`float_scopes`) and the tensors named
+    in `float_nodes` kept float32."""
     from ai_edge_litert import interpreter as litert
 
     from adarl_tf.export.runners import SERVING_SIGNATURE
@@ -199,7 +266,7 @@ def _int8_with_float_frontend(tf, saved_model_dir, converter, segments,
         converter=converter,
         debug_dataset=lambda: iter(segments[:1]),
         debug_options=tf.lite.experimental.QuantizationDebugOptions(
-            denylisted_nodes=frontend))
+            denylisted_nodes=frontend + list(float_nodes)))
     return debugger.get_nondebug_quantized_model()
 
 
