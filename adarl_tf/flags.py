@@ -100,6 +100,8 @@ CONFIG_FLAGS = {
     "attention_input": ("model", "adarl: what the attention reads, maps (the paper: the domain "
                         "maps' time-and-channel average) or embedding (the domain head's "
                         "hidden feature after its BN)."),
+    "attention_units": ("model", "adarl: units of the attention's bottleneck (the paper's "
+                        "FC(8, 4): 4)."),
     "domain_speaker_mean": ("model", "adarl: the attention reads the domain embedding averaged "
                             "over each speaker's windows (needs --attention_input=embedding, "
                             "--speaker_bn_group and --speaker_bn)."),

@@ -124,6 +124,12 @@ def test_domain_speaker_mean_needs_the_test_speakers_windows_scored_together():
     assert _preset_config(preset, "--domain_speaker_mean").model.domain_speaker_mean
 
 
+def test_attention_units_reach_the_model():
+    config = _preset_config("adarl_compact_speaker_bn.cfg", "--attention_units=16")
+    assert config.model.attention_units == 16
+    assert _preset_config("adarl_compact_speaker_bn.cfg").model.attention_units == 4
+
+
 def test_compact_presets_share_the_input_and_differ_in_the_recipe():
     compact = _preset_config("adarl_compact.cfg")
     speaker = _preset_config("adarl_compact_speaker.cfg")
