@@ -25,6 +25,7 @@ import pathlib
 import zipfile
 
 import numpy as np
+from absl import logging
 
 # No Keras or TensorFlow at import: a TFLite or ONNX runtime needs neither (each
 # runner imports its own runtime).
@@ -227,18 +228,44 @@ class TFLiteRunner:
         model: path of a `.tflite` file, or its bytes.
         num_threads: int or None. CPU threads for the interpreter. Defaults to
             LiteRT's choice.
+        xnnpack_fallback: bool. If XNNPACK, LiteRT's default CPU delegate,
+            refuses the file (an int8 file exported before the exporter kept
+            such products float32: export/tflite.py), score it with LiteRT's
+            builtin kernels and warn; False raises `ModelError`. The exporter's
+            parity check keeps it False, as the phone has no fallback.
+
+    Raises:
+        ModelError: XNNPACK refuses the file and `xnnpack_fallback` is False.
     """
 
     format = "tflite"
 
-    def __init__(self, model, num_threads=None):
+    def __init__(self, model, num_threads=None, xnnpack_fallback=False):
         from ai_edge_litert import interpreter as litert
-        if isinstance(model, (bytes, bytearray)):
-            self.interpreter = litert.Interpreter(model_content=bytes(model),
-                                                  num_threads=num_threads)
-        else:
-            self.interpreter = litert.Interpreter(model_path=str(model),
-                                                  num_threads=num_threads)
+        source = ({"model_content": bytes(model)} if isinstance(model, (bytes, bytearray))
+                  else {"model_path": str(model)})
+        name = "the TFLite model" if "model_content" in source else str(model)
+        self._open(litert.Interpreter(**source, num_threads=num_threads))
+        try:
+            self.invoke_one(*self._zeros())  # XNNPACK builds its runtime at the first call.
+        except RuntimeError as e:
+            if "XNNPACK" not in str(e):
+                raise
+            why = (f"XNNPACK (LiteRT's default CPU delegate, a phone's too) cannot run {name}: "
+                   "an int8 product's requantisation scale is out of its range "
+                   "(export/tflite.py, xnnpack_refused)")
+            if not xnnpack_fallback:
+                raise ModelError(f"{why}; {EXPORT_FIX} with this version, which keeps such "
+                                 "products float32") from e
+            logging.warning("%s; scoring it with LiteRT's builtin kernels instead. Export it "
+                            "again for a phone.", why)
+            self._open(litert.Interpreter(
+                **source, num_threads=num_threads,
+                experimental_op_resolver_type=litert.OpResolverType
+                .BUILTIN_WITHOUT_DEFAULT_DELEGATES))
+
+    def _open(self, interpreter):
+        self.interpreter = interpreter
         self.runner = self.interpreter.get_signature_runner(SERVING_SIGNATURE)
         details = self.runner.get_input_details()
         self.segment_samples = int(details[WAVEFORM]["shape"][-1])
@@ -246,6 +273,12 @@ class TFLiteRunner:
                             if SPEAKER_STATS in details else None)
         self.input_dtype = details[WAVEFORM]["dtype"]
         self.n_classes = int(self.runner.get_output_details()[EMOTION_PROBS]["shape"][-1])
+
+    def _zeros(self):
+        """A silent segment (and statistics), the input of the first call."""
+        segment = np.zeros((1, self.segment_samples), self.input_dtype)
+        return segment, None if self.stats_shape is None else np.ones(
+            (1,) + self.stats_shape, np.float32)
 
     def invoke_one(self, segment, speaker_stats=None):
         """Scores one `(1, segment_samples)` float32 segment (and its `(1,) + stats_shape`
@@ -324,7 +357,8 @@ def load_runner(path, num_threads=None):
     elif path.suffix == ".keras":
         return KerasRunner(path)  # load_keras_model says what is wrong with the file.
     elif path.suffix == ".tflite":
-        kind, make = "TFLite model", lambda: TFLiteRunner(path, num_threads=num_threads)
+        kind, make = "TFLite model", lambda: TFLiteRunner(path, num_threads=num_threads,
+                                                          xnnpack_fallback=True)
     elif path.suffix == ".onnx":
         try:
             import onnxruntime  # noqa: F401

@@ -47,10 +47,11 @@ def test_xnnpack_refused_names_what_litert_cannot_prepare(bias):
             interpreter.allocate_tensors()
 
 
-def test_int8_keeps_a_product_xnnpack_refuses_in_float32(tmp_path):
-    # ADARL's attention squeeze with every ReLU dead on the calibration segments
-    # (as a fold trained on one core had it): the int8 file must still run in
-    # LiteRT with XNNPACK, that product in float32, and agree with Keras.
+@pytest.fixture(scope="module")
+def dead_attention(tmp_path_factory):
+    """ADARL's attention squeeze with every ReLU dead on the calibration segments (as a
+    fold trained on one core had it): its int8-layout SavedModel, the segments and
+    Keras' probabilities on two of them."""
     keras.utils.set_random_seed(0)
     model = model_lib.build_model(TINY_MODEL)
     squeeze = model.get_layer("domain_attention").squeeze
@@ -58,14 +59,34 @@ def test_int8_keeps_a_product_xnnpack_refuses_in_float32(tmp_path):
     # (about 1e-8) is past XNNPACK's bound, 256, at any calibration.
     squeeze.kernel.assign(100.0 * squeeze.kernel)
     squeeze.bias.assign(np.full(squeeze.bias.shape, -1e4, "float32"))
-    rng = np.random.default_rng(0)
-    segments = (0.1 * rng.standard_normal((16, 16000))).astype("float32")
-    serving.write_saved_model(model, tmp_path / "sm", min_tail_samples=8000, layout="int8")
-    content = tflite.convert(tmp_path / "sm", "int8", segments)
+    segments = (0.1 * np.random.default_rng(0).standard_normal((16, 16000))).astype("float32")
+    saved_model = tmp_path_factory.mktemp("dead_attention") / "sm"
+    serving.write_saved_model(model, saved_model, min_tail_samples=8000, layout="int8")
+    return saved_model, segments, model.predict(segments[:2], verbose=0)["emotion_probs"]
 
+
+def test_int8_keeps_a_product_xnnpack_refuses_in_float32(dead_attention):
+    # The int8 file must run in LiteRT with XNNPACK, that product in float32,
+    # and agree with Keras.
+    saved_model, segments, expected = dead_attention
+    content = tflite.convert(saved_model, "int8", segments)
     assert tflite.xnnpack_refused(content) == []
     kept = tflite.float32_products(content)
     assert len(kept) == 1 and "domain_attention" in kept[0] and "squeeze" in kept[0]
     got = runners.TFLiteRunner(content)(segments[:2])["emotion_probs"]
-    expected = model.predict(segments[:2], verbose=0)["emotion_probs"]
     np.testing.assert_allclose(got, expected, atol=0.05)
+
+
+def test_a_file_xnnpack_refuses_is_named_or_scored_without_it(dead_attention, tmp_path,
+                                                              monkeypatch, caplog):
+    # An int8 file exported before the conversion checked XNNPACK's bound.
+    saved_model, segments, expected = dead_attention
+    with monkeypatch.context() as patch:
+        patch.setattr(tflite, "xnnpack_refused", lambda content: [])
+        old = tmp_path / "model_int8.tflite"
+        old.write_bytes(tflite.convert(saved_model, "int8", segments))
+    with pytest.raises(runners.ModelError, match=r"XNNPACK.*model_int8.tflite.*export"):
+        runners.TFLiteRunner(old)  # The exporter's parity check: the phone would fail.
+    runner = runners.load_runner(old)  # predict: scored with LiteRT's builtin kernels.
+    assert "builtin kernels" in caplog.text
+    np.testing.assert_allclose(runner(segments[:2])["emotion_probs"], expected, atol=0.05)
