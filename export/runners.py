@@ -255,8 +255,9 @@ class TFLiteRunner:
                    "an int8 product's requantisation scale is out of its range "
                    "(export/tflite.py, xnnpack_refused)")
             if not xnnpack_fallback:
-                raise ModelError(f"{why}; {EXPORT_FIX} with this version, which keeps such "
-                                 "products float32") from e
+                raise ModelError(f"{why}; export the model again with this version "
+                                 "(`python -m adarl_tf.export`), which keeps such products "
+                                 "float32") from e
             logging.warning("%s; scoring it with LiteRT's builtin kernels instead. Export it "
                             "again for a phone.", why)
             self._open(litert.Interpreter(
