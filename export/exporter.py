@@ -563,8 +563,7 @@ def _model_card(results, config, corpus_name, written, out_dir, figures, int8_fl
         size = sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) \
             if path.is_dir() else path.stat().st_size
         files_info[fmt] = {"path": name, "bytes": size}
-    int8_file = out_dir / tflite.TFLITE_FORMATS["tflite_int8"][0]
-    float_products = (tflite.float32_products(int8_file.read_bytes())
+    float_products = (tflite.float32_products((out_dir / written["tflite_int8"]).read_bytes())
                       if "tflite_int8" in written else [])
     return {
         "model": f"ADARL ({config.model.variant}) speech emotion recognition",

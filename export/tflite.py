@@ -196,16 +196,15 @@ def _calibration_rows(representative):
 def _int8_for_xnnpack(tf, saved_model_dir, converter, segments, float_scopes):
     """Full-integer conversion with the frontend float32, and any product XNNPACK would
     refuse (`xnnpack_refused`) float32 too."""
-    float_nodes = []
+    float_nodes = _frontend_names(tf, saved_model_dir, float_scopes)
     for _ in range(3):  # Each round keeps the refused products float; one has sufficed.
-        content = _int8_with_float_frontend(tf, saved_model_dir, converter, segments,
-                                            float_scopes, float_nodes)
+        content = _int8_with_float_nodes(tf, converter, segments, float_nodes)
         refused = xnnpack_refused(content)
         if not refused:
             return content
         logging.warning("int8: XNNPACK cannot run %d product(s) whose calibrated output is "
                         "(nearly) constant; kept float32: %s", len(refused), refused)
-        float_nodes += refused
+        float_nodes = float_nodes + refused
     raise ConversionError(f"int8: XNNPACK still refuses {refused} with {float_nodes} kept "
                           "float32; export without tflite_int8 (--formats)")
 
@@ -215,7 +214,7 @@ def xnnpack_refused(content):
     refuses: a requantisation scale outside `XNNPACK_REQUANTIZATION_RANGE`."""
     low, high = XNNPACK_REQUANTIZATION_RANGE
     refused = []
-    for _, tensors in _products(content):
+    for tensors in _products(content):
         scales = [t["quantization_parameters"]["scales"] for t in tensors]
         if not all(t["dtype"] == np.int8 and len(s) for t, s in zip(tensors, scales)):
             continue  # Float, or hybrid (float input, int8 weights): no requantisation.
@@ -228,31 +227,28 @@ def xnnpack_refused(content):
 
 def float32_products(content):
     """Output tensor names of the products outside the frontend that read float32."""
-    return [y["name"] for _, (x, _, y) in _products(content)
+    return [y["name"] for x, _, y in _products(content)
             if x["dtype"] == np.float32 and not _in_frontend(y["name"])]
 
 
 def _products(content):
-    """(op, (input, weights, output) tensor details) for each op of `PRODUCT_OPS`."""
+    """(input, weights, output) tensor details of each op of `PRODUCT_OPS`."""
     from ai_edge_litert import interpreter as litert
     interpreter = litert.Interpreter(
         model_content=content,
         experimental_op_resolver_type=litert.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
     tensors = {t["index"]: t for t in interpreter.get_tensor_details()}
-    return [(op, (tensors[op["inputs"][0]], tensors[op["inputs"][1]],
-                  tensors[op["outputs"][0]]))
+    return [(tensors[op["inputs"][0]], tensors[op["inputs"][1]], tensors[op["outputs"][0]])
             for op in interpreter._get_ops_details() if op["op_name"] in PRODUCT_OPS]
 
 
-def _int8_with_float_frontend(tf, saved_model_dir, converter, segments,
-                              float_scopes=INT8_FLOAT_SCOPES, float_nodes=()):
-    """Full-integer conversion with the frontend (`float_scopes`) and the tensors named
-    in `float_nodes` kept float32."""
+def _frontend_names(tf, saved_model_dir, float_scopes):
+    """The names of the tensors that `float_scopes` (the frontend) match, read from a
+    float conversion of the same graph."""
     from ai_edge_litert import interpreter as litert
 
     from adarl_tf.export.runners import SERVING_SIGNATURE
 
-    # The frontend's tensor names, read from a float conversion of the same graph.
     float_converter = tf.lite.TFLiteConverter.from_saved_model(
         str(saved_model_dir), signature_keys=[SERVING_SIGNATURE])
     float_converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
@@ -262,11 +258,17 @@ def _int8_with_float_frontend(tf, saved_model_dir, converter, segments,
     if not any(_in_frontend(n) for n in frontend):
         raise ConversionError(f"no tensor named *{FRONTEND_SCOPE}* in the float graph; "
                               "cannot keep the frontend in float32")
+    return frontend
+
+
+def _int8_with_float_nodes(tf, converter, segments, float_nodes):
+    """Full-integer conversion with the tensors named in `float_nodes` kept float32
+    (the quantisation debugger's `denylisted_nodes`)."""
     debugger = tf.lite.experimental.QuantizationDebugger(
         converter=converter,
         debug_dataset=lambda: iter(segments[:1]),
         debug_options=tf.lite.experimental.QuantizationDebugOptions(
-            denylisted_nodes=frontend + list(float_nodes)))
+            denylisted_nodes=list(float_nodes)))
     return debugger.get_nondebug_quantized_model()
 
 
