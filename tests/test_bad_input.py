@@ -41,6 +41,7 @@ counts) are in tests/corpora/test_iemocap.py.
 | manifest in Latin-1 (or UTF-16 without a byte-order mark) | error: `manifest <file> is not utf-8 text (byte 0xe9 at offset N); save it as UTF-8 (e.g. iconv ...)`; UTF-8 and UTF-16 with a byte-order mark are read |
 | manifest speaker ids that differ by case or spacing (`Ses01F`, `ses01f`, `Ses 01F`) | error: `manifest <file>: speaker ids 'Ses01F' (line 2) and 'ses01f' (line 3) differ only by case or spacing; write one person's id the same way on every line` |
 | manifest speaker with rows of both genders | error: `manifest <file>: speaker 'Ses02M' is M on line N but F on line M; give each speaker one gender` |
+| `--emotions` that no utterance has (`fearful,disgust` on IEMOCAP) | error: `--emotions=fearful,disgust: no utterance of <corpus> has one of the classes fearful, disgust; its labels: angry, excited, frustrated, ...` |
 | `--emotions=all` with a misspelt label (`hapy`) | error: `--emotions=all: label 'hapy' looks like a misspelt 'happy', and would become a class of its own; correct the data, or list the classes in --emotions (e.g. ...)` |
 | a count or size flag out of range (`--epochs=0`, `--batch_size=0`, `--segment_s=0`, `--learning_rate=nan`, ...) | error before the corpus is read: `--epochs=0; expected > 0`; pools that leave nothing: `--trunk_pools=... pool a 400 x 20 input to nothing; use smaller pools or a longer --segment_s` |
 | `--trunk_filters=a,b` | error: `--trunk_filters=a,b; expected whole numbers such as 16,16,16,32` |
@@ -544,6 +545,13 @@ def test_manifest_speaker_with_two_genders_is_refused(clean, tmp_path):
     _refused(tmp_path / "out", rf"manifest .*m\.csv: speaker 'Ses02M' is M on line \d+ but F "
              rf"on line {last + 2}; give each speaker one gender", dataset="manifest",
              data_dir=str(m))
+
+
+def test_classes_no_utterance_has_are_refused(root, tmp_path):
+    # Not blamed on the domain (the emptied corpus has no gender value either).
+    _refused(tmp_path / "out", r"--emotions=fearful,disgust: no utterance of synthetic demo "
+             r"corpus has one of the classes fearful, disgust; its labels: angry, excited, "
+             r"frustrated, happy, neutral, sad", dataset="demo", data_dir=str(root), emotions="fearful,disgust")
 
 
 def test_misspelt_label_with_emotions_all_is_refused(clean, tmp_path):

@@ -126,6 +126,10 @@ def load_corpus(data, cache_dir=None):
             c.excluded_labels[label] = c.excluded_labels.get(label, 0) + n
         selected.append(c)
     corpus = selected[0] if len(selected) == 1 else merge(selected)
+    if not corpus.utterances:  # Else set_domain would blame the domain.
+        raise ValueError(f"--emotions={spec}: no utterance of {corpus.name} has one of the "
+                         f"classes {', '.join(classes)}; its labels: "
+                         f"{', '.join(sorted(set(present))) or 'none'}")
     corpus.emotions = classes
     if data.extra_domain_data:
         add_domain_only(corpus, _load_extra(data.extra_domain_data))
