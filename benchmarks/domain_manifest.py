@@ -14,7 +14,6 @@ emotion column is left empty: `--extra_domain_data` ignores it anyway.
 Nothing is decoded: seconds on a CPU. Measured use: RESULTS.md.
 """
 
-import csv
 import dataclasses
 import os
 from collections import defaultdict
@@ -24,7 +23,7 @@ from absl import app, flags
 
 from adarl_tf.config import DataConfig
 from adarl_tf.corpora.load import load_corpus
-from adarl_tf.files import atomic_path
+from adarl_tf.files import write_csv
 
 FLAGS = flags.FLAGS
 
@@ -74,10 +73,7 @@ def main(argv):
     written = rows(corpus, FLAGS.per_speaker, FLAGS.prefix or corpus.name)
     if not written:
         raise app.UsageError(f"{corpus.name}: no utterance of --emotions={FLAGS.emotions}")
-    with atomic_path(FLAGS.out) as tmp, open(tmp, "w", newline="") as f:
-        writer = csv.DictWriter(f, COLUMNS)
-        writer.writeheader()
-        writer.writerows(written)
+    write_csv(FLAGS.out, COLUMNS, [[r[c] for c in COLUMNS] for r in written])
     genders = defaultdict(set)
     for r in written:
         genders[r["gender"]].add(r["speaker"])

@@ -551,7 +551,8 @@ def test_classes_no_utterance_has_are_refused(root, tmp_path):
     # Not blamed on the domain (the emptied corpus has no gender value either).
     _refused(tmp_path / "out", r"--emotions=fearful,disgust: no utterance of synthetic demo "
              r"corpus has one of the classes fearful, disgust; its labels: angry, excited, "
-             r"frustrated, happy, neutral, sad", dataset="demo", data_dir=str(root), emotions="fearful,disgust")
+             r"frustrated, happy, neutral, sad", dataset="demo", data_dir=str(root),
+             emotions="fearful,disgust")
 
 
 def test_misspelt_label_with_emotions_all_is_refused(clean, tmp_path):
