@@ -198,3 +198,28 @@ def read_features(path, keys=FEATURE_KEYS):
     if missing:
         raise damaged(path, FEATURES, f"no {', '.join(missing)}", fix)
     return arrays
+
+
+def adarl_fold_features(run_dir, keys, output, without_output):
+    """[(fold, arrays)] of an ADARL run folder's finished folds (`read_features`).
+
+    Args:
+        run_dir: a run folder of `python -m adarl_tf.main` (`fold_NN/` inside).
+        keys: arrays every fold must hold (`read_features`).
+        output: the ADARL output the caller reads (e.g. "attention"), which a
+            backbone run has not saved.
+        without_output: the message after "<file>: " where `output` is missing.
+
+    Raises:
+        RunFileError: a damaged file, a fold without `output`, or no finished fold.
+    """
+    rows = []
+    for path in sorted(pathlib.Path(run_dir).glob("fold_*/" + FEATURES)):
+        arrays = read_features(path, keys=keys)
+        if output not in arrays:  # Not damaged: a variant without that output.
+            raise RunFileError(f"{path}: {without_output}")
+        rows.append((int(path.parent.name.split("_")[-1]), arrays))
+    if not rows:
+        raise RunFileError(f"{run_dir}: no fold_NN/{FEATURES}; give an ADARL run folder of "
+                           "python -m adarl_tf.main with finished folds")
+    return rows

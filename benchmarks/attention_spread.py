@@ -43,22 +43,14 @@ def spread(attention, genders):
 def run_spread(run_dir):
     """[(fold, figures)] of a run folder's finished folds with saved attention."""
     from adarl_tf import fold_files
-    rows = []
-    for path in sorted(pathlib.Path(run_dir).glob("fold_*/" + fold_files.FEATURES)):
-        try:
-            arrays = fold_files.read_features(path, keys=("genders",))
-        except fold_files.RunFileError as e:
-            raise app.UsageError(str(e)) from None
-        if "attention" not in arrays:  # Not damaged: a variant without the attention.
-            raise app.UsageError(f"{path}: no attention weights; only --variant=adarl has "
-                                 "them (a backbone or domain_invariant run has none): give "
-                                 "an ADARL run folder")
-        rows.append((int(path.parent.name.split("_")[-1]),
-                     spread(arrays["attention"], arrays["genders"])))
-    if not rows:
-        raise app.UsageError(f"{run_dir}: no fold_NN/{fold_files.FEATURES}; give an ADARL run "
-                             "folder of python -m adarl_tf.main with finished folds")
-    return rows
+    try:
+        folds = fold_files.adarl_fold_features(
+            run_dir, ("genders",), "attention",
+            "no attention weights; only --variant=adarl has them (a backbone or "
+            "domain_invariant run has none): give an ADARL run folder")
+    except fold_files.RunFileError as e:
+        raise app.UsageError(str(e)) from None
+    return [(fold, spread(a["attention"], a["genders"])) for fold, a in folds]
 
 
 def _fmt(value, spec):

@@ -46,21 +46,15 @@ def judge(probs, labels, speakers):
 def run_judged(run_dir):
     """[(fold, figures)] of a run folder's finished folds with saved gender probabilities."""
     from adarl_tf import fold_files
-    rows = []
-    for path in sorted(pathlib.Path(run_dir).glob("fold_*/" + fold_files.FEATURES)):
-        try:
-            arrays = fold_files.read_features(path, keys=KEYS)
-        except fold_files.RunFileError as e:
-            raise app.UsageError(str(e)) from None
-        if "domain_probs" not in arrays:  # Not damaged: a variant without a gender head.
-            raise app.UsageError(f"{path}: no domain_probs; only --variant=adarl (or "
-                                 "domain_invariant) has a gender head: give such a run folder")
-        rows.append((int(path.parent.name.split("_")[-1]),
-                     judge(arrays["domain_probs"], arrays["domain_labels"], arrays["speakers"])))
-    if not rows:
-        raise app.UsageError(f"{run_dir}: no fold_NN/{fold_files.FEATURES}; give an ADARL run "
-                             "folder of python -m adarl_tf.main with finished folds")
-    return rows
+    try:
+        folds = fold_files.adarl_fold_features(
+            run_dir, KEYS, "domain_probs",
+            "no domain_probs; only --variant=adarl (or domain_invariant) has a gender "
+            "head: give such a run folder")
+    except fold_files.RunFileError as e:
+        raise app.UsageError(str(e)) from None
+    return [(fold, judge(a["domain_probs"], a["domain_labels"], a["speakers"]))
+            for fold, a in folds]
 
 
 def main(argv):
