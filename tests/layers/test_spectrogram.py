@@ -73,7 +73,9 @@ def test_each_example_is_normalised_alone():
     a, b = _speechlike(8000, 1), 0.001 * _speechlike(8000, 2)
     alone = np.asarray(layer(a[None]))[0]
     batched = np.asarray(layer(np.stack([a, b])))[0]
-    np.testing.assert_allclose(alone, batched, atol=1e-5)
+    # float32: a batch of two may take other kernels (reduction order) than one
+    # example, so allow float32 rounding relative to the value too (AVX2-only CPUs).
+    np.testing.assert_allclose(alone, batched, rtol=1e-5, atol=1e-5)
 
 
 def test_silence_gives_zeros_not_nan():
