@@ -29,6 +29,7 @@ VARIANTS = ("adarl", "backbone", "domain_invariant")
 OPTIMIZERS = ("sgd", "adamw")
 SCHEDULES = ("epoch_decay", "cosine")
 CLASS_BALANCES = ("none", "weighted_loss", "sampler")
+SPEAKER_RUNS = ("random", "stratified")
 
 
 def _positive(config, *names, or_zero=False):
@@ -313,6 +314,10 @@ class TrainConfig:
     # n / (k n_c) from the training segments' counts) | sampler (each batch
     # element's class drawn uniformly, pipelines/plan.py).
     class_balance: str = "none"
+    # With --speaker_bn_group n, how a speaker's windows fill its runs of n: random
+    # (shuffled) | stratified (each run holds the speaker's emotions in the speaker's
+    # own proportions, as the statistics of all its windows that score it do).
+    speaker_runs: str = "random"
     # K training speakers held out to choose the epoch (best utterance UA), never the
     # test speaker; 0: the paper's protocol, the last epoch. See validation.py.
     validation_speakers: int = 0
@@ -355,7 +360,8 @@ class TrainConfig:
                   or_zero=True)
         for name, value, allowed in (("optimizer", self.optimizer, OPTIMIZERS),
                                      ("schedule", self.schedule, SCHEDULES),
-                                     ("class_balance", self.class_balance, CLASS_BALANCES)):
+                                     ("class_balance", self.class_balance, CLASS_BALANCES),
+                                     ("speaker_runs", self.speaker_runs, SPEAKER_RUNS)):
             if value not in allowed:
                 raise ValueError(f"{name}={value!r}; expected one of {allowed}")
         if not 0.0 <= self.warmup_fraction < 1.0:
@@ -454,6 +460,9 @@ class ExperimentConfig:
             raise ValueError(f"--speaker_bn_group={group} needs --batch_size a multiple of it "
                              f"(got {self.train.batch_size}), no --mixup_alpha (it mixes "
                              "speakers) and a --class_balance other than sampler")
+        if self.train.speaker_runs != "random" and not group:
+            raise ValueError(f"--speaker_runs={self.train.speaker_runs} lays out runs of one "
+                             "speaker's windows: it needs --speaker_bn_group > 0")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -32,7 +32,8 @@ CHOICES = {"iemocap_subset": config_lib.IEMOCAP_SUBSETS, "protocol": PROTOCOLS,
            "scale": config_lib.SCALES,
            "variant": config_lib.VARIANTS, "channel_mode": config_lib.CHANNEL_MODES,
            "optimizer": config_lib.OPTIMIZERS, "schedule": config_lib.SCHEDULES,
-           "class_balance": config_lib.CLASS_BALANCES, "precision": precision.PRECISIONS,
+           "class_balance": config_lib.CLASS_BALANCES,
+           "speaker_runs": config_lib.SPEAKER_RUNS, "precision": precision.PRECISIONS,
            "pipeline": PIPELINES}
 # flag: (section, help) or (section, help, field) where the field is named otherwise.
 CONFIG_FLAGS = {
@@ -145,6 +146,9 @@ CONFIG_FLAGS = {
                      "use the averaged weights."),
     "class_balance": ("train", "none (paper), weighted_loss (class-weighted cross-entropy "
                       "from the training fold's counts) or sampler (class-balanced batches)."),
+    "speaker_runs": ("train", "With --speaker_bn_group: random (each run of one speaker's "
+                     "windows drawn at random) or stratified (each run holds the speaker's "
+                     "emotions in its own proportions, like the statistics that score it)."),
     "validation_speakers": ("train", "Training speakers held out to choose the epoch by their "
                             "UA (never the test speaker); 0: the paper's protocol, the last "
                             "epoch."),

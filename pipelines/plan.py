@@ -36,7 +36,11 @@ With `speaker_group` n (`--speaker_bn_group`), each batch is then laid out as
 runs of n consecutive elements of one speaker: each speaker's shuffled windows
 are cut into runs of n (its last run filled from its first windows), the runs
 shuffled, and as many taken (cycled when short) as fill the epoch's usual
-number of full batches.
+number of full batches. With `speaker_runs="stratified"` each speaker's windows
+are first ordered so that every run holds its emotions in the speaker's own
+proportions: a run's statistics then match those of all the speaker's windows,
+which score it (`--speaker_bn`), instead of leaning towards the emotions a random
+run happens to hold.
 """
 
 import dataclasses
@@ -208,15 +212,29 @@ def _order(k, emotion, train, epoch):
     return out
 
 
-def _speaker_runs(pairs, speaker, n, batch_size, seed):
+def _speaker_runs(pairs, speaker, n, batch_size, seed, emotion=None):
     """`pairs` (shuffled (utterance, window) pairs) laid out as runs of `n` pairs of one
-    speaker (`speaker[utterance]`), ceil(m / batch_size) full batches of them."""
+    speaker (`speaker[utterance]`), ceil(m / batch_size) full batches of them.
+
+    With `emotion` (per utterance), each speaker's pairs are first put in stratified
+    order: a pair's key is (its rank among the speaker's pairs of its emotion + an
+    offset drawn per emotion) / that emotion's count, so that any n consecutive pairs
+    hold each emotion in about the speaker's proportions (systematic sampling).
+    """
+    rng = np.random.default_rng(seed)
     runs, owner = [], speaker[pairs[:, 0]]
     for s in np.unique(owner):
         own = pairs[owner == s]
+        if emotion is not None:
+            label = emotion[own[:, 0]]
+            key = np.zeros(len(own))
+            for c in np.unique(label):
+                at = np.flatnonzero(label == c)
+                key[at] = (np.arange(len(at)) + rng.random()) / len(at)
+            own = own[np.argsort(key, kind="stable")]
         runs.append(np.resize(own, (-(-len(own) // n) * n, 2)).reshape(-1, n, 2))
     runs = np.concatenate(runs)
-    runs = runs[np.random.default_rng(seed).permutation(len(runs))]
+    runs = runs[rng.permutation(len(runs))]
     batches = -(-len(pairs) // batch_size)
     return np.resize(runs, (batches * (batch_size // n), n, 2)).reshape(-1, 2)
 
@@ -271,7 +289,8 @@ def _plan(utterances, cut, batch_size, epochs, corpus, train=None, speaker_group
                  if epoch is None else _order(k, emotion, train, epoch)).reshape(-1, 2)
         if epoch is not None and speaker_group:
             pairs = _speaker_runs(pairs, speaker, speaker_group, batch_size,
-                                  epoch_seed(train.seed, epoch, RUNS))
+                                  epoch_seed(train.seed, epoch, RUNS),
+                                  emotion if train.speaker_runs == "stratified" else None)
         i, j = pairs[:, 0], pairs[:, 1]
         at = (np.cumsum(k) - k)[i] + j  # Each element's place in the utterances' draws.
         drawn = [np.concatenate([d[f] for d in draws])[at] for f in range(4)]

@@ -47,6 +47,7 @@ counts) are in tests/corpora/test_iemocap.py.
 | `--trunk_filters=a,b` | error: `--trunk_filters=a,b; expected whole numbers such as 16,16,16,32` |
 | `--epochs` and `--train_steps` both (e.g. `--epochs=3` over `configs/adarl_compact.cfg`, which sets `--train_steps=960`; tested in tests/test_main.py) | error: `--epochs=3 and --train_steps=960 both set the run's length; give one (--train_steps=0 counts it in epochs where a preset sets --train_steps)` |
 | `--domain_speaker_mean` without what it needs (tested in tests/test_main.py and tests/test_model.py) | error before the corpus is read: `--domain_speaker_mean needs --speaker_bn: the test speaker's mean domain embedding comes from its windows scored together`, or `--domain_speaker_mean averages the attention's domain embedding over each speaker's windows: it needs --variant=adarl, --attention_input=embedding and --speaker_bn_group > 0; got ...` |
+| `--speaker_runs=stratified` without `--speaker_bn_group` (tested here) | error before the corpus is read: `--speaker_runs=stratified lays out runs of one speaker's windows: it needs --speaker_bn_group > 0` |
 | a fold listed twice (`--fold=0,0`) | error: `--fold=0,0: fold 0 is listed twice (it would be trained and counted twice); list each once` |
 | fold index out of range | error: `--fold=10: [10] out of range; this corpus has 10 folds, 0..9` |
 | a fold emptied by the filters | the dry run lists it under `empty_folds` with a warning; training it stops before any fold trains: `fold 1: test speaker Ses01M has no emotion-labelled utterances left ...; see 'skipped' in data_report.json ... or leave the fold out of --fold` |
@@ -592,6 +593,8 @@ def test_misspelt_label_with_emotions_all_is_refused(clean, tmp_path):
         (dict(n_folds=1, protocol="speaker_kfold"), r"--n_folds=1; expected >= 2"),
         (dict(min_tail_s=-1.0), r"--min_tail_s=-1.0; expected >= 0"),
         (dict(fold="0", profile_batch="x"), r"--profile_batch='x'; expected 0 \(off\)"),
+        (dict(speaker_runs="stratified"), r"--speaker_runs=stratified lays out runs of one "
+                                          r"speaker's windows: it needs --speaker_bn_group > 0"),
 ])
 def test_bad_flags_stop_before_any_work(root, tmp_path, flags, match, monkeypatch):
     def no_loading(*args, **kwargs):

@@ -249,3 +249,27 @@ def test_speaker_group_lays_batches_out_as_runs_of_one_speaker():
     np.testing.assert_array_equal(resumed.utterance, plan.utterance[len(plan.utterance) // 3:])
     with pytest.raises(ValueError, match="multiple of speaker_group"):
         P.training_plan(utts, cut, train, 6, speaker_group=4)
+
+
+def test_stratified_speaker_runs_hold_the_speakers_emotions_in_its_proportions():
+    # Two speakers, each with 8 one-window utterances of each of 4 emotions: a
+    # stratified run of 4 holds one window of each; random runs do not.
+    emotions = ["neutral", "happy", "sad", "angry"]
+    utts = [Utterance(f"u{i}", "/nowhere.wav", f"spk{i % 2}", "FM"[i % 2],
+                      emotions[(i // 2) % 4], L / RATE) for i in range(64)]
+    cut = P.Cut.of(FRONTEND, 0.2)
+    train = TrainConfig(epochs=2, batch_size=8, seed=3)
+    stratified = dataclasses.replace(train, speaker_runs="stratified")
+    plan = P.training_plan(utts, cut, stratified, 8, speaker_group=4)
+    random = P.training_plan(utts, cut, train, 8, speaker_group=4)
+
+    def runs(p):
+        return p.speaker.reshape(-1, 4), np.sort(p.emotion.reshape(-1, 4), axis=1)
+    speakers, held = runs(plan)
+    assert (speakers == speakers[:, :1]).all()
+    np.testing.assert_array_equal(held, np.tile(np.arange(4), (len(held), 1)))
+    assert not (runs(random)[1] == np.arange(4)).all()
+    # Every window of the epoch is used once, as in random runs.
+    for p in (plan, random):
+        first = p.utterance[:len(p.utterance) // 2]
+        np.testing.assert_array_equal(np.sort(first), np.arange(64))
