@@ -17,6 +17,7 @@ complete for the same config is not trained again (`checkpoints.fold_status`).
 
 import dataclasses
 import datetime
+import pathlib
 import platform
 import shutil
 import sys
@@ -264,11 +265,35 @@ class TestSpeakerMonitor(keras.callbacks.Callback):
                 "test_title": f"test speaker {speaker} ({value})", "attention": attention}
 
 
+def cpu_name(cpuinfo="/proc/cpuinfo"):
+    """The CPU's model and its widest vector instructions, e.g. "Intel(R) Xeon(R) Processor
+    (avx512f)".
+
+    TensorFlow's CPU kernels take different paths by instruction set, and the same fold and
+    seed trained on an AVX-512 Xeon and on an AVX2-only EPYC differed by as much as two seeds
+    do (RESULTS.md, thirty-fourth session): results.json records it so that runs are paired
+    only with runs of the same kind of CPU (benchmarks/pair_runs.py checks). Without
+    /proc/cpuinfo (not Linux), the platform's own name.
+    """
+    info = {}
+    try:
+        lines = pathlib.Path(cpuinfo).read_text(errors="replace").splitlines()
+    except OSError:
+        lines = []
+    for line in lines:  # The first processor's entries.
+        key, _, value = line.partition(":")
+        info.setdefault(key.strip(), value.strip())
+    name = info.get("model name") or platform.processor() or platform.machine() or "unknown"
+    flags = set((info.get("flags") or info.get("Features") or "").split())  # x86, Arm
+    isa = next((f for f in ("avx512f", "avx2", "avx", "asimd") if f in flags), None)
+    return f"{name} ({isa})" if isa else name
+
+
 def _versions():
     import sklearn
     versions = {"python": platform.python_version(), "keras": keras.__version__,
                 "backend": keras.backend.backend(), "numpy": np.__version__,
-                "scikit-learn": sklearn.__version__}
+                "scikit-learn": sklearn.__version__, "cpu": cpu_name()}
     if "tensorflow" in sys.modules:
         versions["tensorflow"] = sys.modules["tensorflow"].__version__
     return versions

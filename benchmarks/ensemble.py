@@ -24,7 +24,12 @@ chosen here: no epoch, weight or member is picked on a test speaker; which runs
 to combine is the user's, and is best fixed before looking at their figures.
 
 Members must agree fold by fold (corpus, protocol, class names, test speakers,
-test utterances); a fold that some member lacks is left out and named.
+test utterances); a fold that some member lacks is left out and named. With
+`--against`, every fold paired must hold the same test speakers on both sides,
+and all the runs must have been trained on one kind of CPU (results.json's
+`versions.cpu`; `--allow_mixed_cpus` pairs them anyway): the same fold and seed
+trained on two kinds differed by as much as two seeds do. Runs older than that
+record are listed as "CPU not recorded" and cannot be checked.
 Prints one JSON line per fold, then a table. Measured figures: RESULTS.md.
 """
 
@@ -40,6 +45,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import accuracy_table  # noqa: E402  (same folder)
 
 FLAGS = flags.FLAGS
+NOT_RECORDED = "CPU not recorded"  # A run older than results.json's versions.cpu.
 
 
 class MemberFold(typing.NamedTuple):
@@ -154,12 +160,36 @@ def ensemble(run_dirs):
             "uses_test_speaker_audio": any(bool(p.result.uses_test_speaker_audio)
                                            for p in parts),
             "members_ua": [p.result.ua for p in parts],
+            "cpus": sorted({(p.result.versions or {}).get("cpu") or NOT_RECORDED
+                            for p in parts}),
             "y_true": [labels[i] for i in first.y_true],
             "y_pred": [labels[i] for i in probs.argmax(axis=1)]})
     if not rows:
         raise app.UsageError(f"no fold finished by every member of {', '.join(map(str, run_dirs))}"
                              f" (missing: {skipped}); train the missing folds first")
     return rows, skipped
+
+
+def check_pairable(members, against, allow_mixed_cpus=False):
+    """Refuses to pair two ensembles' folds whose test speakers differ, or runs trained on
+    different kinds of CPU (one fold and seed trained on an AVX-512 Xeon and on an AVX2-only
+    EPYC differed by as much as two seeds: RESULTS.md, thirty-fourth session) unless
+    `allow_mixed_cpus`. Returns the CPUs the runs were trained on."""
+    speaker_of = {r["fold"]: r["test_speaker"] for r in against}
+    for r in members:
+        if speaker_of.get(r["fold"], r["test_speaker"]) != r["test_speaker"]:
+            raise app.UsageError(
+                f"fold {r['fold']}: test speakers {r['test_speaker']!r} in --members but "
+                f"{speaker_of[r['fold']]!r} in --against; pair runs of one corpus and split "
+                "(the same --protocol and --n_folds)")
+    cpus = sorted({c for r in members + against for c in r["cpus"]})
+    recorded = [c for c in cpus if c != NOT_RECORDED]
+    if len(recorded) > 1 and not allow_mixed_cpus:
+        raise app.UsageError(
+            f"the runs were trained on {len(recorded)} kinds of CPU ({'; '.join(recorded)}), "
+            "which moves a fold's UA as much as a seed does: train both sides on one kind, "
+            "or pass --allow_mixed_cpus to pair them anyway")
+    return cpus
 
 
 def table(named):
@@ -197,6 +227,7 @@ def main(argv):
     print(table({name: rows for name, (rows, _) in named.items()}))
     if FLAGS.against:
         members, against = named["members"][0], named["against"][0]
+        cpus = check_pairable(members, against, FLAGS.allow_mixed_cpus)
         print()
         for what, a, b in (("", members, against),
                            ("members' own UA averaged, ", _runs_averaged(members),
@@ -212,6 +243,7 @@ def main(argv):
                 members, against))
             if spread:
                 print(spread)
+        print(f"trained on: {'; '.join(cpus)}")
 
 
 def _member_runs(rows):
@@ -240,5 +272,7 @@ if __name__ == "__main__":
                       "whose class probabilities are averaged.")
     flags.DEFINE_list("against", [], "Run folders of a second ensemble (or one run) to pair "
                       "with, fold by fold.")
+    flags.DEFINE_bool("allow_mixed_cpus", False, "Pair --members with --against even where "
+                      "their runs were trained on different kinds of CPU.")
     flags.mark_flag_as_required("members")
     app.run(main)

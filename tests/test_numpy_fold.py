@@ -31,6 +31,7 @@ def test_fold_trains_scores_and_saves_with_numpy_batches(small_demo_corpus, tmp_
     written = json.loads((fold_dir / "results.json").read_text())
     assert written["pipeline"] == "numpy" and written["epochs_completed"] == 1
     assert written["versions"]["backend"] == keras.backend.backend()
+    assert written["versions"]["cpu"] == training.cpu_name()  # Runs pair on one kind of CPU.
     assert 0.0 <= written["wa"] <= 1.0 and results.n_test_utterances == 8
     assert len(written["history"]["loss"]) == 1
     assert len(written["history"]["test_speaker_ua"]) == 1  # The monitor needs no TF.

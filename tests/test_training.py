@@ -133,3 +133,27 @@ def test_robust_fold_selects_the_best_validation_epoch(corpus, tmp_path):
     written = json.loads((tmp_path / "fold_04" / "results.json").read_text())
     assert written["n_train_utterances"] + written["n_validation_utterances"] + \
         written["n_test_utterances"] == len(corpus.utterances)
+
+
+@pytest.mark.parametrize("cpuinfo, want", [
+    # The first processor's model and its widest vector instructions (x86 "flags").
+    ("processor\t: 0\nmodel name\t: Intel(R) Xeon(R) Processor\nflags\t\t: fpu sse2 avx avx2 "
+     "avx512f avx512bw\n\nprocessor\t: 1\nmodel name\t: other\n",
+     "Intel(R) Xeon(R) Processor (avx512f)"),
+    ("model name\t: AMD EPYC 7B13\nflags\t\t: fpu sse2 avx avx2\n", "AMD EPYC 7B13 (avx2)"),
+    # Arm names its extensions "Features" and may have no model name: the platform's.
+    ("processor\t: 0\nFeatures\t: fp asimd evtstrm\nCPU implementer\t: 0x41\n",
+     "{platform} (asimd)"),
+])
+def test_cpu_name_reads_the_model_and_vector_instructions(tmp_path, cpuinfo, want):
+    import platform
+    path = tmp_path / "cpuinfo"
+    path.write_text(cpuinfo)
+    assert training.cpu_name(path) == want.format(
+        platform=platform.processor() or platform.machine())
+
+
+def test_cpu_name_without_cpuinfo_is_the_platforms_name(tmp_path):
+    import platform
+    assert training.cpu_name(tmp_path / "absent") in (
+        platform.processor(), platform.machine(), "unknown")

@@ -140,3 +140,41 @@ def test_a_probability_that_is_not_finite_is_refused(tmp_path):
     b = _member(tmp_path / "b", broken)
     done, _ = _run(f"--members={a},{b}")
     assert done.returncode != 0 and "not finite" in done.stderr, done.stderr[-2000:]
+
+
+def _trained_on(run, cpu):
+    """Marks every fold of `run` as trained on `cpu` (results.json's versions.cpu)."""
+    for path in run.glob("fold_*/results.json"):
+        results = json.loads(path.read_text())
+        path.write_text(json.dumps(dict(results, versions={"cpu": cpu})))
+    return run
+
+
+def test_against_refuses_runs_trained_on_different_cpus_unless_allowed(tmp_path):
+    a = _trained_on(_member(tmp_path / "a", PROBS_A), "Xeon (avx512f)")
+    b = _trained_on(_member(tmp_path / "b", PROBS_B), "EPYC (avx2)")
+    done, _ = _run(f"--members={a}", f"--against={b}")
+    assert done.returncode != 0 and "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert "2 kinds of CPU (EPYC (avx2); Xeon (avx512f))" in done.stderr
+    assert "--allow_mixed_cpus" in done.stderr
+    done, _ = _run(f"--members={a}", f"--against={b}", "--allow_mixed_cpus")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "trained on: EPYC (avx2); Xeon (avx512f)" in done.stdout
+    # One kind, or a run older than the record (which cannot be checked): paired, and said.
+    old = _member(tmp_path / "old", PROBS_B)
+    done, _ = _run(f"--members={a}", f"--against={old}")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "trained on: CPU not recorded; Xeon (avx512f)" in done.stdout
+    # Members alone are an ensemble, not a pairing: their CPUs are not checked.
+    done, _ = _run(f"--members={a},{b}")
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_against_refuses_a_fold_with_other_test_speakers(tmp_path):
+    a = _member(tmp_path / "a", PROBS_A)
+    b = _member(tmp_path / "b", PROBS_B)
+    path = b / "fold_00" / "results.json"
+    path.write_text(json.dumps(dict(json.loads(path.read_text()), test_speaker="S9")))
+    done, _ = _run(f"--members={a}", f"--against={b}")
+    assert done.returncode != 0 and "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert "fold 0: test speakers 'S0' in --members but 'S9' in --against" in done.stderr
