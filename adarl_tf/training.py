@@ -272,7 +272,7 @@ def cpu_name(cpuinfo="/proc/cpuinfo"):
     TensorFlow's CPU kernels take different paths by instruction set, and the same fold and
     seed trained on an AVX-512 Xeon and on an AVX2-only EPYC differed by as much as two seeds
     do (RESULTS.md, thirty-fourth session): results.json records it so that runs are paired
-    only with runs of the same kind of CPU (benchmarks/pair_runs.py checks). Without
+    only with runs of the same kind of CPU (benchmarks/ensemble.py --against checks). Without
     /proc/cpuinfo (not Linux), the platform's own name.
     """
     info = {}

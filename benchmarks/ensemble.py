@@ -217,6 +217,8 @@ def main(argv):
     named = {"members": ensemble(FLAGS.members)}
     if FLAGS.against:
         named["against"] = ensemble(FLAGS.against)
+        # Before anything is printed: a refused pairing prints no half of its figures.
+        cpus = check_pairable(named["members"][0], named["against"][0], FLAGS.allow_mixed_cpus)
     for name, (rows, skipped) in named.items():
         for fold, missing in skipped.items():
             print(f"{name}: fold {fold} left out: not finished in {', '.join(missing)}")
@@ -227,7 +229,6 @@ def main(argv):
     print(table({name: rows for name, (rows, _) in named.items()}))
     if FLAGS.against:
         members, against = named["members"][0], named["against"][0]
-        cpus = check_pairable(members, against, FLAGS.allow_mixed_cpus)
         print()
         for what, a, b in (("", members, against),
                            ("members' own UA averaged, ", _runs_averaged(members),

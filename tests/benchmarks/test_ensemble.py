@@ -156,6 +156,7 @@ def test_against_refuses_runs_trained_on_different_cpus_unless_allowed(tmp_path)
     done, _ = _run(f"--members={a}", f"--against={b}")
     assert done.returncode != 0 and "Traceback" not in done.stderr, done.stderr[-2000:]
     assert "2 kinds of CPU (EPYC (avx2); Xeon (avx512f))" in done.stderr
+    assert done.stdout == ""  # Refused before any figure is printed.
     assert "--allow_mixed_cpus" in done.stderr
     done, _ = _run(f"--members={a}", f"--against={b}", "--allow_mixed_cpus")
     assert done.returncode == 0, done.stderr[-2000:]
