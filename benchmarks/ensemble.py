@@ -102,17 +102,17 @@ def _domain(path, names):
     return arrays["domain_probs"][order], arrays["domain_labels"][order]
 
 
-def _check_same(fold, a, b):
-    """Refuses to average two members' folds that are not the same test set."""
+def _check_same(fold, a, b, what="ensemble"):
+    """Refuses to average or pair (`what`) two members' folds that are not the same test set."""
     for key in ("corpus", "protocol_id", "labels", "test_speaker"):
         if getattr(a.result, key) != getattr(b.result, key):
             raise app.UsageError(
                 f"fold {fold}: {a.run_dir} and {b.run_dir} differ in {key} "
-                f"({getattr(a.result, key)!r} against {getattr(b.result, key)!r}); ensemble "
-                "runs of one corpus, protocol and class list")
+                f"({getattr(a.result, key)!r} against {getattr(b.result, key)!r}); {what} "
+                "runs of one corpus, split (--protocol, --n_folds) and class list")
     if sorted(zip(a.names, a.y_true.tolist())) != sorted(zip(b.names, b.y_true.tolist())):
         raise app.UsageError(f"fold {fold}: {a.run_dir} and {b.run_dir} scored different test "
-                             "utterances (or labels); ensemble runs of the same data")
+                             f"utterances (or labels); {what} runs of the same data")
 
 
 def _aligned(member, first, values=None):
@@ -163,7 +163,8 @@ def ensemble(run_dirs):
             "cpus": sorted({(p.result.versions or {}).get("cpu") or NOT_RECORDED
                             for p in parts}),
             "y_true": [labels[i] for i in first.y_true],
-            "y_pred": [labels[i] for i in probs.argmax(axis=1)]})
+            "y_pred": [labels[i] for i in probs.argmax(axis=1)],
+            "first_member": first})  # For check_pairable; not printed.
     if not rows:
         raise app.UsageError(f"no fold finished by every member of {', '.join(map(str, run_dirs))}"
                              f" (missing: {skipped}); train the missing folds first")
@@ -171,17 +172,15 @@ def ensemble(run_dirs):
 
 
 def check_pairable(members, against, allow_mixed_cpus=False):
-    """Refuses to pair two ensembles' folds whose test speakers differ, or runs trained on
-    different kinds of CPU (one fold and seed trained on an AVX-512 Xeon and on an AVX2-only
-    EPYC differed by as much as two seeds: RESULTS.md, thirty-fourth session) unless
-    `allow_mixed_cpus`. Returns the CPUs the runs were trained on."""
-    speaker_of = {r["fold"]: r["test_speaker"] for r in against}
+    """Refuses to pair two ensembles' folds that are not the same test set (corpus, split,
+    class list, test speakers, utterances), or runs trained on different kinds of CPU (one
+    fold and seed trained on an AVX-512 Xeon and on an AVX2-only EPYC differed by as much as
+    two seeds: RESULTS.md, thirty-fourth session) unless `allow_mixed_cpus`. Returns the
+    CPUs the runs were trained on."""
+    first_of = {r["fold"]: r["first_member"] for r in against}
     for r in members:
-        if speaker_of.get(r["fold"], r["test_speaker"]) != r["test_speaker"]:
-            raise app.UsageError(
-                f"fold {r['fold']}: test speakers {r['test_speaker']!r} in --members but "
-                f"{speaker_of[r['fold']]!r} in --against; pair runs of one corpus and split "
-                "(the same --protocol and --n_folds)")
+        if r["fold"] in first_of:
+            _check_same(r["fold"], r["first_member"], first_of[r["fold"]], what="pair")
     cpus = sorted({c for r in members + against for c in r["cpus"]})
     recorded = [c for c in cpus if c != NOT_RECORDED]
     if len(recorded) > 1 and not allow_mixed_cpus:

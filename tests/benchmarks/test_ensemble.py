@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from sklearn import metrics
 
+from adarl_tf.corpora.corpus import EMOTIONS
 from tests.run_files import fake_fold
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -171,11 +172,18 @@ def test_against_refuses_runs_trained_on_different_cpus_unless_allowed(tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
 
 
-def test_against_refuses_a_fold_with_other_test_speakers(tmp_path):
+@pytest.mark.parametrize("change, message", [
+    ({"test_speaker": "S9"}, "differ in test_speaker ('S0' against 'S9')"),
+    ({"labels": EMOTIONS[::-1]}, "differ in labels"),  # The same classes in another order.
+    ({"protocol_id": "speaker_kfold-3"}, "differ in protocol_id"),
+    ({"names": ["x0", "u1", "u2", "u3"]}, "scored different test utterances"),
+])
+def test_against_refuses_a_fold_that_is_not_the_same_test_set(tmp_path, change, message):
     a = _member(tmp_path / "a", PROBS_A)
-    b = _member(tmp_path / "b", PROBS_B)
+    b = _member(tmp_path / "b", PROBS_B, names=change.pop("names", None))
     path = b / "fold_00" / "results.json"
-    path.write_text(json.dumps(dict(json.loads(path.read_text()), test_speaker="S9")))
+    path.write_text(json.dumps(dict(json.loads(path.read_text()), **change)))
     done, _ = _run(f"--members={a}", f"--against={b}")
     assert done.returncode != 0 and "Traceback" not in done.stderr, done.stderr[-2000:]
-    assert "fold 0: test speakers 'S0' in --members but 'S9' in --against" in done.stderr
+    assert f"fold 0: {a} and {b} " in done.stderr and message in done.stderr, done.stderr[-2000:]
+    assert "pair runs of" in done.stderr and done.stdout == ""
