@@ -180,9 +180,10 @@ def test_against_refuses_runs_trained_on_different_cpus_unless_allowed(tmp_path)
 ])
 def test_against_refuses_a_fold_that_is_not_the_same_test_set(tmp_path, change, message):
     a = _member(tmp_path / "a", PROBS_A)
-    b = _member(tmp_path / "b", PROBS_B, names=change.pop("names", None))
+    b = _member(tmp_path / "b", PROBS_B, names=change.get("names"))
+    fields = {k: v for k, v in change.items() if k != "names"}  # results.json's; not mutated.
     path = b / "fold_00" / "results.json"
-    path.write_text(json.dumps(dict(json.loads(path.read_text()), **change)))
+    path.write_text(json.dumps(dict(json.loads(path.read_text()), **fields)))
     done, _ = _run(f"--members={a}", f"--against={b}")
     assert done.returncode != 0 and "Traceback" not in done.stderr, done.stderr[-2000:]
     assert f"fold 0: {a} and {b} " in done.stderr and message in done.stderr, done.stderr[-2000:]
