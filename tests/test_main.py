@@ -147,8 +147,8 @@ def test_compact_presets_share_the_input_and_differ_in_the_recipe():
 
 def test_speaker_bn_preset_is_the_compact_one_trained_and_scored_per_speaker():
     # The same input and recipe, at the paper's trunk width (adopted 2026-12-07 over two seeds
-    # of both development corpora; the no-test-audio preset keeps 8-8-8-16 until a second seed:
-    # on seed 0 it gained under one standard error on ASED, +0.05 on RAVDESS).
+    # of both development corpora; the no-test-audio preset keeps 8-8-8-16 until a second ASED
+    # seed: on seed 0 it gained under one standard error on ASED, +0.10 over two RAVDESS seeds).
     compact = _preset_config("adarl_compact.cfg")
     per_speaker = _preset_config("adarl_compact_speaker_bn.cfg")
     assert compact.model.trunk_filters == (8, 8, 8, 16)
