@@ -16,10 +16,12 @@ their mean scores the ensemble's test-speaker gender (domain) accuracy too.
 are paired over their common folds (`accuracy_table.paired_difference`): e.g.
 ADARL members against backbone members trained alike. A second line pairs the
 members' own UA averaged per fold: with seeds as members, the recipes' expected
-single-run difference. With as many members as `--against` runs, a third line
-pairs member i with run i of `--against` (the same seed of two recipes) and
-gives the spread of those differences over the seeds, which the second line's
-standard error (over folds) does not show. Nothing is trained or
+single-run difference. A table pairs each class's recall, the ensembles' own
+(the paper's confusion-matrix reading: which classes a recipe gains on). With as
+many members as `--against` runs, a last line pairs member i with run i of
+`--against` (the same seed of two recipes) and gives the spread of those
+differences over the seeds, which the second line's standard error (over folds)
+does not show. Nothing is trained or
 chosen here: no epoch, weight or member is picked on a test speaker; which runs
 to combine is the user's, and is best fixed before looking at their figures.
 
@@ -40,6 +42,7 @@ import typing
 
 import numpy as np
 from absl import app, flags
+from sklearn import metrics
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import accuracy_table  # noqa: E402  (same folder)
@@ -237,6 +240,8 @@ def main(argv):
                   f"error over {d['n']} paired folds; per fold "
                   f"{', '.join(f'{v:+.3f}' for v in d['per_fold'])})"
                   if d else f"{what}members - against: no fold in common")
+        print()
+        print(class_recall_table(members, against))
         if len(FLAGS.members) == len(FLAGS.against):
             # Member i against member i of --against (e.g. the same seed of two recipes).
             spread = accuracy_table.per_seed_line("members - against", _pairs_by_member(
@@ -244,6 +249,38 @@ def main(argv):
             if spread:
                 print(spread)
         print(f"trained on: {'; '.join(cpus)}")
+
+
+def class_recalls(rows):
+    """{fold: each class's recall on that fold} (scikit-learn's `recall_score`), classes in
+    the runs' label order; NaN for a class the fold's test speakers have no utterance of."""
+    labels = list(rows[0]["first_member"].result.labels)
+    return labels, {r["fold"]: metrics.recall_score(r["y_true"], r["y_pred"], labels=labels,
+                                                    average=None, zero_division=np.nan)
+                    for r in rows}
+
+
+def class_recall_table(members, against):
+    """Markdown rows: each class's recall, mean over the paired folds, of both sides and
+    their difference +- standard error over those folds. The paper reads ADARL's gain off
+    its confusion matrices this way (SPEC section 6: all of its +9 UA is happy's recall);
+    UA is the mean of these recalls."""
+    labels, a = class_recalls(members)
+    _, b = class_recalls(against)
+    folds = sorted(set(a) & set(b))
+    lines = ["| class | members' recall | against's recall | members - against (+- SE) | folds |",
+             "|---|---|---|---|---|"]
+    for i, label in enumerate(labels):
+        pairs = np.array([(a[f][i], b[f][i]) for f in folds])
+        pairs = pairs[~np.isnan(pairs).any(axis=1)]  # Folds that test the class.
+        if not len(pairs):
+            lines.append(f"| {label} | n/a | n/a | n/a | 0 |")
+            continue
+        d = pairs[:, 0] - pairs[:, 1]
+        se = f"{d.std(ddof=1) / np.sqrt(len(d)):.3f}" if len(d) > 1 else "n/a"
+        lines.append(f"| {label} | {pairs[:, 0].mean():.3f} | {pairs[:, 1].mean():.3f} | "
+                     f"{d.mean():+.3f} +- {se} | {len(d)} |")
+    return "\n".join(lines)
 
 
 def _member_runs(rows):

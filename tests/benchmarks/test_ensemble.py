@@ -107,6 +107,24 @@ def test_against_also_pairs_the_members_own_ua_averaged_and_member_by_member(tmp
             "positive for 1 of 2") in done.stdout
 
 
+def test_against_pairs_each_class_recall_over_the_folds_that_test_it(tmp_path):
+    # a predicts [0, 0, 2, 2], b [1, 1, 3, 3] for truth [0, 1, 2, 3]: a is right on neutral
+    # and sad only, b on happy and angry only.
+    a = _member(tmp_path / "a", PROBS_A)
+    b = _member(tmp_path / "b", PROBS_B)
+    # Fold 1 tests no angry utterance: its angry recall is undefined, not 0, and left out.
+    labels_1 = [0, 1, 2, 2]
+    fake_fold(a, 1, labels_1, [0, 0, 2, 2], probs=PROBS_A)
+    fake_fold(b, 1, labels_1, [0, 1, 3, 3], probs=np.eye(4)[[0, 1, 3, 3]])
+    done, _ = _run(f"--members={a}", f"--against={b}")
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    # neutral: a 1, 1; b 0, 1. happy: a 0, 0; b 1, 1. sad: a 1, 1; b 0, 0. angry: fold 0 only.
+    assert "| neutral | 1.000 | 0.500 | +0.500 +- 0.500 | 2 |" in done.stdout
+    assert "| happy | 0.000 | 1.000 | -1.000 +- 0.000 | 2 |" in done.stdout
+    assert "| sad | 1.000 | 0.000 | +1.000 +- 0.000 | 2 |" in done.stdout
+    assert "| angry | 0.000 | 1.000 | -1.000 +- n/a | 1 |" in done.stdout
+
+
 @pytest.mark.parametrize("change, message", [
     ({"names": ["x0", "u1", "u2", "u3"]}, "scored different test utterances"),
     ({"folds": (0,), "joined": True}, "fold 0 is in both"),
