@@ -2,7 +2,6 @@
 
 import collections
 import dataclasses
-import importlib.util
 import pathlib
 import subprocess
 import sys
@@ -13,11 +12,8 @@ from absl import app
 from adarl_tf.corpora import manifest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "benchmarks"))  # Its own import of domain_manifest.
-_spec = importlib.util.spec_from_file_location("thinned_manifest",
-                                               ROOT / "benchmarks" / "thinned_manifest.py")
-thinned_manifest = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(thinned_manifest)
+sys.path.insert(0, str(ROOT / "benchmarks"))  # As the script itself imports domain_manifest.
+import thinned_manifest  # noqa: E402
 
 
 @dataclasses.dataclass
@@ -47,21 +43,20 @@ def test_a_class_without_a_weight_and_a_bad_weight_are_refused():
         "neutral": 1099, "sad": 608, "angry": 289, "happy": 284}
 
 
+def _write(corpus_dir, out, proportions):
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "thinned_manifest.py"), "--dataset=demo",
+         f"--data_dir={corpus_dir}", f"--out={out}", f"--proportions={proportions}"],
+        capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done, manifest.load_manifest(out)
+
+
 def test_manifest_loads_with_the_classes_thinned(small_demo_corpus, tmp_path):
-    out = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "thinned_manifest.py"), "--dataset=demo",
-         f"--data_dir={small_demo_corpus}", f"--out={tmp_path / 'thin.csv'}",
-         "--proportions=neutral:4,happy:1,sad:4,angry:4"],
-        capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr[-3000:]
-    corpus = manifest.load_manifest(tmp_path / "thin.csv")
-    before = subprocess.run(  # The same corpus unthinned: every proportion equal.
-        [sys.executable, str(ROOT / "benchmarks" / "thinned_manifest.py"), "--dataset=demo",
-         f"--data_dir={small_demo_corpus}", f"--out={tmp_path / 'all.csv'}",
-         "--proportions=neutral:1,happy:1,sad:1,angry:1"],
-        capture_output=True, text=True, timeout=300)
-    assert before.returncode == 0, before.stderr[-3000:]
-    full = manifest.load_manifest(tmp_path / "all.csv")
+    out, corpus = _write(small_demo_corpus, tmp_path / "thin.csv",
+                         "neutral:4,happy:1,sad:4,angry:4")
+    # The same corpus unthinned: every proportion equal.
+    _, full = _write(small_demo_corpus, tmp_path / "all.csv", "neutral:1,happy:1,sad:1,angry:1")
     count = collections.Counter(u.label for u in corpus.utterances)
     full_count = collections.Counter(u.label for u in full.utterances)
     assert count["neutral"] == full_count["neutral"] and count["sad"] == full_count["sad"]
