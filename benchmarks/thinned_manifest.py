@@ -19,6 +19,7 @@ Measured use: RESULTS.md, forty-sixth session.
 
 import collections
 import dataclasses
+import math
 import os
 import pathlib
 import sys
@@ -39,27 +40,37 @@ IEMOCAP_IMPROVISED = "neutral:1099,sad:608,angry:289,happy:284"
 
 
 def parse_proportions(text):
-    """{class: weight} of "neutral:1099,sad:608"; refuses a weight that is not positive."""
+    """{class: weight} of "neutral:1099,sad:608"; refuses an empty list, a class named
+    twice and a weight that is not a finite positive number."""
     out = {}
     for item in filter(None, (s.strip() for s in text.split(","))):
-        name, _, value = item.partition(":")
+        name, _, value = (part.strip() for part in item.partition(":"))
         try:
-            out[name.strip()] = float(value)
+            weight = float(value)
         except ValueError:
-            value = None
-        if value is None or out[name.strip()] <= 0:
+            weight = float("nan")
+        if not name or not math.isfinite(weight) or weight <= 0:
             raise app.UsageError(f"--proportions: {item!r} is not <class>:<positive number>, "
                                  f"e.g. {IEMOCAP_IMPROVISED}")
+        if name in out:
+            raise app.UsageError(f"--proportions names {name} twice; give each class once")
+        out[name] = weight
+    if not out:
+        raise app.UsageError(f"--proportions is empty; e.g. {IEMOCAP_IMPROVISED}")
     return out
 
 
 def thin(utterances, proportions):
     """Of each speaker's utterances of each class, the first round(n x p / p_max) in name
     order, at least one; classes not in `proportions` are refused."""
-    missing = sorted({u.label for u in utterances} - set(proportions))
+    labels = {u.label for u in utterances}
+    missing, unknown = sorted(labels - set(proportions)), sorted(set(proportions) - labels)
     if missing:
         raise app.UsageError(f"--proportions has no weight for {', '.join(missing)}; give "
                              "every class of --emotions one, or leave it out of --emotions")
+    if unknown:  # e.g. a class --emotions leaves out: say so rather than ignore it.
+        raise app.UsageError(f"--proportions names {', '.join(unknown)}, which no utterance "
+                             f"of --emotions has (classes: {', '.join(sorted(labels))})")
     top = max(proportions.values())
     groups = collections.defaultdict(list)
     for u in utterances:
@@ -73,11 +84,11 @@ def thin(utterances, proportions):
 
 def main(argv):
     del argv
+    proportions = parse_proportions(FLAGS.proportions)  # Refused before the corpus loads.
     corpus = load_corpus(dataclasses.replace(DataConfig(), dataset=FLAGS.dataset,
                                              data_dir=FLAGS.data_dir, emotions=FLAGS.emotions),
                          cache_dir=FLAGS.cache_dir)
-    kept = thin([u for u in corpus.utterances if u.label is not None],
-                parse_proportions(FLAGS.proportions))
+    kept = thin([u for u in corpus.utterances if u.label is not None], proportions)
     write_csv(FLAGS.out, COLUMNS, [[os.path.abspath(u.path), u.speaker,
                                     corpus.gender_of(u.speaker), u.label, u.name] for u in kept])
     counts = collections.Counter(u.label for u in kept)

@@ -33,11 +33,16 @@ def test_keeps_the_first_of_each_speakers_class_in_name_order_at_least_one():
     assert [u.name for u in kept if u.label == "b"] == ["xb0", "xb1", "yb0", "yb1"]
 
 
-def test_a_class_without_a_weight_and_a_bad_weight_are_refused():
+def test_a_class_without_a_weight_a_weight_without_a_class_and_bad_weights_are_refused():
     with pytest.raises(app.UsageError, match="no weight for c"):
         thinned_manifest.thin([_Utt("u", "x", "c")], {"a": 1.0})
-    for text in ("neutral:0", "neutral", "neutral:many"):
+    with pytest.raises(app.UsageError, match="names b, which no utterance"):
+        thinned_manifest.thin([_Utt("u", "x", "a")], {"a": 1.0, "b": 2.0})
+    for text in ("neutral:0", "neutral", "neutral:many", "neutral:nan", "neutral:inf", ":3"):
         with pytest.raises(app.UsageError, match="is not <class>:<positive number>"):
+            thinned_manifest.parse_proportions(text)
+    for text, message in (("sad:1,sad:2", "names sad twice"), (" , ", "is empty")):
+        with pytest.raises(app.UsageError, match=message):
             thinned_manifest.parse_proportions(text)
     assert thinned_manifest.parse_proportions(thinned_manifest.IEMOCAP_IMPROVISED) == {
         "neutral": 1099, "sad": 608, "angry": 289, "happy": 284}
