@@ -14,16 +14,18 @@ emotion column is left empty: `--extra_domain_data` ignores it anyway.
 Nothing is decoded: seconds on a CPU. Measured use: RESULTS.md.
 """
 
-import dataclasses
 import os
+import pathlib
+import sys
 from collections import defaultdict
 
 import numpy as np
 from absl import app, flags
 
-from adarl_tf.config import DataConfig
-from adarl_tf.corpora.load import load_corpus
 from adarl_tf.files import write_csv
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import harness  # noqa: E402  (same folder)
 
 FLAGS = flags.FLAGS
 
@@ -67,9 +69,8 @@ def define_flags():
 
 def main(argv):
     del argv
-    corpus = load_corpus(dataclasses.replace(DataConfig(), dataset=FLAGS.dataset,
-                                             data_dir=FLAGS.data_dir, emotions=FLAGS.emotions),
-                         cache_dir=FLAGS.cache_dir)
+    corpus = harness.load_flag_corpus(FLAGS.dataset, FLAGS.data_dir, FLAGS.emotions,
+                                      FLAGS.cache_dir)
     written = rows(corpus, FLAGS.per_speaker, FLAGS.prefix or corpus.name)
     if not written:
         raise app.UsageError(f"{corpus.name}: no utterance of --emotions={FLAGS.emotions}")

@@ -1,6 +1,8 @@
 """Shared by the benchmark scripts (no flags here): synthetic audio, device and memory
-figures, and one timed training-step measurement (`measure_train`)."""
+figures, one timed training-step measurement (`measure_train`), and the corpus their
+--dataset/--data_dir/--emotions flags name (`load_flag_corpus`)."""
 
+import dataclasses
 import json
 import os
 import pathlib
@@ -11,6 +13,22 @@ import time
 import numpy as np
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
+
+
+def load_flag_corpus(dataset, data_dir, emotions, cache_dir=None):
+    """The corpus a benchmark's --dataset, --data_dir and --emotions name. The loader's
+    refusal (a missing folder, an unknown class, no utterance: it names the flag or file to
+    fix) becomes one line, as `python -m adarl_tf.main` prints it, not a traceback."""
+    from absl import app
+
+    from adarl_tf.config import DataConfig
+    from adarl_tf.corpora.load import load_corpus
+    data = dataclasses.replace(DataConfig(), dataset=dataset, data_dir=data_dir,
+                               emotions=emotions)
+    try:
+        return load_corpus(data, cache_dir=cache_dir)
+    except (ValueError, FileNotFoundError) as e:
+        raise app.UsageError(str(e)) from None
 
 
 def peak_rss_mb():

@@ -20,16 +20,18 @@ utterances lie on the side of --split_hz their label predicts.
 No network, no fold: seconds on a CPU. Measured figures: RESULTS.md.
 """
 
-import dataclasses
 import json
+import pathlib
+import sys
 from collections import defaultdict
 
 import numpy as np
 from absl import app, flags
 
 from adarl_tf import audio
-from adarl_tf.config import DataConfig
-from adarl_tf.corpora.load import load_corpus
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import harness  # noqa: E402  (same folder)
 
 FLAGS = flags.FLAGS
 
@@ -117,9 +119,8 @@ def define_flags():
 
 def main(argv):
     del argv
-    corpus = load_corpus(dataclasses.replace(DataConfig(), dataset=FLAGS.dataset,
-                                             data_dir=FLAGS.data_dir, emotions=FLAGS.emotions),
-                         cache_dir=FLAGS.cache_dir)
+    corpus = harness.load_flag_corpus(FLAGS.dataset, FLAGS.data_dir, FLAGS.emotions,
+                                      FLAGS.cache_dir)
     if FLAGS.reference not in corpus.emotions:
         raise app.UsageError(f"--reference={FLAGS.reference}: not one of {corpus.name}'s "
                              f"classes {list(corpus.emotions)}")

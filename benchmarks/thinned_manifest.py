@@ -18,7 +18,6 @@ Measured use: RESULTS.md, forty-sixth session.
 """
 
 import collections
-import dataclasses
 import math
 import os
 import pathlib
@@ -26,12 +25,11 @@ import sys
 
 from absl import app, flags
 
-from adarl_tf.config import DataConfig
-from adarl_tf.corpora.load import load_corpus
 from adarl_tf.files import write_csv
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from domain_manifest import COLUMNS  # noqa: E402  (same folder)
+import harness  # noqa: E402  (same folder)
+from domain_manifest import COLUMNS  # noqa: E402
 
 FLAGS = flags.FLAGS
 # IEMOCAP's improvised utterances of the paper's four classes (SPEC section 7; the
@@ -85,9 +83,8 @@ def thin(utterances, proportions):
 def main(argv):
     del argv
     proportions = parse_proportions(FLAGS.proportions)  # Refused before the corpus loads.
-    corpus = load_corpus(dataclasses.replace(DataConfig(), dataset=FLAGS.dataset,
-                                             data_dir=FLAGS.data_dir, emotions=FLAGS.emotions),
-                         cache_dir=FLAGS.cache_dir)
+    corpus = harness.load_flag_corpus(FLAGS.dataset, FLAGS.data_dir, FLAGS.emotions,
+                                      FLAGS.cache_dir)
     kept = thin([u for u in corpus.utterances if u.label is not None], proportions)
     write_csv(FLAGS.out, COLUMNS, [[os.path.abspath(u.path), u.speaker,
                                     corpus.gender_of(u.speaker), u.label, u.name] for u in kept])

@@ -69,3 +69,13 @@ def test_manifest_loads_with_the_classes_thinned(small_demo_corpus, tmp_path):
     assert {(u.speaker, u.gender) for u in corpus.utterances} <= {
         (u.speaker, u.gender) for u in full.utterances}
     assert f"{len(corpus.utterances)} utterances" in out.stdout
+
+
+def test_a_missing_corpus_folder_is_one_line_naming_it_and_nothing_is_written(tmp_path):
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "thinned_manifest.py"), "--dataset=ased",
+         f"--data_dir={tmp_path / 'nowhere'}", f"--out={tmp_path / 'thin.csv'}"],
+        capture_output=True, text=True, timeout=300)
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert f"ASED data_dir {tmp_path / 'nowhere'} does not exist" in done.stderr
+    assert not (tmp_path / "thin.csv").exists()
