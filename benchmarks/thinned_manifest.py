@@ -14,7 +14,7 @@ in name order (at least one), where p is the class's --proportions value and p_m
 the largest: a balanced corpus then has the proportions' class ratios, for every
 speaker alike, so a speaker-disjoint split keeps them too. Test speakers are thinned
 like training speakers, as IEMOCAP's are. Only names and labels are read, no audio.
-Measured use: RESULTS.md, forty-sixth session.
+Measured use: RESULTS.md, forty-sixth and forty-seventh sessions (three seeds).
 """
 
 import collections
